@@ -1,0 +1,70 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { AccessRequest } from '../../src/domain/request.js';
+import { errorName } from '../../src/errors.js';
+import type { Click, DecisionResult } from '../../src/services/decision-service.js';
+import { mention } from '../../src/slack/escape.js';
+import { statusLine } from '../../src/slack/messages.js';
+import { denyModal } from '../../src/slack/views.js';
+import type { HandlerDeps } from '../deps.js';
+import { BUSY_MESSAGE, userMessage } from '../reply.js';
+
+type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
+
+function clickOf(body: BlockButtonAction): Click {
+  return { userId: body.user.id, channelId: body.channel?.id ?? body.container?.channel_id, requestId: body.actions[0]?.value ?? '' };
+}
+
+export function alreadyDecided(request: AccessRequest): string {
+  const who = request.decidedBy ? ` by ${mention(request.decidedBy)}` : '';
+  return `This request was already decided${who}: ${statusLine(request)}`;
+}
+
+/** Runs a decision off the ack path; refusals go to the clicker as an ephemeral in the channel. */
+function decide(deps: HandlerDeps, label: string, action: (click: Click) => Promise<DecisionResult>) {
+  return async ({ ack, body }: Args): Promise<void> => {
+    await ack();
+    const click = clickOf(body);
+    const context = { event: label, userId: click.userId, requestId: click.requestId };
+    deps.log.info(context);
+    const tell = async (text: string) => {
+      if (!click.channelId) return;
+      await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, text).catch((err: unknown) => {
+        deps.log.warn({ ...context, event: 'slack.ephemeral_failed', error: errorName(err) });
+      });
+    };
+    const accepted = deps.work.tryRun(label, async () => {
+      try {
+        const result = await action(click);
+        if (result.kind === 'already-decided') await tell(alreadyDecided(result.request));
+      } catch (err) {
+        await tell(userMessage(err, deps.log, context));
+      }
+    });
+    if (!accepted) await tell(BUSY_MESSAGE);
+  };
+}
+
+export const approveButton = (deps: HandlerDeps) => decide(deps, 'action.approve', (c) => deps.decisions.approve(c));
+export const retryButton = (deps: HandlerDeps) => decide(deps, 'action.retry', (c) => deps.decisions.retry(c));
+
+/** Deny: checks the clicker first (so a refusal never opens a modal), then asks for a reason. */
+export function denyButton(deps: HandlerDeps) {
+  return async ({ ack, body, client }: Args): Promise<void> => {
+    await ack();
+    const click = clickOf(body);
+    const context = { event: 'action.deny', userId: click.userId, requestId: click.requestId };
+    deps.log.info(context);
+    try {
+      const request = await deps.decisions.authorize(click);
+      if (request.status !== 'PENDING') {
+        if (click.channelId) await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, alreadyDecided(request));
+        return;
+      }
+      await client.views.open({ trigger_id: body.trigger_id, view: denyModal(request.id, click.channelId ?? '', body.message?.ts) });
+    } catch (err) {
+      if (click.channelId) {
+        await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, userMessage(err, deps.log, context)).catch(() => undefined);
+      }
+    }
+  };
+}

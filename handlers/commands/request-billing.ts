@@ -1,0 +1,91 @@
+import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { type Command, parseCommand } from '../../src/domain/command.js';
+import { ValidationError } from '../../src/errors.js';
+import { escapeMrkdwn } from '../../src/slack/escape.js';
+import { helpText } from '../../src/slack/help.js';
+import { requestConfirmation, statusReply } from '../../src/slack/messages.js';
+import { requestModal } from '../../src/slack/views.js';
+import type { HandlerDeps } from '../deps.js';
+import { BUSY_MESSAGE, ephemeral, userMessage } from '../reply.js';
+
+type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+
+/** /request-billing: parse, ack at once, then do the work off the ack path and reply ephemerally. */
+export function requestBillingCommand(deps: HandlerDeps) {
+  const { config, log, dryRun } = deps;
+  const parseOptions = {
+    levels: config.levels.map((l) => l.level),
+    defaultDurationDays: config.defaultDurationDays,
+    maxDurationDays: config.maxDurationDays,
+    breakGlassEnabled: config.breakGlassMaxHours !== undefined,
+  };
+
+  return async ({ command, ack, respond, client }: Args): Promise<void> => {
+    const context = { event: 'command', userId: command.user_id, teamId: command.team_id, channelId: command.channel_id };
+    let parsed: Command;
+    try {
+      parsed = parseCommand(command.text, parseOptions);
+    } catch (err) {
+      log.info({ ...context, outcome: 'invalid' });
+      await ack(ephemeral(err instanceof ValidationError ? escapeMrkdwn(err.message) : 'Could not read that command.', dryRun));
+      return;
+    }
+    log.info({ ...context, kind: parsed.kind });
+
+    switch (parsed.kind) {
+      case 'help':
+        await ack(ephemeral(helpText(config), dryRun));
+        return;
+      case 'modal':
+        await ack();
+        try {
+          await client.views.open({
+            trigger_id: command.trigger_id,
+            view: requestModal(config.levels, config.maxDurationDays, config.defaultDurationDays, dryRun),
+          });
+        } catch (err) {
+          await respond(ephemeral(userMessage(err, log, context), dryRun));
+        }
+        return;
+      default: {
+        await ack();
+        const accepted = deps.work.tryRun(`command.${parsed.kind}`, () => run(deps, parsed, command.user_id, command.team_id, respond, context));
+        if (!accepted) await respond(ephemeral(BUSY_MESSAGE, dryRun));
+      }
+    }
+  };
+}
+
+async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: string, respond: RespondFn, context: object): Promise<void> {
+  const reply = (text: string) => respond(ephemeral(text, deps.dryRun));
+  try {
+    switch (parsed.kind) {
+      case 'request': {
+        const result = await deps.requests.submit({ userId, teamId, ...parsed });
+        const extension = result.extends?.expiresAt ? { currentExpiresAt: result.extends.expiresAt } : undefined;
+        let text = requestConfirmation(result.request, extension);
+        if (result.request.breakGlass)
+          text = `:rotating_light: Break-glass access ${result.request.status === 'ACTIVE' ? `granted until ${result.request.expiresAt}` : `failed: ${escapeMrkdwn(result.request.failure?.message ?? '')}`}. The admins are alerted.`;
+        if (result.adminPostFailed) text += '\n:warning: The admin channel could not be told yet; the request is stored and will be posted again.';
+        await reply(text);
+        return;
+      }
+      case 'status':
+        await reply(statusReply(await deps.requests.status(userId)));
+        return;
+      case 'cancel': {
+        const cancelled = await deps.requests.cancel(userId, parsed.requestId);
+        await reply(`Request \`${cancelled.id}\` is cancelled.`);
+        return;
+      }
+      case 'link':
+        await deps.requests.link(userId, parsed.userId, parsed.iamUserName);
+        await reply(`<@${parsed.userId}> is now linked to IAM user \`${escapeMrkdwn(parsed.iamUserName)}\`.`);
+        return;
+      default:
+        await reply(`\`/request-billing ${parsed.kind}\` is not available in this version of the bot. See \`/request-billing help\`.`);
+    }
+  } catch (err) {
+    await reply(userMessage(err, deps.log, context));
+  }
+}

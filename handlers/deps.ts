@@ -1,0 +1,17 @@
+import type { Config } from '../src/config.js';
+import type { Logger } from '../src/log.js';
+import type { DecisionService } from '../src/services/decision-service.js';
+import type { Notifier } from '../src/services/ports.js';
+import type { RequestService } from '../src/services/request-service.js';
+import type { WorkQueue } from '../src/work-queue.js';
+
+/** What the Slack handlers need; built in src/deps.ts. */
+export interface HandlerDeps {
+  config: Config;
+  log: Logger;
+  requests: RequestService;
+  decisions: DecisionService;
+  notifier: Notifier;
+  work: WorkQueue;
+  dryRun: boolean;
+}

@@ -1,0 +1,17 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import { ACTION, VIEW } from '../src/slack/ids.js';
+import { approveButton, denyButton, retryButton } from './actions/decision-buttons.js';
+import { requestBillingCommand } from './commands/request-billing.js';
+import type { HandlerDeps } from './deps.js';
+import { denyModalSubmission } from './views/deny-modal.js';
+import { requestModalSubmission } from './views/request-modal.js';
+
+/** The one place that registers Slack listeners. */
+export function registerHandlers(app: App, deps: HandlerDeps): void {
+  app.command('/request-billing', requestBillingCommand(deps));
+  app.action<BlockButtonAction>(ACTION.approve, approveButton(deps));
+  app.action<BlockButtonAction>(ACTION.deny, denyButton(deps));
+  app.action<BlockButtonAction>(ACTION.retry, retryButton(deps));
+  app.view(VIEW.request, requestModalSubmission(deps));
+  app.view(VIEW.deny, denyModalSubmission(deps));
+}

@@ -1,0 +1,57 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { validateDenyReason } from '../../src/domain/command.js';
+import { ValidationError } from '../../src/errors.js';
+import { FIELD } from '../../src/slack/ids.js';
+import { fieldValue } from '../../src/slack/views.js';
+import { alreadyDecided } from '../actions/decision-buttons.js';
+import type { HandlerDeps } from '../deps.js';
+import { BUSY_MESSAGE, userMessage } from '../reply.js';
+
+type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+interface DenyMetadata {
+  requestId: string;
+  channelId: string;
+}
+
+function readMetadata(raw: string): DenyMetadata | undefined {
+  try {
+    const parsed = JSON.parse(raw) as Partial<DenyMetadata>;
+    if (typeof parsed.requestId === 'string' && typeof parsed.channelId === 'string') return { requestId: parsed.requestId, channelId: parsed.channelId };
+  } catch {
+    // fall through: treated as a bad submission
+  }
+  return undefined;
+}
+
+/** The deny modal: the reason is checked on the field; the decision itself is re-checked by the service. */
+export function denyModalSubmission(deps: HandlerDeps) {
+  return async ({ ack, body, view }: Args): Promise<void> => {
+    const userId = body.user.id;
+    let reason: string | undefined;
+    try {
+      reason = validateDenyReason(fieldValue(view.state.values, FIELD.reason));
+    } catch (err) {
+      await ack({ response_action: 'errors', errors: { [FIELD.reason.block]: err instanceof ValidationError ? err.message : 'Invalid reason.' } });
+      return;
+    }
+    const meta = readMetadata(view.private_metadata);
+    await ack();
+    const dm = (text: string) => deps.notifier.directMessage(userId, text);
+    if (!meta) {
+      await dm('That deny form could not be read; nothing was changed. Click Deny again.');
+      return;
+    }
+    const context = { event: 'view.deny', userId, requestId: meta.requestId };
+    deps.log.info(context);
+    const accepted = deps.work.tryRun('view.deny', async () => {
+      try {
+        const result = await deps.decisions.deny({ userId, channelId: meta.channelId, requestId: meta.requestId }, reason);
+        if (result.kind === 'already-decided') await dm(alreadyDecided(result.request));
+      } catch (err) {
+        await dm(`Your deny was not recorded: ${userMessage(err, deps.log, context)}`);
+      }
+    });
+    if (!accepted) await dm(BUSY_MESSAGE);
+  };
+}

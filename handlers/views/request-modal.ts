@@ -1,0 +1,57 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { parseDuration, validateJustification } from '../../src/domain/command.js';
+import { ValidationError } from '../../src/errors.js';
+import { FIELD } from '../../src/slack/ids.js';
+import { requestConfirmation } from '../../src/slack/messages.js';
+import { fieldValue } from '../../src/slack/views.js';
+import type { HandlerDeps } from '../deps.js';
+import { BUSY_MESSAGE, userMessage } from '../reply.js';
+
+type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+/** The request modal: field problems go back onto the fields; later refusals come as a DM. */
+export function requestModalSubmission(deps: HandlerDeps) {
+  return async ({ ack, body, view }: Args): Promise<void> => {
+    const userId = body.user.id;
+    const values = view.state.values;
+    const errors: Record<string, string> = {};
+    const level = fieldValue(values, FIELD.level) ?? '';
+    if (!deps.config.levels.some((l) => l.level === level)) errors[FIELD.level.block] = 'Choose one of the listed levels.';
+    let durationDays = deps.config.defaultDurationDays;
+    try {
+      durationDays = parseDuration(`${fieldValue(values, FIELD.duration) ?? ''}d`, deps.config.maxDurationDays);
+    } catch (err) {
+      errors[FIELD.duration.block] = err instanceof ValidationError ? err.message : 'Choose a duration.';
+    }
+    let justification = '';
+    try {
+      justification = validateJustification(fieldValue(values, FIELD.justification) ?? '');
+    } catch (err) {
+      errors[FIELD.justification.block] = err instanceof ValidationError ? err.message : 'Give a justification.';
+    }
+    if (Object.keys(errors).length > 0) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    const context = { event: 'view.request', userId };
+    const dm = (text: string) => deps.notifier.directMessage(userId, text);
+    const accepted = deps.work.tryRun('view.request', async () => {
+      try {
+        const result = await deps.requests.submit({
+          userId,
+          teamId: body.user.team_id ?? body.team?.id ?? '',
+          level,
+          durationDays,
+          justification,
+          breakGlass: false,
+        });
+        const extension = result.extends?.expiresAt ? { currentExpiresAt: result.extends.expiresAt } : undefined;
+        await dm(requestConfirmation(result.request, extension));
+      } catch (err) {
+        await dm(`Your billing access request was not sent: ${userMessage(err, deps.log, context)}`);
+      }
+    });
+    if (!accepted) await dm(BUSY_MESSAGE);
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Starts the whole bot for a Config: store, services, Bolt (HTTP or Socket Mode), and
+ * GET /healthz. Used by main.ts and by the integration tests, so both run the same code.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { registerHandlers } from '../handlers/index.js';
+import type { Config } from './config.js';
+import { type AwsOptions, type BuiltDeps, buildDeps } from './deps.js';
+import { boltLogger, type Logger } from './log.js';
+import type { Clock } from './services/ports.js';
+
+export interface RunningBot {
+  deps: BuiltDeps;
+  /** The HTTP port actually bound (PORT=0 picks a free one). */
+  port: number;
+  teamId: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  log: Logger;
+  aws: AwsOptions;
+  clock?: Clock;
+  /** Test rigs turn off Slack Web API retries so a refused call fails at once. */
+  slackRetries?: number;
+}
+
+function healthRoute(getDeps: () => BuiltDeps | undefined): CustomRoute {
+  return {
+    path: '/healthz',
+    method: ['GET'],
+    handler: (_req, res) => {
+      const deps = getDeps();
+      const respond = (status: number, body: object) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (!deps) return respond(503, { ok: false, error: 'starting' });
+      deps.store
+        .get('00000000000000000000000000')
+        .then(() => respond(200, { ok: true }))
+        .catch((err: unknown) => respond(503, { ok: false, error: err instanceof Error ? err.name : 'store unreachable' }));
+    },
+  };
+}
+
+export async function startBot(options: StartOptions): Promise<RunningBot> {
+  const { config, log } = options;
+  const logger = boltLogger(log);
+  const clientOptions = {
+    slackApiUrl: config.slack.apiUrl,
+    ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
+  };
+  const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger, logLevel: LogLevel.WARN });
+  const auth = await slack.auth.test();
+  const teamId = auth.team_id;
+
+  let deps: BuiltDeps | undefined;
+  const customRoutes = [healthRoute(() => deps)];
+  deps = await buildDeps({ config, log, aws: options.aws, slack, teamId: () => teamId, ...(options.clock ? { clock: options.clock } : {}) });
+
+  let app: App;
+  let receiver: HTTPReceiver | undefined;
+  if (config.slack.mode === 'socket') {
+    app = new App({
+      token: config.slack.botToken,
+      appToken: config.slack.appToken,
+      socketMode: true,
+      clientOptions,
+      logger,
+      customRoutes,
+      installerOptions: { port: config.http.port },
+      tokenVerificationEnabled: false,
+    });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: config.slack.signingSecret as string,
+      endpoints: '/slack/events',
+      customRoutes,
+      logger,
+      processBeforeResponse: false,
+    });
+    app = new App({ token: config.slack.botToken, receiver, clientOptions, logger, tokenVerificationEnabled: false });
+  }
+  registerHandlers(app, deps);
+
+  let port = config.http.port;
+  try {
+    if (receiver) {
+      const server = (await receiver.start({ port: config.http.port, host: config.http.host })) as Server;
+      port = (server.address() as AddressInfo).port;
+    } else {
+      await app.start();
+    }
+  } catch (err) {
+    await deps.close();
+    throw err;
+  }
+  const built = deps;
+  return {
+    deps: built,
+    port,
+    teamId,
+    async stop() {
+      await app.stop().catch(() => undefined);
+      await built.work.onIdle();
+      await built.close();
+    },
+  };
+}

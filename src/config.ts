@@ -1,0 +1,325 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** Words that are subcommands of /request-billing and so can never be level names. */
+export const SUBCOMMANDS = ['help', 'status', 'cancel', 'revoke', 'done', 'link', 'summary'] as const;
+
+export const DEFAULT_POLICY_ARNS: Record<string, string> = {
+  'read-only': 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess',
+  full: 'arn:aws:iam::aws:policy/job-function/Billing',
+};
+
+export interface LevelConfig {
+  level: string;
+  groupName: string;
+  policyArn: string;
+  approvalsRequired: number;
+}
+
+export type MfaPolicy = 'block' | 'warn' | 'off';
+export type IamMode = 'live' | 'dry-run';
+export type StoreKind = 'dynamodb' | 'embedded';
+export type IdentityMapping = 'email-localpart' | 'email' | 'tag';
+
+export interface Config {
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+    mode: 'http' | 'socket';
+  };
+  http: { port: number; host: string };
+  adminChannelId: string;
+  adminUserIds: string[];
+  adminUsergroupId: string | undefined;
+  /** In configured order; the first is the default level. */
+  levels: LevelConfig[];
+  allowedEmailDomains: string[] | undefined;
+  defaultDurationDays: number;
+  maxDurationDays: number;
+  requireMfa: MfaPolicy;
+  pendingTimeoutHours: number;
+  breakGlassMaxHours: number | undefined;
+  driftPolicy: 'report' | 'remove';
+  iamUserMapping: IdentityMapping;
+  iamMode: IamMode;
+  store: StoreKind;
+  tableName: string;
+  dataDir: string;
+  summaryCron: string;
+  summaryTimezone: string;
+  sweepIntervalSeconds: number;
+  logLevel: string;
+  /** The AWS SDK reads its own variables; this is only the region to use when none is named. */
+  aws: { region: string | undefined };
+}
+
+const LEVEL_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const IAM_GROUP_NAME = /^[\w+=,.@-]{1,128}$/;
+const SLACK_ID = /^[A-Z0-9]{2,20}$/;
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const intIn = (min: number, max: number, fallback: number | undefined) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^\d+$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      const n = Number(v);
+      if (n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be from ${min} to ${max}, got ${n}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx): T => {
+      if (v === undefined || v === '') return fallback;
+      if ((values as readonly string[]).includes(v)) return v as T;
+      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}, got "${v}"` });
+      return z.NEVER;
+    });
+
+/** Parses `a=b,c=d` into ordered pairs, reporting malformed entries. */
+function parsePairs(raw: string, ctx: z.RefinementCtx, what: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not ${what}` });
+      continue;
+    }
+    pairs.push([part.slice(0, eq).trim(), part.slice(eq + 1).trim()]);
+  }
+  return pairs;
+}
+
+const idList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const ids = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const id of ids) {
+      if (!SLACK_ID.test(id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a Slack user id (like U012ABCDEF)` });
+    }
+    return ids;
+  });
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), {
+    message: 'must be an app-level token starting with xapp-',
+  }),
+  SLACK_API_URL: optionalString.transform((v, ctx) => {
+    const url = v ?? 'https://slack.com/api/';
+    try {
+      new URL(url);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `is not a URL: "${url}"` });
+      return z.NEVER;
+    }
+    return url.endsWith('/') ? url : `${url}/`;
+  }),
+  PORT: intIn(0, 65535, 3000),
+  HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
+  ADMIN_CHANNEL_ID: optionalString.refine((v) => v === undefined || SLACK_ID.test(v), {
+    message: 'must be a Slack channel id (like C012ABCDEF)',
+  }),
+  ADMIN_USER_IDS: idList,
+  ADMIN_USERGROUP_ID: optionalString.refine((v) => v === undefined || SLACK_ID.test(v), {
+    message: 'must be a Slack user group id (like S012ABCDEF)',
+  }),
+  BILLING_GROUPS: optionalString.transform((v, ctx) => {
+    if (v === undefined) return [];
+    const pairs = parsePairs(v, ctx, 'a level=IAM group pair');
+    const seen = new Set<string>();
+    for (const [level, group] of pairs) {
+      if (!LEVEL_NAME.test(level)) {
+        ctx.addIssue({ code: 'custom', message: `level "${level}" must be lowercase letters, digits and dashes` });
+      } else if ((SUBCOMMANDS as readonly string[]).includes(level) || level === 'break-glass') {
+        ctx.addIssue({ code: 'custom', message: `"${level}" is a subcommand and cannot be a level` });
+      }
+      if (!IAM_GROUP_NAME.test(group)) ctx.addIssue({ code: 'custom', message: `"${group}" is not a valid IAM group name` });
+      if (seen.has(level)) ctx.addIssue({ code: 'custom', message: `level "${level}" is listed twice` });
+      seen.add(level);
+    }
+    return pairs;
+  }),
+  BILLING_GROUP_POLICIES: optionalString.transform((v, ctx) => {
+    if (v === undefined) return new Map<string, string>();
+    const pairs = parsePairs(v, ctx, 'a level=policy ARN pair');
+    for (const [, arn] of pairs) {
+      if (!/^arn:aws[\w-]*:iam::(aws|\d{12}):policy\/.+/.test(arn)) {
+        ctx.addIssue({ code: 'custom', message: `"${arn}" is not a managed policy ARN` });
+      }
+    }
+    return new Map(pairs);
+  }),
+  ALLOWED_EMAIL_DOMAINS: optionalString.transform((v) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
+          .filter(Boolean),
+  ),
+  DEFAULT_DURATION_DAYS: intIn(1, 3650, 7),
+  MAX_DURATION_DAYS: intIn(1, 3650, 90),
+  REQUIRE_MFA: oneOf(['block', 'warn', 'off'] as const, 'block'),
+  APPROVALS_REQUIRED: optionalString.transform((v, ctx) => {
+    const out = new Map<string, number>();
+    if (v === undefined) return out;
+    for (const [level, n] of parsePairs(v, ctx, 'a level=number pair')) {
+      if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > 5) {
+        ctx.addIssue({ code: 'custom', message: `"${level}=${n}": approvals must be a whole number from 1 to 5` });
+      } else out.set(level, Number(n));
+    }
+    return out;
+  }),
+  PENDING_TIMEOUT_HOURS: intIn(1, 24 * 30, 24),
+  BREAK_GLASS_MAX_HOURS: intIn(1, 72, undefined),
+  DRIFT_POLICY: oneOf(['report', 'remove'] as const, 'report'),
+  IAM_USER_MAPPING: oneOf(['email-localpart', 'email', 'tag'] as const, 'email-localpart'),
+  IAM_MODE: oneOf(['live', 'dry-run'] as const, 'dry-run'),
+  STORE: oneOf(['dynamodb', 'embedded'] as const, 'embedded'),
+  TABLE_NAME: optionalString.transform((v, ctx) => {
+    const name = v ?? 'billing-access';
+    if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `"${name}" is not a valid DynamoDB table name` });
+    }
+    return name;
+  }),
+  DATA_DIR: optionalString.transform((v) => v ?? './data'),
+  SUMMARY_CRON: optionalString.transform((v, ctx) => {
+    const cron = v ?? '0 9 * * 1';
+    if (cron.split(/\s+/).length !== 5) {
+      ctx.addIssue({ code: 'custom', message: `must be a 5-field cron expression, got "${cron}"` });
+    }
+    return cron;
+  }),
+  SUMMARY_TIMEZONE: optionalString.transform((v, ctx) => {
+    const tz = v ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${tz}" is not an IANA time zone (like Europe/Paris)` });
+    }
+    return tz;
+  }),
+  SWEEP_INTERVAL_SECONDS: intIn(5, 3600, 300),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+});
+
+/**
+ * Reads and validates the configuration. The only reader of the environment:
+ * everything else receives a `Config`. Throws a ConfigError naming every bad
+ * variable at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Each variable is parsed on its own so that one bad value does not hide another.
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const result = (schema as z.ZodType).safeParse(env[name]);
+    if (result.success) values[name] = result.data;
+    else for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}`);
+  }
+  const failed = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
+  const e = values as z.infer<typeof envSchema>;
+
+  if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required (the bot token, xoxb-…, from your Slack app)');
+  else if (!e.SLACK_BOT_TOKEN.startsWith('xoxb-')) problems.push('SLACK_BOT_TOKEN: must be a bot token starting with xoxb-');
+  const mode = e.SLACK_APP_TOKEN ? 'socket' : 'http';
+  if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (!failed.has('ADMIN_CHANNEL_ID') && !e.ADMIN_CHANNEL_ID) problems.push('ADMIN_CHANNEL_ID: required (the channel where approvals are posted)');
+  if (!failed.has('ADMIN_USER_IDS') && e.ADMIN_USER_IDS.length === 0 && !e.ADMIN_USERGROUP_ID) {
+    problems.push('ADMIN_USER_IDS / ADMIN_USERGROUP_ID: set at least one (who may approve)');
+  }
+  if (!failed.has('BILLING_GROUPS') && e.BILLING_GROUPS.length === 0) {
+    problems.push('BILLING_GROUPS: required, e.g. read-only=BillingReadOnly,full=BillingFull');
+  }
+  if (e.DEFAULT_DURATION_DAYS !== undefined && e.MAX_DURATION_DAYS !== undefined) {
+    if (e.DEFAULT_DURATION_DAYS > e.MAX_DURATION_DAYS) {
+      problems.push(`DEFAULT_DURATION_DAYS: ${e.DEFAULT_DURATION_DAYS} is more than MAX_DURATION_DAYS (${e.MAX_DURATION_DAYS})`);
+    }
+  }
+  const configured = new Set((e.BILLING_GROUPS ?? []).map(([level]) => level));
+  for (const level of e.BILLING_GROUP_POLICIES?.keys() ?? []) {
+    if (!configured.has(level)) problems.push(`BILLING_GROUP_POLICIES: level "${level}" is not in BILLING_GROUPS`);
+  }
+  for (const level of e.APPROVALS_REQUIRED?.keys() ?? []) {
+    if (!configured.has(level)) problems.push(`APPROVALS_REQUIRED: level "${level}" is not in BILLING_GROUPS`);
+  }
+  const levels: LevelConfig[] = [];
+  for (const [level, groupName] of e.BILLING_GROUPS ?? []) {
+    const policyArn = e.BILLING_GROUP_POLICIES?.get(level) ?? DEFAULT_POLICY_ARNS[level];
+    if (!policyArn) {
+      problems.push(`BILLING_GROUP_POLICIES: level "${level}" needs a managed policy ARN (e.g. ${level}=arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess)`);
+      continue;
+    }
+    levels.push({ level, groupName, policyArn, approvalsRequired: e.APPROVALS_REQUIRED?.get(level) ?? 1 });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN as string,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+      mode,
+    },
+    http: { port: e.PORT as number, host: e.HOST },
+    adminChannelId: e.ADMIN_CHANNEL_ID as string,
+    adminUserIds: e.ADMIN_USER_IDS,
+    adminUsergroupId: e.ADMIN_USERGROUP_ID,
+    levels,
+    allowedEmailDomains: e.ALLOWED_EMAIL_DOMAINS,
+    defaultDurationDays: e.DEFAULT_DURATION_DAYS as number,
+    maxDurationDays: e.MAX_DURATION_DAYS as number,
+    requireMfa: e.REQUIRE_MFA,
+    pendingTimeoutHours: e.PENDING_TIMEOUT_HOURS as number,
+    breakGlassMaxHours: e.BREAK_GLASS_MAX_HOURS,
+    driftPolicy: e.DRIFT_POLICY,
+    iamUserMapping: e.IAM_USER_MAPPING,
+    iamMode: e.IAM_MODE,
+    store: e.STORE,
+    tableName: e.TABLE_NAME,
+    dataDir: e.DATA_DIR,
+    summaryCron: e.SUMMARY_CRON,
+    summaryTimezone: e.SUMMARY_TIMEZONE,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS as number,
+    logLevel: e.LOG_LEVEL,
+    // The SDK has no default region: when neither the environment nor a profile names one, us-east-1.
+    aws: { region: env.AWS_REGION || env.AWS_DEFAULT_REGION || env.AWS_PROFILE ? undefined : 'us-east-1' },
+  };
+}
+
+export function levelConfig(config: Pick<Config, 'levels'>, level: string): LevelConfig | undefined {
+  return config.levels.find((l) => l.level === level);
+}

@@ -1,0 +1,122 @@
+/**
+ * The composition root: the one place that builds SDK clients, the store and services.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { WebClient } from '@slack/web-api';
+import type { HandlerDeps } from '../handlers/deps.js';
+import { AwsIamGateway, DryRunIamGateway } from './aws/iam.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { AdminPolicy } from './services/admins.js';
+import { DecisionService } from './services/decision-service.js';
+import { GrantExecutor } from './services/grant.js';
+import { IdentityResolver } from './services/identity.js';
+import { type Clock, type IamGateway, systemClock } from './services/ports.js';
+import { RequestService } from './services/request-service.js';
+import { SlackWebDirectory } from './slack/directory.js';
+import { SlackNotifier } from './slack/notifier.js';
+import { DynamoRequestStore } from './store/dynamo-store.js';
+import { type EmbeddedDynamo, startEmbeddedDynamo } from './store/embedded.js';
+import { describeTable, ensureTable } from './store/table.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface AwsOptions {
+  /** undefined: let the SDK resolve it (AWS_REGION, profile); otherwise this region. */
+  region: string | undefined;
+}
+
+export interface BuiltDeps extends HandlerDeps {
+  store: DynamoRequestStore;
+  iam: IamGateway;
+  dynamo: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+export class MissingTableError extends Error {
+  override name = 'MissingTableError';
+}
+
+/** The DynamoDB client: embedded (loopback dynalite with dummy credentials) or the SDK's own chain. */
+export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws: AwsOptions): Promise<{ client: DynamoDBClient; embedded?: EmbeddedDynamo }> {
+  if (config.store === 'embedded') {
+    const embedded = await startEmbeddedDynamo(config.dataDir);
+    const client = new DynamoDBClient({
+      endpoint: embedded.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' },
+    });
+    return { client, embedded };
+  }
+  return { client: new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 }) };
+}
+
+export function openIam(aws: AwsOptions): IAMClient {
+  // Standard-mode retries with backoff absorb IAM throttling before an error reaches a request.
+  return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 });
+}
+
+export async function buildDeps(options: {
+  config: Config;
+  log: Logger;
+  aws: AwsOptions;
+  slack: WebClient;
+  teamId: () => string | undefined;
+  clock?: Clock;
+}): Promise<BuiltDeps> {
+  const { config, log, slack } = options;
+  const clock = options.clock ?? systemClock;
+  const { client: dynamo, embedded } = await openDynamo(config, options.aws);
+  try {
+    if (embedded) {
+      await ensureTable(dynamo, config.tableName);
+    } else {
+      const table = await describeTable(dynamo, config.tableName);
+      if (!table.exists)
+        throw new MissingTableError(`DynamoDB table "${config.tableName}" does not exist: run \`npm run setup\` with the same environment first.`);
+    }
+  } catch (err) {
+    await embedded?.close();
+    throw err;
+  }
+  // Why: optional fields of a request are undefined in TypeScript and must simply be absent in the item.
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const store = new DynamoRequestStore(doc, config.tableName);
+
+  const groups = config.levels.map((l) => l.groupName);
+  const awsIam = new AwsIamGateway(openIam(options.aws), groups);
+  const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(groups));
+
+  const directory = new SlackWebDirectory(slack);
+  const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
+  const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun);
+  const identity = new IdentityResolver(directory, store, iam, {
+    mapping: config.iamUserMapping,
+    allowedEmailDomains: config.allowedEmailDomains,
+    teamId: options.teamId,
+  });
+  const grants = new GrantExecutor({ store, iam, notifier, clock, levels: config.levels, maxDurationDays: config.maxDurationDays, log });
+  const requests = new RequestService(config, store, iam, identity, admins, notifier, grants, clock);
+  const decisions = new DecisionService(config, store, iam, identity, admins, notifier, grants, clock);
+  const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000 }, (label, err) =>
+    log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
+  );
+
+  return {
+    config,
+    log,
+    requests,
+    decisions,
+    notifier,
+    work,
+    dryRun: iam.dryRun,
+    store,
+    iam,
+    dynamo,
+    async close() {
+      dynamo.destroy();
+      await embedded?.close();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Parses the text of /request-billing into a command. Pure and total: every
+ * input gives either a command or a ValidationError with a message for the user.
+ */
+import { ValidationError } from '../errors.js';
+
+export const JUSTIFICATION_MIN = 10;
+export const JUSTIFICATION_MAX = 500;
+export const DENY_REASON_MAX = 500;
+const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const MENTION = /^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$/;
+const IAM_USER_NAME = /^[\w+=,.@-]{1,64}$/;
+
+export interface ParseOptions {
+  levels: string[];
+  defaultDurationDays: number;
+  maxDurationDays: number;
+  breakGlassEnabled: boolean;
+}
+
+export type Command =
+  | { kind: 'modal' }
+  | { kind: 'help' }
+  | { kind: 'status' }
+  | { kind: 'summary' }
+  | { kind: 'done'; level: string | undefined }
+  | { kind: 'cancel'; requestId: string }
+  | { kind: 'revoke'; target: { userId: string } | { requestId: string } }
+  | { kind: 'link'; userId: string; iamUserName: string }
+  | { kind: 'request'; level: string; durationDays: number; justification: string; breakGlass: boolean };
+
+export function parseCommand(rawText: string, opts: ParseOptions): Command {
+  const text = rawText.trim();
+  if (text === '') return { kind: 'modal' };
+  const words = text.split(/\s+/);
+  const [first = '', ...rest] = words;
+  switch (first.toLowerCase()) {
+    case 'help':
+      return { kind: 'help' };
+    case 'status':
+      return { kind: 'status' };
+    case 'summary':
+      return { kind: 'summary' };
+    case 'done': {
+      const level = rest[0];
+      if (level !== undefined && !opts.levels.includes(level)) throw unknownLevel(level, opts.levels);
+      return { kind: 'done', level };
+    }
+    case 'cancel': {
+      const id = rest[0]?.toUpperCase();
+      if (!id || !REQUEST_ID.test(id) || rest.length > 1) {
+        throw new ValidationError('Usage: `/request-billing cancel <request id>` (the id from your confirmation or `status`).');
+      }
+      return { kind: 'cancel', requestId: id };
+    }
+    case 'revoke': {
+      const target = rest[0];
+      const mention = target ? MENTION.exec(target) : null;
+      if (mention?.[1] && rest.length === 1) return { kind: 'revoke', target: { userId: mention[1] } };
+      if (target && REQUEST_ID.test(target.toUpperCase()) && rest.length === 1) {
+        return { kind: 'revoke', target: { requestId: target.toUpperCase() } };
+      }
+      throw new ValidationError('Usage: `/request-billing revoke <@user>` or `/request-billing revoke <request id>`.');
+    }
+    case 'link': {
+      const mention = rest[0] ? MENTION.exec(rest[0]) : null;
+      const iamUserName = rest[1];
+      if (!mention?.[1] || !iamUserName || rest.length !== 2) {
+        throw new ValidationError('Usage: `/request-billing link <@user> <iam-user-name>`.');
+      }
+      if (!IAM_USER_NAME.test(iamUserName)) {
+        throw new ValidationError(`"${iamUserName}" is not a valid IAM user name.`);
+      }
+      return { kind: 'link', userId: mention[1], iamUserName };
+    }
+    default:
+      return parseRequest(words, opts);
+  }
+}
+
+function parseRequest(words: string[], opts: ParseOptions): Command {
+  let index = 0;
+  const [defaultLevel] = opts.levels;
+  let level = defaultLevel ?? '';
+  const first = words[0] ?? '';
+  const second = words[1];
+  if (opts.levels.includes(first)) {
+    level = first;
+    index = 1;
+  } else if (second !== undefined && (isDurationWord(second) || second === 'break-glass') && !isDurationWord(first)) {
+    throw unknownLevel(first, opts.levels);
+  }
+
+  let durationDays = opts.defaultDurationDays;
+  let breakGlass = false;
+  const modifier = words[index];
+  if (modifier !== undefined && isDurationWord(modifier)) {
+    durationDays = parseDuration(modifier, opts.maxDurationDays);
+    index += 1;
+  } else if (modifier === 'break-glass') {
+    if (!opts.breakGlassEnabled) {
+      throw new ValidationError('Break-glass is not enabled on this workspace. Ask an admin to approve a normal request.');
+    }
+    breakGlass = true;
+    index += 1;
+  }
+  const justification = words.slice(index).join(' ');
+  return { kind: 'request', level, durationDays, justification: validateJustification(justification), breakGlass };
+}
+
+function isDurationWord(word: string): boolean {
+  return /^-?\d+d$/i.test(word);
+}
+
+export function parseDuration(word: string, maxDays: number): number {
+  const n = Number(word.slice(0, -1));
+  if (!Number.isInteger(n) || n < 1) throw new ValidationError(`"${word}" is not a duration: use a whole number of days like 7d.`, 'duration');
+  if (n > maxDays) throw new ValidationError(`${n} days is more than the maximum of ${maxDays} days.`, 'duration');
+  return n;
+}
+
+export function validateJustification(raw: string): string {
+  const text = raw.trim();
+  if (text.length < JUSTIFICATION_MIN) {
+    throw new ValidationError(
+      `Please give a justification of at least ${JUSTIFICATION_MIN} characters, e.g. \`/request-billing read-only 7d month-end close for October\`.`,
+      'justification',
+    );
+  }
+  if (text.length > JUSTIFICATION_MAX) {
+    throw new ValidationError(`The justification is ${text.length} characters; the limit is ${JUSTIFICATION_MAX}.`, 'justification');
+  }
+  return text;
+}
+
+export function validateDenyReason(raw: string | undefined | null): string | undefined {
+  const text = (raw ?? '').trim();
+  if (text === '') return undefined;
+  if (text.length > DENY_REASON_MAX) {
+    throw new ValidationError(`The reason is ${text.length} characters; the limit is ${DENY_REASON_MAX}.`, 'reason');
+  }
+  return text;
+}
+
+function unknownLevel(level: string, levels: string[]): ValidationError {
+  const shown = level.length > 40 ? `${level.slice(0, 40)}…` : level;
+  return new ValidationError(`Unknown access level "${shown}". Levels: ${levels.map((l) => `\`${l}\``).join(', ')}.`, 'level');
+}
+
+export function isRequestId(value: string): boolean {
+  return REQUEST_ID.test(value);
+}

@@ -1,0 +1,109 @@
+/**
+ * The access request and its state machine (PRODUCT §2). Pure: no SDK, no Slack.
+ */
+export const REQUEST_STATUSES = ['PENDING', 'APPROVED', 'ACTIVE', 'FAILED', 'DENIED', 'CANCELLED', 'TIMED_OUT', 'EXPIRED', 'REVOKED', 'EXTENDED'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export type MfaStatus = 'present' | 'missing' | 'not-checked';
+
+export interface Approval {
+  by: string;
+  at: string;
+}
+
+export interface AuditEvent {
+  requestId: string;
+  at: string;
+  actor: string;
+  from: RequestStatus | null;
+  to: RequestStatus;
+  detail: string;
+}
+
+/** What the pre-checks found about the requester's IAM user when the request was made. */
+export interface IamSnapshot {
+  mfa: MfaStatus;
+  hasConsolePassword: boolean | null;
+  currentGroups: string[] | null;
+  /** Human-readable notes: "not checked: …", "no console password", etc. */
+  warnings: string[];
+}
+
+export interface AccessRequest {
+  id: string;
+  status: RequestStatus;
+  requesterId: string;
+  requesterTeamId: string;
+  requesterEmail: string;
+  iamUserName: string;
+  level: string;
+  groupName: string;
+  durationDays: number;
+  justification: string;
+  createdAt: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  approvals: Approval[];
+  /** Same ids as `approvals`, kept as a flat list so a condition can test membership. */
+  approverIds: string[];
+  approvalsRequired: number;
+  denyReason?: string;
+  expiresAt?: string;
+  endedBy?: string;
+  endedAt?: string;
+  extendsRequestId?: string;
+  /** Granted at once by the requester under BREAK_GLASS_MAX_HOURS. */
+  breakGlass?: boolean;
+  /** On a grant: the extension requests already applied to its expiry. */
+  appliedExtensions?: string[];
+  failure?: { name: string; message: string; at: string };
+  dryRun: boolean;
+  iam: IamSnapshot;
+  adminMessage?: { channel: string; ts: string };
+  /** Optimistic-concurrency counter: every write is conditional on it. */
+  version: number;
+  updatedAt: string;
+}
+
+/** Who may move a request from one status to another (PRODUCT §2). */
+const TRANSITIONS: Record<RequestStatus, readonly RequestStatus[]> = {
+  PENDING: ['APPROVED', 'DENIED', 'CANCELLED', 'TIMED_OUT'],
+  APPROVED: ['ACTIVE', 'FAILED', 'EXTENDED'],
+  FAILED: ['APPROVED'],
+  ACTIVE: ['ACTIVE', 'EXPIRED', 'REVOKED'],
+  DENIED: [],
+  CANCELLED: [],
+  TIMED_OUT: [],
+  EXPIRED: [],
+  REVOKED: [],
+  EXTENDED: [],
+};
+
+export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isTerminal(status: RequestStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** ISO 8601 UTC, the one time format stored anywhere in the table. */
+export function iso(date: Date): string {
+  return date.toISOString();
+}
+
+export function addDays(isoTime: string, days: number): string {
+  return new Date(Date.parse(isoTime) + days * DAY_MS).toISOString();
+}
+
+/** What approving one more time does: record the approval, or complete it. */
+export function approvalOutcome(request: Pick<AccessRequest, 'approverIds' | 'approvalsRequired'>): 'record' | 'complete' {
+  return request.approverIds.length + 1 >= request.approvalsRequired ? 'complete' : 'record';
+}
+
+/** The expiry for a grant approved at `now` for `durationDays`. */
+export function grantExpiry(now: string, durationDays: number): string {
+  return addDays(now, durationDays);
+}

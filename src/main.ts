@@ -1,0 +1,74 @@
+/**
+ * `npm start`: reads .env and the environment once, starts the bot, stops it cleanly on
+ * SIGTERM/SIGINT (stop taking work, finish what is in flight, close the store).
+ */
+import 'dotenv/config';
+import { startBot } from './bot.js';
+import { type Config, loadConfig } from './config.js';
+import { MissingTableError } from './deps.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './log.js';
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function loadOrExplain(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const noSlack = err.problems.some((p) => p.startsWith('SLACK_BOT_TOKEN: required'));
+    const hint = noSlack
+      ? '\nSet SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode), ADMIN_CHANNEL_ID and ADMIN_USER_IDS in .env: copy .env.example to .env and fill them in (README: "Connect a Slack workspace").'
+      : '';
+    return fail(`billing-access bot cannot start.\n${err.message}${hint}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadOrExplain(process.env);
+  const log = createLogger(config.logLevel);
+  const startedAt = performance.now();
+  let bot: Awaited<ReturnType<typeof startBot>>;
+  try {
+    bot = await startBot({ config, log, aws: config.aws });
+  } catch (err) {
+    if (err instanceof MissingTableError) fail(err.message);
+    const data = (err as { data?: { error?: string } }).data;
+    if (data?.error) fail(`Slack refused the bot token (auth.test: ${data.error}). Check SLACK_BOT_TOKEN and SLACK_API_URL.`);
+    throw err;
+  }
+  log.info({
+    event: 'started',
+    mode: config.slack.mode,
+    port: bot.port,
+    path: config.slack.mode === 'http' ? '/slack/events' : undefined,
+    store: config.store,
+    dataDir: config.store === 'embedded' ? config.dataDir : undefined,
+    table: config.tableName,
+    iamMode: config.iamMode,
+    startupMs: Math.round(performance.now() - startedAt),
+  });
+  if (config.iamMode === 'dry-run')
+    log.warn({ event: 'mode', iamMode: 'dry-run' }, 'IAM_MODE=dry-run: IAM is read but never changed; every Slack message is marked [dry-run]');
+  if (config.store === 'embedded')
+    log.warn({ event: 'mode', store: 'embedded', dataDir: config.dataDir }, 'STORE=embedded: one process only; use STORE=dynamodb for replicas');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'stopping', signal, inFlight: bot.deps.work.running + bot.deps.work.waiting });
+    await bot.stop();
+    log.info({ event: 'stopped' });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  fail(`billing-access bot stopped: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+});

@@ -1,0 +1,103 @@
+/**
+ * The interfaces the services depend on. Implementations live in src/store,
+ * src/aws and src/slack and are wired together in src/deps.ts only.
+ */
+import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
+
+export interface AuditInput {
+  actor: string;
+  detail: string;
+}
+
+export interface IdentityLink {
+  userId: string;
+  iamUserName: string;
+  linkedBy: string;
+  linkedAt: string;
+}
+
+export interface RequestStore {
+  /** Stores a new request (PENDING, or APPROVED for break-glass) and its first audit event.
+   * Throws ConflictError (current = the other pending request) if the same IAM user already
+   * has a pending request for the level. */
+  create(request: AccessRequest, audit: AuditInput): Promise<void>;
+  get(id: string): Promise<AccessRequest | undefined>;
+  /** Applies `changes` only if the stored item still has `expected.version` (and status);
+   * appends an audit event when the status changes. Throws ConflictError carrying the
+   * current item when another writer got there first. */
+  update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest>;
+  listByRequester(requesterId: string, limit?: number): Promise<AccessRequest[]>;
+  listByIamUser(iamUserName: string): Promise<AccessRequest[]>;
+  /** Requests in `status`, oldest first, created at or before `createdBefore`. */
+  listByStatus(status: RequestStatus, options?: { createdBefore?: string; limit?: number }): Promise<AccessRequest[]>;
+  /** Grants in `status` whose expiresAt is at or before `before`, soonest first. */
+  listExpiring(status: RequestStatus, before: string, limit?: number): Promise<AccessRequest[]>;
+  /** Requests created in [from, to), oldest first: an index query, never a scan. */
+  listCreatedBetween(from: string, to: string): Promise<AccessRequest[]>;
+  auditEvents(requestId: string): Promise<AuditEvent[]>;
+  auditEventsSince(since: string): AsyncIterable<AuditEvent[]>;
+  getLink(userId: string): Promise<IdentityLink | undefined>;
+  putLink(link: IdentityLink): Promise<void>;
+}
+
+export interface IamUserInfo {
+  userName: string;
+  /** null: could not be checked (reason in `notChecked`). */
+  hasConsolePassword: boolean | null;
+  mfaDeviceCount: number | null;
+  groups: string[] | null;
+  notChecked: string[];
+}
+
+export interface GroupPolicyState {
+  attachedPolicyArns: string[];
+  inlinePolicyNames: string[];
+}
+
+export interface IamGateway {
+  /** undefined: the user does not exist. Throws IamUnavailableError when IAM cannot be read. */
+  getUser(userName: string): Promise<IamUserInfo | undefined>;
+  /** The IAM user whose `email` tag equals the address (cached, paged). */
+  findUserByEmailTag(email: string): Promise<string | undefined>;
+  groupsPerUserQuota(): Promise<number | null>;
+  groupPolicies(groupName: string): Promise<GroupPolicyState>;
+  addUserToGroup(userName: string, groupName: string): Promise<void>;
+  removeUserFromGroup(userName: string, groupName: string): Promise<void>;
+  readonly dryRun: boolean;
+}
+
+export interface SlackUserProfile {
+  id: string;
+  teamId: string;
+  email: string | undefined;
+  deleted: boolean;
+  isRestricted: boolean;
+  isUltraRestricted: boolean;
+  isBot: boolean;
+}
+
+export interface SlackDirectory {
+  getUser(userId: string): Promise<SlackUserProfile | undefined>;
+  usergroupMembers(usergroupId: string): Promise<string[]>;
+}
+
+/** Everything the bot says about a request outside a direct reply. */
+export interface Notifier {
+  /** Posts the request to the admin channel; returns where it went. */
+  requestPosted(request: AccessRequest, context: { extensionOf?: AccessRequest }): Promise<{ channel: string; ts: string }>;
+  /** Re-renders the admin message to match the request's state. */
+  requestUpdated(request: AccessRequest): Promise<void>;
+  /** Tells the requester what happened to their request. */
+  requesterNotified(request: AccessRequest): Promise<void>;
+  /** A line of news in the admin message's thread. */
+  threadReply(request: AccessRequest, text: string): Promise<void>;
+  /** Tells an admin privately that a click was refused. */
+  clickRefused(target: { channel: string; userId: string }, message: string): Promise<void>;
+  directMessage(userId: string, text: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

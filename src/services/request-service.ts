@@ -1,0 +1,223 @@
+/**
+ * The employee's side: submit a request (with every pre-check of PRODUCT §1), status,
+ * cancel, and the admin's `link`. Returns data; handlers choose how to show it.
+ */
+import { monotonicFactory } from 'ulid';
+import type { Config, LevelConfig } from '../config.js';
+import type { AccessRequest, IamSnapshot, MfaStatus } from '../domain/request.js';
+import { addDays } from '../domain/request.js';
+import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError, ValidationError } from '../errors.js';
+import type { AdminPolicy } from './admins.js';
+import type { GrantExecutor } from './grant.js';
+import type { IdentityResolver } from './identity.js';
+import type { Clock, IamGateway, IamUserInfo, Notifier, RequestStore } from './ports.js';
+
+export interface SubmitInput {
+  userId: string;
+  teamId: string;
+  level: string;
+  durationDays: number;
+  justification: string;
+  breakGlass: boolean;
+}
+
+export interface SubmitResult {
+  request: AccessRequest;
+  /** Set when the request extends a grant the user already holds. */
+  extends?: AccessRequest;
+  /** The admin channel could not be told (the request is stored; the sweeper re-posts it). */
+  adminPostFailed?: boolean;
+}
+
+type RequestConfig = Pick<Config, 'levels' | 'requireMfa' | 'iamMode' | 'maxDurationDays' | 'breakGlassMaxHours'>;
+
+export class RequestService {
+  private readonly newId = monotonicFactory();
+
+  constructor(
+    private readonly config: RequestConfig,
+    private readonly store: RequestStore,
+    private readonly iam: IamGateway,
+    private readonly identity: IdentityResolver,
+    private readonly admins: AdminPolicy,
+    private readonly notifier: Notifier,
+    private readonly grants: GrantExecutor,
+    private readonly clock: Clock,
+  ) {}
+
+  level(level: string): LevelConfig {
+    const found = this.config.levels.find((l) => l.level === level);
+    if (!found) {
+      throw new ValidationError(
+        `Unknown access level "${level.slice(0, 40)}". Levels: ${this.config.levels.map((l) => `\`${l.level}\``).join(', ')}.`,
+        'level',
+      );
+    }
+    return found;
+  }
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    const level = this.level(input.level);
+    if (input.durationDays < 1 || input.durationDays > this.config.maxDurationDays) {
+      throw new ValidationError(`${input.durationDays} days is more than the maximum of ${this.config.maxDurationDays} days.`, 'duration');
+    }
+    const who = await this.identity.resolve(input.userId);
+    const live = this.config.iamMode === 'live';
+    const user = await this.readIamUser(who.iamUserName, live);
+    const snapshot = this.snapshot(who.iamUserName, user);
+
+    const mine = await this.store.listByIamUser(who.iamUserName);
+    const held = mine.find((r) => r.status === 'ACTIVE' && r.level === level.level);
+    const pending = mine.find((r) => r.status === 'PENDING' && r.level === level.level);
+    if (pending) {
+      throw new RequestRefusedError(
+        `You already have a pending ${level.level} request (\`${pending.id}\`). Wait for the admins, or cancel it with \`/request-billing cancel ${pending.id}\`.`,
+      );
+    }
+    if (user?.groups && !held && !user.groups.includes(level.groupName)) {
+      const quota = await this.iam.groupsPerUserQuota();
+      if (quota !== null && user.groups.length + 1 > quota) {
+        throw new RequestRefusedError(
+          `Your IAM user \`${who.iamUserName}\` is already in ${user.groups.length} groups, the account's limit per user (${quota}). An AWS admin must remove one first.`,
+        );
+      }
+    }
+
+    const now = this.clock.now().toISOString();
+    const breakGlassHours = input.breakGlass ? this.config.breakGlassMaxHours : undefined;
+    if (input.breakGlass && !breakGlassHours) throw new ValidationError('Break-glass is not enabled on this workspace.');
+    const request: AccessRequest = {
+      id: this.newId(Date.parse(now)),
+      status: breakGlassHours ? 'APPROVED' : 'PENDING',
+      requesterId: input.userId,
+      requesterTeamId: who.profile.teamId,
+      requesterEmail: who.email,
+      iamUserName: who.iamUserName,
+      level: level.level,
+      groupName: level.groupName,
+      durationDays: input.durationDays,
+      justification: input.justification,
+      createdAt: now,
+      approvals: breakGlassHours ? [{ by: input.userId, at: now }] : [],
+      approverIds: breakGlassHours ? [input.userId] : [],
+      approvalsRequired: level.approvalsRequired,
+      dryRun: this.iam.dryRun,
+      iam: snapshot,
+      version: 1,
+      updatedAt: now,
+      ...(held ? { extendsRequestId: held.id } : {}),
+      ...(breakGlassHours
+        ? { decidedBy: input.userId, decidedAt: now, breakGlass: true, expiresAt: addDays(now, Math.min(breakGlassHours / 24, input.durationDays)) }
+        : {}),
+    };
+    try {
+      await this.store.create(request, {
+        actor: input.userId,
+        detail: `${breakGlassHours ? 'break-glass ' : ''}${held ? 'extension ' : ''}request for ${level.level} (${level.groupName}), ${input.durationDays}d`,
+      });
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        const other = err.current as AccessRequest | undefined;
+        throw new RequestRefusedError(
+          `You already have a pending ${level.level} request${other ? ` (\`${other.id}\`)` : ''}. Wait for the admins or cancel it first.`,
+        );
+      }
+      throw err;
+    }
+
+    let stored = request;
+    let adminPostFailed = false;
+    try {
+      const where = await this.notifier.requestPosted(request, held ? { extensionOf: held } : {});
+      stored = await this.store.update(request, { adminMessage: where, updatedAt: now }, { actor: 'system', detail: '' });
+    } catch (err) {
+      if (err instanceof ConflictError && err.current) stored = err.current as AccessRequest;
+      else adminPostFailed = true;
+    }
+    if (breakGlassHours) stored = await this.grants.complete(stored, input.userId);
+    return { request: stored, ...(held ? { extends: held } : {}), ...(adminPostFailed ? { adminPostFailed } : {}) };
+  }
+
+  /** Reads the IAM user; refuses when it does not exist, and in live mode when it cannot be read. */
+  private async readIamUser(userName: string, live: boolean): Promise<IamUserInfo | undefined> {
+    let user: IamUserInfo | undefined;
+    try {
+      user = await this.iam.getUser(userName);
+    } catch (err) {
+      if (live) {
+        throw new RequestRefusedError(
+          `Could not check your IAM user \`${userName}\` (${(err as Error).message}). Nothing was stored; try again later or tell an admin.`,
+          { cause: err },
+        );
+      }
+      return undefined;
+    }
+    if (!user) {
+      throw new RequestRefusedError(
+        `There is no IAM user \`${userName}\` in this AWS account. Ask an admin to create it, or to link your Slack user to your IAM user with \`/request-billing link @you <iam-user>\`.`,
+      );
+    }
+    if (live && user.notChecked.length) {
+      throw new RequestRefusedError(`Could not check your IAM user \`${userName}\` (${user.notChecked.join('; ')}). Nothing was stored.`);
+    }
+    if (this.config.requireMfa === 'block' && user.mfaDeviceCount === 0) {
+      throw new RequestRefusedError(
+        `Your IAM user \`${userName}\` has no MFA device, and billing access requires one. Add one in the AWS console (IAM → Users → ${userName} → Security credentials → Assign MFA device), then ask again.`,
+      );
+    }
+    return user;
+  }
+
+  private snapshot(userName: string, user: IamUserInfo | undefined): IamSnapshot {
+    if (!user) {
+      return {
+        mfa: 'not-checked',
+        hasConsolePassword: null,
+        currentGroups: null,
+        warnings: [`IAM user ${userName} not checked (IAM could not be read; dry-run goes on)`],
+      };
+    }
+    const mfa: MfaStatus = user.mfaDeviceCount === null ? 'not-checked' : user.mfaDeviceCount > 0 ? 'present' : 'missing';
+    const warnings: string[] = [];
+    if (user.hasConsolePassword === false) warnings.push(`IAM user ${userName} has no console password: billing is a console task, so it may not be usable`);
+    if (this.config.requireMfa === 'warn' && mfa === 'missing') warnings.push(`IAM user ${userName} has no MFA device`);
+    for (const n of user.notChecked) warnings.push(`not checked: ${n}`);
+    return { mfa, hasConsolePassword: user.hasConsolePassword, currentGroups: user.groups, warnings };
+  }
+
+  async status(userId: string): Promise<AccessRequest[]> {
+    return this.store.listByRequester(userId, 20);
+  }
+
+  async cancel(userId: string, requestId: string): Promise<AccessRequest> {
+    const request = await this.store.get(requestId);
+    if (!request || request.requesterId !== userId) throw new RequestNotFoundError(requestId);
+    if (request.status !== 'PENDING') {
+      throw new RequestRefusedError(`Request \`${requestId}\` is ${request.status.toLowerCase()}, so it cannot be cancelled.`);
+    }
+    const now = this.clock.now().toISOString();
+    let cancelled: AccessRequest;
+    try {
+      cancelled = await this.store.update(
+        request,
+        { status: 'CANCELLED', decidedBy: userId, decidedAt: now, updatedAt: now },
+        { actor: userId, detail: 'cancelled by the requester' },
+      );
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        const current = err.current as AccessRequest | undefined;
+        throw new RequestRefusedError(`Request \`${requestId}\` was ${current?.status.toLowerCase() ?? 'changed'} meanwhile, so it cannot be cancelled.`);
+      }
+      throw err;
+    }
+    await this.notifier.requestUpdated(cancelled).catch(() => undefined);
+    return cancelled;
+  }
+
+  async link(adminId: string, userId: string, iamUserName: string): Promise<void> {
+    if (!(await this.admins.isAdmin(adminId))) throw new NotAllowedError('Only admins can link Slack users to IAM users.');
+    const user = await this.iam.getUser(iamUserName).catch(() => null);
+    if (user === undefined) throw new RequestRefusedError(`There is no IAM user \`${iamUserName}\`; nothing was linked.`);
+    await this.store.putLink({ userId, iamUserName, linkedBy: adminId, linkedAt: this.clock.now().toISOString() });
+  }
+}

@@ -1,0 +1,51 @@
+import type { WebClient } from '@slack/web-api';
+import type { AccessRequest } from '../domain/request.js';
+import type { Notifier } from '../services/ports.js';
+import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from './messages.js';
+
+/**
+ * The Slack side of every notification: one chat.postMessage per request in the admin
+ * channel, later news as chat.update or thread replies, DMs with channel = user id.
+ */
+export class SlackNotifier implements Notifier {
+  constructor(
+    private readonly client: WebClient,
+    private readonly adminChannelId: string,
+    private readonly dryRun: boolean,
+  ) {}
+
+  private mark(message: SlackMessage): SlackMessage {
+    return markDryRun(message, this.dryRun);
+  }
+
+  async requestPosted(request: AccessRequest, context: { extensionOf?: AccessRequest }): Promise<{ channel: string; ts: string }> {
+    const extension = context.extensionOf?.expiresAt ? { currentExpiresAt: context.extensionOf.expiresAt } : undefined;
+    const message = this.mark(adminRequestMessage(request, extension ? { extension } : {}));
+    const out = await this.client.chat.postMessage({ channel: this.adminChannelId, ...message, unfurl_links: false });
+    if (!out.ts || !out.channel) throw new Error('chat.postMessage returned no ts');
+    return { channel: out.channel, ts: out.ts };
+  }
+
+  async requestUpdated(request: AccessRequest): Promise<void> {
+    if (!request.adminMessage) return;
+    const message = this.mark(adminRequestMessage(request));
+    await this.client.chat.update({ channel: request.adminMessage.channel, ts: request.adminMessage.ts, ...message });
+  }
+
+  async requesterNotified(request: AccessRequest): Promise<void> {
+    await this.client.chat.postMessage({ channel: request.requesterId, ...this.mark(requesterMessage(request)), unfurl_links: false });
+  }
+
+  async threadReply(request: AccessRequest, text: string): Promise<void> {
+    if (!request.adminMessage) return;
+    await this.client.chat.postMessage({ channel: request.adminMessage.channel, thread_ts: request.adminMessage.ts, ...this.mark(plain(text)) });
+  }
+
+  async clickRefused(target: { channel: string; userId: string }, message: string): Promise<void> {
+    await this.client.chat.postEphemeral({ channel: target.channel, user: target.userId, ...this.mark(plain(message)) });
+  }
+
+  async directMessage(userId: string, text: string): Promise<void> {
+    await this.client.chat.postMessage({ channel: userId, ...this.mark(plain(text)) });
+  }
+}

@@ -1,0 +1,330 @@
+import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
+import { ConflictError } from '../errors.js';
+import type { AuditInput, IdentityLink, RequestStore } from '../services/ports.js';
+import { auditKey, INDEX, linkKey, monthOf, pendingLockKey, requestKey } from './keys.js';
+
+/** Capacity units DynamoDB reported for this store's calls (table and indexes, as returned). */
+export interface CapacityTotals {
+  read: number;
+  write: number;
+}
+
+type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'; createdMonth: string };
+
+const REQUEST_FIELDS_NOT_STORED = new Set(['pk', 'sk', 'entity', 'createdMonth']);
+
+function toRequest(item: Record<string, unknown>): AccessRequest {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!REQUEST_FIELDS_NOT_STORED.has(k)) out[k] = v;
+  return out as unknown as AccessRequest;
+}
+
+function toAudit(item: Record<string, unknown>): AuditEvent {
+  const { requestId, at, actor, from, to, detail } = item as unknown as AuditEvent;
+  return { requestId, at, actor, from: from ?? null, to, detail };
+}
+
+/**
+ * The DynamoDB repository: one table, single-item conditional writes only (so it runs the
+ * same on DynamoDB, moto and dynalite, which has no transactions).
+ */
+export class DynamoRequestStore implements RequestStore {
+  readonly capacity: CapacityTotals = { read: 0, write: 0 };
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Adds what DynamoDB reported; `TOTAL` answers carry only CapacityUnits, so the call's kind says which. */
+  private count(kind: 'read' | 'write', consumed: ConsumedCapacity | undefined): void {
+    if (consumed) this.capacity[kind] += consumed.CapacityUnits ?? 0;
+  }
+
+  async create(request: AccessRequest, audit: AuditInput): Promise<void> {
+    if (request.status === 'PENDING') await this.takePendingLock(request);
+    const item: StoredRequest = {
+      ...request,
+      ...requestKey(request.id),
+      entity: 'request',
+      createdMonth: monthOf(request.createdAt),
+    };
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.count('write', out.ConsumedCapacity);
+    } catch (err) {
+      if (request.status === 'PENDING') await this.releasePendingLock(request);
+      throw err;
+    }
+    await this.putAudit(request, null, request.status, request.createdAt, audit);
+  }
+
+  /** Claims the one-pending-request slot; a stale claim (its request gone or decided) is taken over. */
+  private async takePendingLock(request: AccessRequest): Promise<void> {
+    const key = pendingLockKey(request.iamUserName, request.level);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const out = await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...key, requestId: request.id, at: request.createdAt },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        this.count('write', out.ConsumedCapacity);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+      const lock = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const holderId = lock.Item?.requestId as string | undefined;
+      if (!holderId) continue;
+      const holder = await this.get(holderId);
+      if (holder?.status === 'PENDING') {
+        throw new ConflictError(`A pending request for this level already exists (${holderId}).`, holder);
+      }
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: key,
+            ConditionExpression: 'requestId = :held',
+            ExpressionAttributeValues: { ':held': holderId },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    throw new ConflictError('Could not reserve the pending-request slot; try again.', undefined);
+  }
+
+  private async releasePendingLock(request: AccessRequest): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: pendingLockKey(request.iamUserName, request.level),
+          ConditionExpression: 'requestId = :id',
+          ExpressionAttributeValues: { ':id': request.id },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: requestKey(id), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    this.count('read', out.ConsumedCapacity);
+    return out.Item ? toRequest(out.Item) : undefined;
+  }
+
+  async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
+    const now = changes.updatedAt ?? new Date().toISOString();
+    const next: AccessRequest = { ...expected, ...changes, version: expected.version + 1, updatedAt: now };
+    const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
+    const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
+    const sets: string[] = [];
+    let i = 0;
+    for (const [field, value] of Object.entries({ ...changes, version: next.version, updatedAt: now })) {
+      if (value === undefined || field === 'id') continue;
+      names[`#f${i}`] = field;
+      values[`:v${i}`] = value;
+      sets.push(`#f${i} = :v${i}`);
+      i++;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(expected.id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#version = :expected AND #status = :expectedStatus',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.count('write', out.ConsumedCapacity);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
+        // a consistent read gives every backend the same, current view of the winner's state.
+        const current = await this.get(expected.id);
+        throw new ConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
+      }
+      throw err;
+    }
+    if (expected.status === 'PENDING' && next.status !== 'PENDING') await this.releasePendingLock(expected);
+    if (next.status !== expected.status || audit.detail) {
+      await this.putAudit(next, expected.status, next.status, now, audit);
+    }
+    return next;
+  }
+
+  private async putAudit(request: AccessRequest, from: RequestStatus | null, to: RequestStatus, at: string, audit: AuditInput): Promise<void> {
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...auditKey(request.id, request.version),
+            entity: 'audit',
+            requestId: request.id,
+            at,
+            actor: audit.actor,
+            from,
+            to,
+            detail: audit.detail,
+            auditMonth: monthOf(at),
+          },
+          // Never rewritten: a repeated write of the same event is a no-op.
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.count('write', out.ConsumedCapacity);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey, ReturnConsumedCapacity: 'TOTAL' }));
+      this.count('read', out.ConsumedCapacity);
+      items.push(...(out.Items ?? []));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey && (limit === undefined || items.length < limit));
+    return limit === undefined ? items : items.slice(0, limit);
+  }
+
+  async listByRequester(requesterId: string, limit = 50): Promise<AccessRequest[]> {
+    const items = await this.queryAll(
+      {
+        IndexName: INDEX.byRequester,
+        KeyConditionExpression: 'requesterId = :r',
+        ExpressionAttributeValues: { ':r': requesterId },
+        ScanIndexForward: false,
+        Limit: limit,
+      },
+      limit,
+    );
+    return items.map(toRequest);
+  }
+
+  async listByIamUser(iamUserName: string): Promise<AccessRequest[]> {
+    const items = await this.queryAll({
+      IndexName: INDEX.byIamUser,
+      KeyConditionExpression: 'iamUserName = :u',
+      ExpressionAttributeValues: { ':u': iamUserName },
+    });
+    return items.map(toRequest);
+  }
+
+  async listByStatus(status: RequestStatus, options: { createdBefore?: string; limit?: number } = {}): Promise<AccessRequest[]> {
+    const items = await this.queryAll(
+      {
+        IndexName: INDEX.byStatusCreated,
+        KeyConditionExpression: options.createdBefore ? '#s = :s AND createdAt <= :t' : '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: options.createdBefore ? { ':s': status, ':t': options.createdBefore } : { ':s': status },
+      },
+      options.limit,
+    );
+    return items.map(toRequest);
+  }
+
+  async listExpiring(status: RequestStatus, before: string, limit?: number): Promise<AccessRequest[]> {
+    const items = await this.queryAll(
+      {
+        IndexName: INDEX.byStatusExpiry,
+        KeyConditionExpression: '#s = :s AND expiresAt <= :t',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': status, ':t': before },
+      },
+      limit,
+    );
+    return items.map(toRequest);
+  }
+
+  async listCreatedBetween(from: string, to: string): Promise<AccessRequest[]> {
+    const out: AccessRequest[] = [];
+    for (const month of monthsBetween(from, to)) {
+      const items = await this.queryAll({
+        IndexName: INDEX.byCreatedMonth,
+        KeyConditionExpression: 'createdMonth = :m AND createdAt BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':m': month, ':from': from, ':to': to },
+      });
+      out.push(...items.map(toRequest).filter((r) => r.createdAt < to));
+    }
+    return out;
+  }
+
+  async auditEvents(requestId: string): Promise<AuditEvent[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+      ExpressionAttributeValues: { ':pk': requestKey(requestId).pk, ':audit': 'AUDIT#' },
+      ConsistentRead: true,
+    });
+    return items.map(toAudit);
+  }
+
+  async *auditEventsSince(since: string): AsyncIterable<AuditEvent[]> {
+    const end = new Date().toISOString();
+    for (const month of monthsBetween(since, end)) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const out = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: INDEX.byAuditMonth,
+            KeyConditionExpression: 'auditMonth = :m AND #at >= :since',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':m': month, ':since': since },
+            ExclusiveStartKey,
+          }),
+        );
+        if (out.Items?.length) yield out.Items.map(toAudit);
+        ExclusiveStartKey = out.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+    }
+  }
+
+  async getLink(userId: string): Promise<IdentityLink | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkKey(userId), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { iamUserName, linkedBy, linkedAt } = out.Item as IdentityLink;
+    return { userId, iamUserName, linkedBy, linkedAt };
+  }
+
+  async putLink(link: IdentityLink): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkKey(link.userId), entity: 'link', ...link } }));
+  }
+}
+
+/** The month buckets ("YYYY-MM") that [from, to] touches, in order. */
+export function monthsBetween(from: string, to: string): string[] {
+  const months: string[] = [];
+  const cursor = new Date(`${monthOf(from)}-01T00:00:00.000Z`);
+  const last = monthOf(to);
+  while (monthOf(cursor.toISOString()) <= last) {
+    months.push(monthOf(cursor.toISOString()));
+    cursor.setUTCMonth(cursor.getUTCMonth() + 1);
+  }
+  return months;
+}

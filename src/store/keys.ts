@@ -1,0 +1,33 @@
+/** Every key of the single table, built in one place. */
+export type RequestPk = `REQ#${string}`;
+export type LinkPk = `LINK#${string}`;
+export type PendingLockPk = `PENDING#${string}`;
+
+export const REQUEST_SK = 'REQUEST';
+export const LINK_SK = 'LINK';
+export const LOCK_SK = 'LOCK';
+
+export const requestKey = (id: string) => ({ pk: `REQ#${id}` as RequestPk, sk: REQUEST_SK });
+/** Audit events live beside their request, ordered by the request's version. */
+export const auditKey = (requestId: string, version: number) => ({
+  pk: `REQ#${requestId}` as RequestPk,
+  sk: `AUDIT#${String(version).padStart(6, '0')}`,
+});
+export const linkKey = (userId: string) => ({ pk: `LINK#${userId}` as LinkPk, sk: LINK_SK });
+/** One pending request per IAM user and level: this item is the guard. */
+export const pendingLockKey = (iamUserName: string, level: string) => ({
+  pk: `PENDING#${iamUserName}#${level}` as PendingLockPk,
+  sk: LOCK_SK,
+});
+
+/** The month bucket of an ISO time: the same string's first seven characters. */
+export const monthOf = (isoTime: string) => isoTime.slice(0, 7);
+
+export const INDEX = {
+  byStatusCreated: 'byStatusCreated',
+  byStatusExpiry: 'byStatusExpiry',
+  byRequester: 'byRequester',
+  byIamUser: 'byIamUser',
+  byCreatedMonth: 'byCreatedMonth',
+  byAuditMonth: 'byAuditMonth',
+} as const;

@@ -1,0 +1,16 @@
+import type { TestProject } from 'vitest/node';
+import { startMoto } from './support/moto.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    awsEndpoint: string;
+  }
+}
+
+export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
+  const moto = await startMoto();
+  provide('awsEndpoint', moto.endpoint);
+  return async () => {
+    await moto.stop();
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Starts the real bot (HTTP mode) against the fake Slack Web API and moto_server (IAM, and
+ * DynamoDB unless the embedded store is asked for), and drives it with signed requests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { pino } from 'pino';
+import { type RunningBot, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import type { AccessRequest } from '../../src/domain/request.js';
+import type { Clock } from '../../src/services/ports.js';
+import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
+import { ensureTable } from '../../src/store/table.js';
+import { FakeSlack, type FakeUser } from './fake-slack.js';
+import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY, type UserFixture } from './iam-fixtures.js';
+import { resetMoto } from './moto.js';
+import { buildBlockAction, buildCommand, buildViewSubmission } from './slack-payloads.js';
+import { type BotResponse, postToBot } from './slack-signing.js';
+
+export const BOT_TOKEN = 'xoxb-test-token-0000';
+export const SIGNING_SECRET = 'test-signing-secret';
+export const ADMIN_CHANNEL = 'CADMIN';
+export const TEAM = 'T0001';
+
+export const PEOPLE = {
+  employee: { id: 'U0EMPLOYEE', name: 'jane', email: 'jane.doe@corp.com' },
+  admin1: { id: 'U0ADMIN1', name: 'alice', email: 'alice.admin@corp.com' },
+  admin2: { id: 'U0ADMIN2', name: 'bob', email: 'bob.admin@corp.com' },
+  admin3: { id: 'U0ADMIN3', name: 'carol', email: 'carol.admin@corp.com' },
+  outsider: { id: 'U0OUTSIDER', name: 'mallory', email: 'mallory@corp.com' },
+  guest: { id: 'U0GUEST', name: 'gus', email: 'gus@corp.com', isRestricted: true },
+  partner: { id: 'U0PARTNER', name: 'pat', email: 'jane.doe@partner.com' },
+  external: { id: 'U0EXTERNAL', name: 'ext', email: 'ext@corp.com', teamId: 'T0OTHER' },
+} satisfies Record<string, FakeUser>;
+
+export interface HarnessOptions {
+  awsEndpoint: string;
+  store?: 'moto' | 'embedded';
+  env?: Record<string, string>;
+  users?: UserFixture[];
+  clock?: Clock;
+}
+
+export class Harness {
+  private constructor(
+    readonly slack: FakeSlack,
+    readonly bot: RunningBot,
+    readonly iam: IAMClient,
+    private readonly dataDir: string | undefined,
+  ) {}
+
+  static async start(options: HarnessOptions): Promise<Harness> {
+    await resetMoto(options.awsEndpoint);
+    const iam = iamClient(options.awsEndpoint);
+    await createGroup(iam, 'BillingReadOnly', READ_ONLY_POLICY);
+    await createGroup(iam, 'BillingFull', FULL_POLICY);
+    for (const user of options.users ?? [{ name: 'jane.doe' }]) await createUser(iam, user);
+
+    const slack = await FakeSlack.start({
+      botToken: BOT_TOKEN,
+      teamId: TEAM,
+      channels: [
+        {
+          id: ADMIN_CHANNEL,
+          name: 'billing-admins',
+          members: ['UBOT', PEOPLE.admin1.id, PEOPLE.admin2.id, PEOPLE.admin3.id, PEOPLE.outsider.id, PEOPLE.employee.id],
+        },
+        { id: 'C0GENERAL', name: 'general' },
+      ],
+      users: Object.values(PEOPLE),
+    });
+    const dataDir = options.store === 'embedded' ? await mkdtemp(join(tmpdir(), 'billing-bot-')) : undefined;
+    if (!dataDir) {
+      const dynamo = new DynamoDBClient({});
+      await ensureTable(dynamo, 'billing-access-test');
+      dynamo.destroy();
+    }
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_CHANNEL_ID: ADMIN_CHANNEL,
+      ADMIN_USER_IDS: `${PEOPLE.admin1.id},${PEOPLE.admin2.id},${PEOPLE.admin3.id}`,
+      BILLING_GROUPS: 'read-only=BillingReadOnly,full=BillingFull',
+      ALLOWED_EMAIL_DOMAINS: 'corp.com',
+      IAM_MODE: 'live',
+      STORE: dataDir ? 'embedded' : 'dynamodb',
+      DATA_DIR: dataDir ?? '',
+      TABLE_NAME: 'billing-access-test',
+      LOG_LEVEL: 'silent',
+      ...options.env,
+    });
+    const bot = await startBot({
+      config,
+      log: pino({ level: 'silent' }),
+      aws: { region: 'us-east-1' },
+      slackRetries: 0,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    return new Harness(slack, bot, iam, dataDir);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.bot.port}/slack/events`;
+  }
+
+  post(body: string, opts: Parameters<typeof postToBot>[3] = {}): Promise<BotResponse> {
+    return postToBot(this.url, SIGNING_SECRET, body, opts);
+  }
+
+  /** Sends a slash command; its response_url is the fake's, keyed by `key`. */
+  command(userId: string, text: string, key = `${userId}-${Date.now()}-${Math.random()}`): Promise<BotResponse & { key: string }> {
+    const body = buildCommand({ user_id: userId, text, response_url: this.slack.responseUrl(key), team_id: TEAM });
+    return this.post(body).then((r) => ({ ...r, key }));
+  }
+
+  click(userId: string, action: keyof typeof ACTION, requestId: string, channelId = ADMIN_CHANNEL): Promise<BotResponse> {
+    return this.post(
+      buildBlockAction({ userId, channelId, actionId: ACTION[action], value: requestId, responseUrl: this.slack.responseUrl(`click-${userId}`) }),
+    );
+  }
+
+  submitRequestModal(userId: string, fields: { level?: string; duration?: string; justification?: string }): Promise<BotResponse> {
+    return this.post(
+      buildViewSubmission({
+        userId,
+        callbackId: VIEW.request,
+        values: {
+          [FIELD.level.block]: { [FIELD.level.action]: { type: 'static_select', ...(fields.level ? { selected_option: { value: fields.level } } : {}) } },
+          [FIELD.duration.block]: {
+            [FIELD.duration.action]: { type: 'static_select', ...(fields.duration ? { selected_option: { value: fields.duration } } : {}) },
+          },
+          [FIELD.justification.block]: {
+            [FIELD.justification.action]: { type: 'plain_text_input', ...(fields.justification !== undefined ? { value: fields.justification } : {}) },
+          },
+        },
+      }),
+    );
+  }
+
+  submitDenyModal(userId: string, requestId: string, reason: string): Promise<BotResponse> {
+    return this.post(
+      buildViewSubmission({
+        userId,
+        callbackId: VIEW.deny,
+        privateMetadata: JSON.stringify({ requestId, channelId: ADMIN_CHANNEL }),
+        values: { [FIELD.reason.block]: { [FIELD.reason.action]: { type: 'plain_text_input', value: reason } } },
+      }),
+    );
+  }
+
+  /** The text of every reply sent to a response_url key. */
+  replies(key: string): string[] {
+    return this.slack.responses(key).map((r) => String(r.body.text ?? ''));
+  }
+
+  waitForReply(key: string): Promise<string> {
+    return this.slack.waitFor(() => this.replies(key)[0]);
+  }
+
+  dms(userId: string) {
+    return this.slack.messages(`D${userId}`);
+  }
+
+  adminMessages() {
+    return this.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
+  }
+
+  ephemeralsFor(userId: string) {
+    return this.slack.messages(ADMIN_CHANNEL).filter((m) => m.ephemeralTo === userId);
+  }
+
+  async requestsOf(userId: string): Promise<AccessRequest[]> {
+    return this.bot.deps.store.listByRequester(userId);
+  }
+
+  /** Requests a level by text and returns the stored request once the admin message is posted. */
+  async requestByText(userId: string, text: string): Promise<AccessRequest> {
+    const before = this.adminMessages().length;
+    const res = await this.command(userId, text);
+    if (res.status !== 200) throw new Error(`command answered ${res.status}: ${res.text}`);
+    await this.slack.waitFor(() => this.adminMessages().length > before || this.replies(res.key).length > 0);
+    const [latest] = await this.requestsOf(userId);
+    if (!latest || this.adminMessages().length === before) throw new Error(`no request was stored: ${this.replies(res.key).join(' | ')}`);
+    return latest;
+  }
+
+  async waitForStatus(id: string, status: AccessRequest['status']): Promise<AccessRequest> {
+    let last: AccessRequest | undefined;
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline) {
+      last = await this.bot.deps.store.get(id);
+      if (last?.status === status) return last;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`request ${id} is ${last?.status ?? 'missing'}, not ${status}`);
+  }
+
+  /** Waits until the bot has no post-ack work left. */
+  async idle(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20));
+    await this.bot.deps.work.onIdle();
+  }
+
+  async stop(): Promise<void> {
+    await this.bot.stop();
+    await this.slack.stop();
+    this.iam.destroy();
+    if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
