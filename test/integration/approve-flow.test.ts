@@ -25,6 +25,7 @@ describe('request by text, approve, grant', () => {
     expect(active.decidedBy).toBe(PEOPLE.admin1.id);
     expect(active.expiresAt).toBeTruthy();
     expect(await groupsOf(h.iam, 'jane.doe')).toContain('BillingReadOnly');
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
     await h.slack.waitFor(() => h.dms(PEOPLE.employee.id).length === 1);
     await h.idle();
     const updated = h.adminMessages()[0];

@@ -14,6 +14,7 @@ import type { AccessRequest } from '../../src/domain/request.js';
 import type { Clock } from '../../src/services/ports.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import { ensureTable } from '../../src/store/table.js';
+import { AwsProxy } from './aws-proxy.js';
 import { FakeSlack, type FakeUser } from './fake-slack.js';
 import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY, type UserFixture } from './iam-fixtures.js';
 import { resetMoto } from './moto.js';
@@ -49,6 +50,8 @@ export class Harness {
     readonly slack: FakeSlack,
     readonly bot: RunningBot,
     readonly iam: IAMClient,
+    /** Every IAM call the bot makes passes through this proxy: count or hold actions. */
+    readonly iamProxy: AwsProxy,
     private readonly dataDir: string | undefined,
   ) {}
 
@@ -95,6 +98,9 @@ export class Harness {
       LOG_LEVEL: 'silent',
       ...options.env,
     });
+    const iamProxy = await AwsProxy.start(options.awsEndpoint);
+    // The SDK reads AWS_ENDPOINT_URL_IAM itself; only the bot's IAM traffic goes through the proxy.
+    process.env.AWS_ENDPOINT_URL_IAM = iamProxy.url;
     const bot = await startBot({
       config,
       log: pino({ level: 'silent' }),
@@ -102,7 +108,7 @@ export class Harness {
       slackRetries: 0,
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    return new Harness(slack, bot, iam, dataDir);
+    return new Harness(slack, bot, iam, iamProxy, dataDir);
   }
 
   get url(): string {
@@ -210,6 +216,8 @@ export class Harness {
   async stop(): Promise<void> {
     await this.bot.stop();
     await this.slack.stop();
+    await this.iamProxy.stop();
+    delete process.env.AWS_ENDPOINT_URL_IAM;
     this.iam.destroy();
     if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
