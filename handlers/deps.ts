@@ -1,6 +1,7 @@
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 import type { DecisionService } from '../src/services/decision-service.js';
+import type { LifecycleService } from '../src/services/lifecycle.js';
 import type { Notifier } from '../src/services/ports.js';
 import type { RequestService } from '../src/services/request-service.js';
 import type { WorkQueue } from '../src/work-queue.js';
@@ -11,6 +12,7 @@ export interface HandlerDeps {
   log: Logger;
   requests: RequestService;
   decisions: DecisionService;
+  lifecycle: LifecycleService;
   notifier: Notifier;
   work: WorkQueue;
   dryRun: boolean;

@@ -1,6 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTION, VIEW } from '../src/slack/ids.js';
-import { approveButton, denyButton, retryButton } from './actions/decision-buttons.js';
+import { approveButton, denyButton, retryButton, revokeButton } from './actions/decision-buttons.js';
 import { requestBillingCommand } from './commands/request-billing.js';
 import type { HandlerDeps } from './deps.js';
 import { denyModalSubmission } from './views/deny-modal.js';
@@ -12,6 +12,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.action<BlockButtonAction>(ACTION.approve, approveButton(deps));
   app.action<BlockButtonAction>(ACTION.deny, denyButton(deps));
   app.action<BlockButtonAction>(ACTION.retry, retryButton(deps));
+  app.action<BlockButtonAction>(ACTION.revoke, revokeButton(deps));
   app.view(VIEW.request, requestModalSubmission(deps));
   app.view(VIEW.deny, denyModalSubmission(deps));
 }

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { type AwsOptions, type BuiltDeps, buildDeps } from './deps.js';
 import { boltLogger, type Logger } from './log.js';
 import type { Clock } from './services/ports.js';
+import { SweepScheduler } from './services/sweeper.js';
 
 export interface RunningBot {
   deps: BuiltDeps;
@@ -27,9 +28,15 @@ export interface StartOptions {
   clock?: Clock;
   /** Test rigs turn off Slack Web API retries so a refused call fails at once. */
   slackRetries?: number;
+  /** false: no periodic sweeps (tests drive `deps.sweeper.sweep()` with their own clock). */
+  scheduleSweeps?: boolean;
 }
 
-function healthRoute(getDeps: () => BuiltDeps | undefined): CustomRoute {
+/**
+ * 200 with the last sweep's time while the store answers; 503 when it does not, or when a
+ * grant is overdue by more than two sweep intervals (a stopped sweeper must be noticed).
+ */
+function healthRoute(getDeps: () => BuiltDeps | undefined, sweepIntervalMs: number): CustomRoute {
   return {
     path: '/healthz',
     method: ['GET'],
@@ -40,10 +47,15 @@ function healthRoute(getDeps: () => BuiltDeps | undefined): CustomRoute {
         res.end(JSON.stringify(body));
       };
       if (!deps) return respond(503, { ok: false, error: 'starting' });
+      const overdueBefore = new Date(deps.clock.now().getTime() - 2 * sweepIntervalMs).toISOString();
+      const lastSweep = deps.sweeper.lastSweep?.at ?? null;
       deps.store
-        .get('00000000000000000000000000')
-        .then(() => respond(200, { ok: true }))
-        .catch((err: unknown) => respond(503, { ok: false, error: err instanceof Error ? err.name : 'store unreachable' }));
+        .listExpiring('ACTIVE', overdueBefore, 1)
+        .then((overdue) => {
+          if (overdue.length > 0) respond(503, { ok: false, error: 'grant overdue for expiry: is the sweeper running?', requestId: overdue[0]?.id, lastSweep });
+          else respond(200, { ok: true, lastSweep });
+        })
+        .catch((err: unknown) => respond(503, { ok: false, error: `store unreachable: ${err instanceof Error ? err.name : 'error'}`, lastSweep }));
     },
   };
 }
@@ -60,7 +72,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const teamId = auth.team_id;
 
   let deps: BuiltDeps | undefined;
-  const customRoutes = [healthRoute(() => deps)];
+  const customRoutes = [healthRoute(() => deps, config.sweepIntervalSeconds * 1000)];
   deps = await buildDeps({ config, log, aws: options.aws, slack, teamId: () => teamId, ...(options.clock ? { clock: options.clock } : {}) });
 
   let app: App;
@@ -101,11 +113,14 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     throw err;
   }
   const built = deps;
+  const scheduler = new SweepScheduler(built.sweeper, config.sweepIntervalSeconds * 1000, log);
+  if (options.scheduleSweeps !== false) scheduler.start();
   return {
     deps: built,
     port,
     teamId,
     async stop() {
+      await scheduler.stop();
       await app.stop().catch(() => undefined);
       await built.work.onIdle();
       await built.close();

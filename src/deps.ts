@@ -10,11 +10,14 @@ import { AwsIamGateway, DryRunIamGateway } from './aws/iam.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { AdminPolicy } from './services/admins.js';
+import { Announcer } from './services/announcer.js';
 import { DecisionService } from './services/decision-service.js';
 import { GrantExecutor } from './services/grant.js';
 import { IdentityResolver } from './services/identity.js';
+import { LifecycleService } from './services/lifecycle.js';
 import { type Clock, type IamGateway, systemClock } from './services/ports.js';
 import { RequestService } from './services/request-service.js';
+import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack/directory.js';
 import { SlackNotifier } from './slack/notifier.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
@@ -28,6 +31,8 @@ export interface AwsOptions {
 }
 
 export interface BuiltDeps extends HandlerDeps {
+  sweeper: Sweeper;
+  clock: Clock;
   store: DynamoRequestStore;
   iam: IamGateway;
   dynamo: DynamoDBClient;
@@ -96,9 +101,21 @@ export async function buildDeps(options: {
     allowedEmailDomains: config.allowedEmailDomains,
     teamId: options.teamId,
   });
-  const grants = new GrantExecutor({ store, iam, notifier, clock, levels: config.levels, maxDurationDays: config.maxDurationDays, log });
-  const requests = new RequestService(config, store, iam, identity, admins, notifier, grants, clock);
-  const decisions = new DecisionService(config, store, iam, identity, admins, notifier, grants, clock);
+  const announcer = new Announcer(notifier, store, log);
+  const grants = new GrantExecutor({ store, iam, announcer, clock, levels: config.levels, maxDurationDays: config.maxDurationDays, log });
+  const requests = new RequestService(config, store, iam, identity, admins, notifier, announcer, grants, clock);
+  const decisions = new DecisionService(config, store, iam, identity, admins, announcer, grants, clock);
+  const lifecycle = new LifecycleService(config.adminChannelId, store, iam, admins, announcer, clock);
+  const sweeper = new Sweeper(
+    { pendingTimeoutHours: config.pendingTimeoutHours, graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000) },
+    store,
+    lifecycle,
+    grants,
+    announcer,
+    notifier,
+    clock,
+    log,
+  );
   const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000 }, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
   );
@@ -108,6 +125,9 @@ export async function buildDeps(options: {
     log,
     requests,
     decisions,
+    lifecycle,
+    sweeper,
+    clock,
     notifier,
     work,
     dryRun: iam.dryRun,

@@ -47,6 +47,12 @@ function decide(deps: HandlerDeps, label: string, action: (click: Click) => Prom
 export const approveButton = (deps: HandlerDeps) => decide(deps, 'action.approve', (c) => deps.decisions.approve(c));
 export const retryButton = (deps: HandlerDeps) => decide(deps, 'action.retry', (c) => deps.decisions.retry(c));
 
+/** Revoke (admin message or summary): the service re-checks admin and channel. */
+export const revokeButton = (deps: HandlerDeps) =>
+  decide(deps, 'action.revoke', async (c) => {
+    const [ended] = await deps.lifecycle.revoke(c.userId, { requestId: c.requestId }, c.channelId);
+    return { kind: 'completed', request: ended as AccessRequest };
+  });
 /** Deny: checks the clicker first (so a refusal never opens a modal), then asks for a reason. */
 export function denyButton(deps: HandlerDeps) {
   return async ({ ack, body, client }: Args): Promise<void> => {

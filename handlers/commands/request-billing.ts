@@ -82,6 +82,16 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         await deps.requests.link(userId, parsed.userId, parsed.iamUserName);
         await reply(`<@${parsed.userId}> is now linked to IAM user \`${escapeMrkdwn(parsed.iamUserName)}\`.`);
         return;
+      case 'revoke': {
+        const ended = await deps.lifecycle.revoke(userId, parsed.target);
+        await reply(`Revoked: ${ended.map((g) => `\`${g.id}\` (${g.level}, <@${g.requesterId}>)`).join(', ') || 'nothing (already ended)'}.`);
+        return;
+      }
+      case 'done': {
+        const ended = await deps.lifecycle.done(userId, parsed.level);
+        await reply(`Done: your ${ended.map((g) => `*${g.level}*`).join(', ') || ''} billing access is ended and removed. Thanks for giving it back early.`);
+        return;
+      }
       default:
         await reply(`\`/request-billing ${parsed.kind}\` is not available in this version of the bot. See \`/request-billing help\`.`);
     }

@@ -1,6 +1,7 @@
 import {
   AddUserToGroupCommand,
   GetAccountSummaryCommand,
+  GetGroupCommand,
   GetLoginProfileCommand,
   GetUserCommand,
   type IAMClient,
@@ -14,7 +15,7 @@ import {
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import { BillingAccessError, errorMessage, errorName } from '../errors.js';
-import type { GroupPolicyState, IamGateway, IamUserInfo } from '../services/ports.js';
+import type { GroupPolicyState, IamGateway, IamUserInfo, RemoveOutcome } from '../services/ports.js';
 
 /** IAM could not be read or written (credentials, access denied, throttled after retries). */
 export class IamUnavailableError extends BillingAccessError {
@@ -160,9 +161,25 @@ export class AwsIamGateway implements IamGateway {
     await this.iam.send(new AddUserToGroupCommand({ UserName: userName, GroupName: groupName }));
   }
 
-  async removeUserFromGroup(userName: string, groupName: string): Promise<void> {
+  /**
+   * IAM answers NoSuchEntity both for "not a member" and for "no such group": the group is
+   * looked up before calling a removal harmless.
+   */
+  async removeUserFromGroup(userName: string, groupName: string): Promise<RemoveOutcome> {
     this.assertAllowed(groupName);
-    await this.iam.send(new RemoveUserFromGroupCommand({ UserName: userName, GroupName: groupName }));
+    try {
+      await this.iam.send(new RemoveUserFromGroupCommand({ UserName: userName, GroupName: groupName }));
+      return 'removed';
+    } catch (err) {
+      if (!(err instanceof NoSuchEntityException)) throw err;
+      try {
+        await this.iam.send(new GetGroupCommand({ GroupName: groupName, MaxItems: 1 }));
+      } catch (groupErr) {
+        if (groupErr instanceof NoSuchEntityException) throw new BillingAccessError(`IAM group ${groupName} does not exist.`, { cause: groupErr });
+        throw groupErr;
+      }
+      return 'not-a-member';
+    }
   }
 }
 
@@ -193,7 +210,8 @@ export class DryRunIamGateway implements IamGateway {
   async addUserToGroup(_userName: string, groupName: string): Promise<void> {
     if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
   }
-  async removeUserFromGroup(_userName: string, groupName: string): Promise<void> {
+  async removeUserFromGroup(_userName: string, groupName: string): Promise<RemoveOutcome> {
     if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
+    return 'removed';
   }
 }

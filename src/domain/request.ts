@@ -60,6 +60,10 @@ export interface AccessRequest {
   dryRun: boolean;
   iam: IamSnapshot;
   adminMessage?: { channel: string; ts: string };
+  /** Reminders already posted in the admin thread for this pending request. */
+  remindersSent?: number;
+  /** 'DUE' from the transition that needs Slack notices until they are delivered (sparse index). */
+  noticeDue?: 'DUE';
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   updatedAt: string;

@@ -9,7 +9,8 @@ import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedErr
 import type { AdminPolicy } from './admins.js';
 import type { GrantExecutor } from './grant.js';
 import type { IdentityResolver } from './identity.js';
-import type { Clock, IamGateway, Notifier, RequestStore } from './ports.js';
+import type { Announcer } from './announcer.js';
+import type { Clock, IamGateway, RequestStore } from './ports.js';
 
 export interface Click {
   userId: string;
@@ -33,7 +34,7 @@ export class DecisionService {
     private readonly iam: IamGateway,
     private readonly identity: IdentityResolver,
     private readonly admins: AdminPolicy,
-    private readonly notifier: Notifier,
+    private readonly announcer: Announcer,
     private readonly grants: GrantExecutor,
     private readonly clock: Clock,
   ) {}
@@ -68,7 +69,7 @@ export class DecisionService {
             { approvals, approverIds, updatedAt: now },
             { actor: click.userId, detail: `approval ${approverIds.length} of ${request.approvalsRequired}` },
           );
-          await this.notifier.requestUpdated(recorded).catch(() => undefined);
+          await this.announcer.announce(recorded);
           return { kind: 'recorded', request: recorded };
         }
         const approved = await this.store.update(
@@ -121,10 +122,10 @@ export class DecisionService {
       try {
         const denied = await this.store.update(
           request,
-          { status: 'DENIED', decidedBy: click.userId, decidedAt: now, updatedAt: now, ...(reason ? { denyReason: reason } : {}) },
+          { status: 'DENIED', decidedBy: click.userId, decidedAt: now, noticeDue: 'DUE', updatedAt: now, ...(reason ? { denyReason: reason } : {}) },
           { actor: click.userId, detail: reason ? `denied: ${reason}` : 'denied' },
         );
-        await this.grants.announce(denied);
+        await this.announcer.announce(denied);
         return { kind: 'denied', request: denied };
       } catch (err) {
         if (!(err instanceof ConflictError) || attempt >= MAX_RACE_RETRIES) throw err;

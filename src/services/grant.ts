@@ -6,7 +6,8 @@
 import type { LevelConfig } from '../config.js';
 import { type AccessRequest, addDays, DAY_MS } from '../domain/request.js';
 import { BillingAccessError, ConflictError, errorMessage, errorName } from '../errors.js';
-import type { Clock, IamGateway, Notifier, RequestStore } from './ports.js';
+import type { Announcer } from './announcer.js';
+import type { Clock, IamGateway, RequestStore } from './ports.js';
 
 export class GroupPolicyMismatchError extends BillingAccessError {
   override name = 'GroupPolicyMismatch';
@@ -15,7 +16,7 @@ export class GroupPolicyMismatchError extends BillingAccessError {
 export interface GrantDeps {
   store: RequestStore;
   iam: IamGateway;
-  notifier: Notifier;
+  announcer: Announcer;
   clock: Clock;
   levels: LevelConfig[];
   maxDurationDays: number;
@@ -39,7 +40,7 @@ export class GrantExecutor {
         const expiresAt = approved.expiresAt ?? addDays(now, approved.durationDays);
         finished = await store.update(
           approved,
-          { status: 'ACTIVE', expiresAt, updatedAt: now },
+          { status: 'ACTIVE', expiresAt, noticeDue: 'DUE', updatedAt: now },
           {
             actor,
             detail: `${this.deps.iam.dryRun ? '[dry-run] would add' : 'added'} ${approved.iamUserName} to ${approved.groupName}; expires ${expiresAt}`,
@@ -53,22 +54,13 @@ export class GrantExecutor {
       const now = clock.now().toISOString();
       finished = await store.update(
         approved,
-        { status: 'FAILED', failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now }, updatedAt: now },
+        { status: 'FAILED', failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now }, noticeDue: 'DUE', updatedAt: now },
         { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}` },
       );
     }
-    await this.announce(finished);
+    // A Slack failure here never undoes the grant: the notice stays due for the sweeper.
+    await this.deps.announcer.announce(finished);
     return finished;
-  }
-
-  /** Tells the admin channel and the requester; a Slack failure here is logged, never undoes the grant. */
-  async announce(request: AccessRequest): Promise<void> {
-    const { notifier, log } = this.deps;
-    const results = await Promise.allSettled([notifier.requestUpdated(request), notifier.requesterNotified(request)]);
-    for (const r of results) {
-      if (r.status === 'rejected')
-        log.error({ event: 'slack.notify_failed', requestId: request.id, error: errorName(r.reason), message: errorMessage(r.reason) });
-    }
   }
 
   /** A group is only granted while it holds exactly its level's managed policy and no inline policy (§3). */
@@ -113,7 +105,7 @@ export class GrantExecutor {
             { actor, detail: `expiry moved from ${grant.expiresAt} to ${expiresAt} by extension ${extension.id}` },
           );
         }
-        return await store.update(extension, { status: 'EXTENDED', expiresAt, updatedAt: now }, { actor, detail: `grant ${grantId} now expires ${expiresAt}` });
+        return await store.update(extension, { status: 'EXTENDED', expiresAt, noticeDue: 'DUE', updatedAt: now }, { actor, detail: `grant ${grantId} now expires ${expiresAt}` });
       } catch (err) {
         if (err instanceof ConflictError && attempt < 3 && (err.current as AccessRequest | undefined)?.id === grantId) continue;
         throw err;

@@ -22,10 +22,14 @@ export interface RequestStore {
    * has a pending request for the level. */
   create(request: AccessRequest, audit: AuditInput): Promise<void>;
   get(id: string): Promise<AccessRequest | undefined>;
-  /** Applies `changes` only if the stored item still has `expected.version` (and status);
+  /** Applies `changes` (a key present with value undefined is removed) only if the stored item still has `expected.version` (and status);
    * appends an audit event when the status changes. Throws ConflictError carrying the
    * current item when another writer got there first. */
   update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest>;
+  /** Marks the request's notices delivered (only if nothing changed since `version`). */
+  clearNoticeDue(id: string, version: number): Promise<void>;
+  /** Requests whose notices are still due, last changed at or before `before`. */
+  listNoticeDue(before: string, limit?: number): Promise<AccessRequest[]>;
   listByRequester(requesterId: string, limit?: number): Promise<AccessRequest[]>;
   listByIamUser(iamUserName: string): Promise<AccessRequest[]>;
   /** Requests in `status`, oldest first, created at or before `createdBefore`. */
@@ -54,6 +58,8 @@ export interface GroupPolicyState {
   inlinePolicyNames: string[];
 }
 
+export type RemoveOutcome = 'removed' | 'not-a-member';
+
 export interface IamGateway {
   /** undefined: the user does not exist. Throws IamUnavailableError when IAM cannot be read. */
   getUser(userName: string): Promise<IamUserInfo | undefined>;
@@ -62,7 +68,7 @@ export interface IamGateway {
   groupsPerUserQuota(): Promise<number | null>;
   groupPolicies(groupName: string): Promise<GroupPolicyState>;
   addUserToGroup(userName: string, groupName: string): Promise<void>;
-  removeUserFromGroup(userName: string, groupName: string): Promise<void>;
+  removeUserFromGroup(userName: string, groupName: string): Promise<RemoveOutcome>;
   readonly dryRun: boolean;
 }
 

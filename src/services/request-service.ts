@@ -8,6 +8,7 @@ import type { AccessRequest, IamSnapshot, MfaStatus } from '../domain/request.js
 import { addDays } from '../domain/request.js';
 import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError, ValidationError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
+import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import type { IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, IamUserInfo, Notifier, RequestStore } from './ports.js';
@@ -41,6 +42,7 @@ export class RequestService {
     private readonly identity: IdentityResolver,
     private readonly admins: AdminPolicy,
     private readonly notifier: Notifier,
+    private readonly announcer: Announcer,
     private readonly grants: GrantExecutor,
     private readonly clock: Clock,
   ) {}
@@ -210,7 +212,7 @@ export class RequestService {
       }
       throw err;
     }
-    await this.notifier.requestUpdated(cancelled).catch(() => undefined);
+    await this.announcer.announce(cancelled);
     return cancelled;
   }
 

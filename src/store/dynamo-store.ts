@@ -136,12 +136,18 @@ export class DynamoRequestStore implements RequestStore {
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
     const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
     const sets: string[] = [];
+    const removes: string[] = [];
     let i = 0;
     for (const [field, value] of Object.entries({ ...changes, version: next.version, updatedAt: now })) {
-      if (value === undefined || field === 'id') continue;
+      if (field === 'id') continue;
       names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      sets.push(`#f${i} = :v${i}`);
+      if (value === undefined) {
+        removes.push(`#f${i}`);
+        delete (next as unknown as Record<string, unknown>)[field];
+      } else {
+        values[`:v${i}`] = value;
+        sets.push(`#f${i} = :v${i}`);
+      }
       i++;
     }
     try {
@@ -149,7 +155,7 @@ export class DynamoRequestStore implements RequestStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: requestKey(expected.id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: '#version = :expected AND #status = :expectedStatus',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -211,6 +217,37 @@ export class DynamoRequestStore implements RequestStore {
       ExclusiveStartKey = out.LastEvaluatedKey;
     } while (ExclusiveStartKey && (limit === undefined || items.length < limit));
     return limit === undefined ? items : items.slice(0, limit);
+  }
+
+  async clearNoticeDue(id: string, version: number): Promise<void> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(id),
+          UpdateExpression: 'REMOVE noticeDue',
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': version },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.count('write', out.ConsumedCapacity);
+    } catch (err) {
+      // A newer transition owns the flag now; its own delivery clears it.
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async listNoticeDue(before: string, limit = 100): Promise<AccessRequest[]> {
+    const items = await this.queryAll(
+      {
+        IndexName: INDEX.byNoticeDue,
+        KeyConditionExpression: 'noticeDue = :due AND updatedAt <= :t',
+        ExpressionAttributeValues: { ':due': 'DUE', ':t': before },
+      },
+      limit,
+    );
+    return items.map(toRequest);
   }
 
   async listByRequester(requesterId: string, limit = 50): Promise<AccessRequest[]> {

@@ -30,4 +30,5 @@ export const INDEX = {
   byIamUser: 'byIamUser',
   byCreatedMonth: 'byCreatedMonth',
   byAuditMonth: 'byAuditMonth',
+  byNoticeDue: 'byNoticeDue',
 } as const;

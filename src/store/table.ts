@@ -19,7 +19,7 @@ const index = (IndexName: string, hash: string, range: string) => ({
 
 /** The table and its indexes; also what deploy templates describe. */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
-  const attributes = ['pk', 'sk', 'status', 'createdAt', 'expiresAt', 'requesterId', 'iamUserName', 'createdMonth', 'auditMonth', 'at'];
+  const attributes = ['pk', 'sk', 'status', 'createdAt', 'expiresAt', 'requesterId', 'iamUserName', 'createdMonth', 'auditMonth', 'at', 'noticeDue', 'updatedAt'];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
@@ -35,6 +35,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       index(INDEX.byIamUser, 'iamUserName', 'createdAt'),
       index(INDEX.byCreatedMonth, 'createdMonth', 'createdAt'),
       index(INDEX.byAuditMonth, 'auditMonth', 'at'),
+      // Sparse: only requests whose Slack notices are not yet confirmed delivered.
+      index(INDEX.byNoticeDue, 'noticeDue', 'updatedAt'),
     ],
   };
 }

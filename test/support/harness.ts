@@ -43,6 +43,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   users?: UserFixture[];
   clock?: Clock;
+  /** Periodic sweeps on real time; off by default (tests call `sweep()` with their clock). */
+  scheduleSweeps?: boolean;
 }
 
 export class Harness {
@@ -205,6 +207,10 @@ export class Harness {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`request ${id} is ${last?.status ?? 'missing'}, not ${status}`);
+  }
+
+  sweep() {
+    return this.bot.deps.sweeper.sweep();
   }
 
   /** Waits until the bot has no post-ack work left. */

@@ -1,0 +1,169 @@
+/**
+ * The sweeper: expiries, pending reminders and time-outs, stuck APPROVED requests, and
+ * Slack notices still due. Every step is an index query for what is due (never a scan) and
+ * every change a conditional write, so several replicas can sweep at once: one wins each
+ * change and only the winner tells anyone.
+ */
+import { nextReminderAt, pendingDeadline } from '../domain/schedule.js';
+import type { AccessRequest } from '../domain/request.js';
+import { ConflictError, errorMessage, errorName } from '../errors.js';
+import type { Announcer } from './announcer.js';
+import type { GrantExecutor } from './grant.js';
+import type { LifecycleService } from './lifecycle.js';
+import type { Clock, Notifier, RequestStore } from './ports.js';
+
+export interface SweepReport {
+  at: string;
+  expired: number;
+  timedOut: number;
+  reminded: number;
+  recovered: number;
+  reposted: number;
+  redelivered: number;
+  errors: number;
+}
+
+export interface SweeperOptions {
+  pendingTimeoutHours: number;
+  /** How long an APPROVED request or a due notice is left to the live path before the sweeper takes over. */
+  graceMs: number;
+}
+
+type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+
+export class Sweeper {
+  lastSweep: SweepReport | undefined;
+
+  constructor(
+    private readonly options: SweeperOptions,
+    private readonly store: RequestStore,
+    private readonly lifecycle: LifecycleService,
+    private readonly grants: GrantExecutor,
+    private readonly announcer: Announcer,
+    private readonly notifier: Notifier,
+    private readonly clock: Clock,
+    private readonly log: Log,
+  ) {}
+
+  async sweep(): Promise<SweepReport> {
+    const now = this.clock.now();
+    const at = now.toISOString();
+    const graceCutoff = new Date(now.getTime() - this.options.graceMs).toISOString();
+    const report: SweepReport = { at, expired: 0, timedOut: 0, reminded: 0, recovered: 0, reposted: 0, redelivered: 0, errors: 0 };
+    const each = async (label: string, items: AccessRequest[], step: (r: AccessRequest) => Promise<boolean>, key: keyof SweepReport) => {
+      for (const item of items) {
+        try {
+          if (await step(item)) (report[key] as number) += 1;
+        } catch (err) {
+          report.errors += 1;
+          this.log.error({ event: `sweep.${label}_failed`, requestId: item.id, error: errorName(err), message: errorMessage(err) });
+        }
+      }
+    };
+
+    await each('recover', (await this.store.listByStatus('APPROVED')).filter((r) => r.updatedAt <= graceCutoff), (r) => this.recover(r), 'recovered');
+    await each('expire', await this.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
+    await each('pending', await this.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
+    await each('redeliver', await this.store.listNoticeDue(graceCutoff), (r) => this.announcer.announce(r), 'redelivered');
+
+    this.lastSweep = report;
+    this.log.info({ event: 'sweep.done', ...report });
+    return report;
+  }
+
+  /** A request left APPROVED (the process died before or after the IAM call) is finished now. */
+  private async recover(request: AccessRequest): Promise<boolean> {
+    try {
+      await this.grants.complete(request, 'system');
+      return true;
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+  }
+
+  /** Times out, reminds, or re-posts a pending request; true only for a time-out. */
+  private async pending(request: AccessRequest, now: string, graceCutoff: string, report: SweepReport): Promise<boolean> {
+    if (pendingDeadline(request.createdAt, this.options.pendingTimeoutHours) <= now) {
+      try {
+        const timedOut = await this.store.update(
+          request,
+          { status: 'TIMED_OUT', decidedBy: 'system', decidedAt: now, noticeDue: 'DUE', updatedAt: now },
+          { actor: 'system', detail: `no decision within ${this.options.pendingTimeoutHours} h` },
+        );
+        await this.announcer.announce(timedOut);
+        return true;
+      } catch (err) {
+        if (err instanceof ConflictError) return false;
+        throw err;
+      }
+    }
+    if (!request.adminMessage) {
+      // Left to the live path for a grace period, then claimed so only one replica posts it.
+      if (request.updatedAt <= graceCutoff && (await this.repost(request, now))) report.reposted += 1;
+      return false;
+    }
+    const sent = request.remindersSent ?? 0;
+    if (nextReminderAt(request.createdAt, sent) <= now) {
+      try {
+        // Claim the reminder first: only the replica whose write wins posts it.
+        const claimed = await this.store.update(request, { remindersSent: sent + 1, updatedAt: now }, { actor: 'system', detail: '' });
+        const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.options.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
+        await this.notifier.threadReply(claimed, `:bell: Reminder: this request is still waiting for a decision (times out in about ${left} h).`);
+        report.reminded += 1;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    return false;
+  }
+
+  /** The admin channel was not told when the request was made: post it now, once. */
+  private async repost(request: AccessRequest, now: string): Promise<boolean> {
+    let claimed: AccessRequest;
+    try {
+      claimed = await this.store.update(request, { updatedAt: now }, { actor: 'system', detail: '' });
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+    const where = await this.notifier.requestPosted(claimed, {});
+    await this.store.update(claimed, { adminMessage: where, updatedAt: now }, { actor: 'system', detail: '' });
+    return true;
+  }
+}
+
+/** Runs the sweeper every interval (the first soon after start), one sweep at a time. */
+export class SweepScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly sweeper: Sweeper,
+    private readonly intervalMs: number,
+    private readonly log: Log,
+  ) {}
+
+  start(firstDelayMs = 2_000): void {
+    const tick = () => {
+      this.running = this.sweeper
+        .sweep()
+        .catch((err: unknown) => this.log.error({ event: 'sweep.failed', error: errorName(err), message: errorMessage(err) }))
+        .finally(() => {
+          this.running = undefined;
+          if (this.timer) {
+            this.timer = setTimeout(tick, this.intervalMs);
+            this.timer.unref();
+          }
+        });
+    };
+    this.timer = setTimeout(tick, firstDelayMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
