@@ -10,6 +10,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import type { Clock } from '../../src/services/ports.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Periodic sweeps on real time; off by default (tests call `sweep()` with their clock). */
   scheduleSweeps?: boolean;
+  /** Where the bot's JSON log lines go (debug level); silent when unset. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 export class Harness {
@@ -55,7 +58,18 @@ export class Harness {
     /** Every IAM call the bot makes passes through this proxy: count or hold actions. */
     readonly iamProxy: AwsProxy,
     private readonly dataDir: string | undefined,
+    private readonly startOptions: Parameters<typeof startBot>[0],
   ) {}
+
+  private readonly replicas: RunningBot[] = [];
+
+  /** Another bot process-equivalent on the same table and Slack (STORE=dynamodb only): for replica races. */
+  async startReplica(clock?: Clock): Promise<RunningBot> {
+    if (this.dataDir) throw new Error('replicas need the shared DynamoDB store, not the embedded one');
+    const replica = await startBot({ ...this.startOptions, ...(clock ? { clock } : {}) });
+    this.replicas.push(replica);
+    return replica;
+  }
 
   static async start(options: HarnessOptions): Promise<Harness> {
     await resetMoto(options.awsEndpoint);
@@ -103,14 +117,16 @@ export class Harness {
     const iamProxy = await AwsProxy.start(options.awsEndpoint);
     // The SDK reads AWS_ENDPOINT_URL_IAM itself; only the bot's IAM traffic goes through the proxy.
     process.env.AWS_ENDPOINT_URL_IAM = iamProxy.url;
-    const bot = await startBot({
+    const startOptions = {
       config,
-      log: pino({ level: 'silent' }),
+      log: options.logDestination ? createLogger('debug', options.logDestination) : pino({ level: 'silent' }),
       aws: { region: 'us-east-1' },
       slackRetries: 0,
+      scheduleSweeps: options.scheduleSweeps ?? false,
       ...(options.clock ? { clock: options.clock } : {}),
-    });
-    return new Harness(slack, bot, iam, iamProxy, dataDir);
+    };
+    const bot = await startBot(startOptions);
+    return new Harness(slack, bot, iam, iamProxy, dataDir, startOptions);
   }
 
   get url(): string {
@@ -220,6 +236,7 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
+    for (const replica of this.replicas) await replica.stop();
     await this.bot.stop();
     await this.slack.stop();
     await this.iamProxy.stop();
