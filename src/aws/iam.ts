@@ -8,6 +8,8 @@ import {
   ListMFADevicesCommand,
   ListUserTagsCommand,
   NoSuchEntityException,
+  paginateGetGroup,
+  paginateListAccessKeys,
   paginateListAttachedGroupPolicies,
   paginateListGroupPolicies,
   paginateListGroupsForUser,
@@ -15,7 +17,7 @@ import {
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import { BillingAccessError, errorMessage, errorName } from '../errors.js';
-import type { GroupPolicyState, IamGateway, IamUserInfo, RemoveOutcome } from '../services/ports.js';
+import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOutcome } from '../services/ports.js';
 
 /** IAM could not be read or written (credentials, access denied, throttled after retries). */
 export class IamUnavailableError extends BillingAccessError {
@@ -156,6 +158,50 @@ export class AwsIamGateway implements IamGateway {
     }
   }
 
+  async groupMembers(groupName: string): Promise<string[]> {
+    this.assertAllowed(groupName);
+    const members: string[] = [];
+    for await (const page of paginateGetGroup({ client: this.iam }, { GroupName: groupName })) {
+      for (const u of page.Users ?? []) if (u.UserName) members.push(u.UserName);
+    }
+    return members;
+  }
+
+  /** Four IAM reads per member, whatever the account's size: GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys. */
+  async reviewMember(userName: string, now: Date): Promise<MemberReview> {
+    const oldBefore = now.getTime() - 90 * 24 * 60 * 60 * 1000;
+    const safely = async <T>(read: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await read();
+      } catch {
+        return null;
+      }
+    };
+    const [user, hasConsolePassword, mfaDevices, oldActiveKeys] = await Promise.all([
+      safely(async () => (await this.iam.send(new GetUserCommand({ UserName: userName }))).User),
+      safely(async () => {
+        try {
+          await this.iam.send(new GetLoginProfileCommand({ UserName: userName }));
+          return true;
+        } catch (err) {
+          if (err instanceof NoSuchEntityException) return false;
+          throw err;
+        }
+      }),
+      safely(async () => (await this.iam.send(new ListMFADevicesCommand({ UserName: userName }))).MFADevices?.length ?? 0),
+      safely(async () => {
+        const old: string[] = [];
+        for await (const page of paginateListAccessKeys({ client: this.iam }, { UserName: userName })) {
+          for (const key of page.AccessKeyMetadata ?? []) {
+            if (key.Status === 'Active' && key.CreateDate && key.CreateDate.getTime() < oldBefore) old.push(key.AccessKeyId ?? '?');
+          }
+        }
+        return old;
+      }),
+    ]);
+    return { userName, mfaDevices, oldActiveKeys, hasConsolePassword, passwordLastUsed: user?.PasswordLastUsed?.toISOString() };
+  }
+
   async addUserToGroup(userName: string, groupName: string): Promise<void> {
     this.assertAllowed(groupName);
     await this.iam.send(new AddUserToGroupCommand({ UserName: userName, GroupName: groupName }));
@@ -205,6 +251,12 @@ export class DryRunIamGateway implements IamGateway {
   }
   groupPolicies(groupName: string) {
     return this.reader.groupPolicies(groupName);
+  }
+  groupMembers(groupName: string) {
+    return this.reader.groupMembers(groupName);
+  }
+  reviewMember(userName: string, now: Date) {
+    return this.reader.reviewMember(userName, now);
   }
   /** Changes nothing; the caller records and shows what would have changed. */
   async addUserToGroup(_userName: string, groupName: string): Promise<void> {

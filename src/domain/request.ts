@@ -15,8 +15,9 @@ export interface AuditEvent {
   requestId: string;
   at: string;
   actor: string;
-  from: RequestStatus | null;
-  to: RequestStatus;
+  /** A request status; events about group members the bot did not grant use MEMBER → REMOVED. */
+  from: RequestStatus | 'MEMBER' | null;
+  to: RequestStatus | 'REMOVED' | 'KEPT';
   detail: string;
 }
 
@@ -60,6 +61,9 @@ export interface AccessRequest {
   dryRun: boolean;
   iam: IamSnapshot;
   adminMessage?: { channel: string; ts: string };
+  /** The last access review of this grant from the summary (Keep). */
+  reviewedBy?: string;
+  reviewedAt?: string;
   /** Reminders already posted in the admin thread for this pending request. */
   remindersSent?: number;
   /** 'DUE' from the transition that needs Slack notices until they are delivered (sparse index). */

@@ -29,7 +29,10 @@ export class Announcer {
         sends.push(this.notifier.requesterNotified(request));
         break;
       case 'EXPIRED':
-        sends.push(this.notifier.requesterNotified(request), this.notifier.threadReply(request, `Access expired and was removed from \`${request.groupName}\`.`));
+        sends.push(
+          this.notifier.requesterNotified(request),
+          this.notifier.threadReply(request, `Access expired and was removed from \`${request.groupName}\`.`),
+        );
         break;
       case 'REVOKED':
         sends.push(
@@ -43,7 +46,13 @@ export class Announcer {
     const results = await Promise.allSettled(sends);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const f of failed) {
-      this.log.error({ event: 'slack.notice_failed', requestId: request.id, status: request.status, error: errorName(f.reason), message: errorMessage(f.reason) });
+      this.log.error({
+        event: 'slack.notice_failed',
+        requestId: request.id,
+        status: request.status,
+        error: errorName(f.reason),
+        message: errorMessage(f.reason),
+      });
     }
     if (failed.length === 0 && request.noticeDue) await this.store.clearNoticeDue(request.id, request.version);
     return failed.length === 0;

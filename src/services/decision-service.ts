@@ -7,9 +7,9 @@ import type { Config } from '../config.js';
 import { type AccessRequest, approvalOutcome } from '../domain/request.js';
 import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
+import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import type { IdentityResolver } from './identity.js';
-import type { Announcer } from './announcer.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
 export interface Click {

@@ -105,7 +105,11 @@ export class GrantExecutor {
             { actor, detail: `expiry moved from ${grant.expiresAt} to ${expiresAt} by extension ${extension.id}` },
           );
         }
-        return await store.update(extension, { status: 'EXTENDED', expiresAt, noticeDue: 'DUE', updatedAt: now }, { actor, detail: `grant ${grantId} now expires ${expiresAt}` });
+        return await store.update(
+          extension,
+          { status: 'EXTENDED', expiresAt, noticeDue: 'DUE', updatedAt: now },
+          { actor, detail: `grant ${grantId} now expires ${expiresAt}` },
+        );
       } catch (err) {
         if (err instanceof ConflictError && attempt < 3 && (err.current as AccessRequest | undefined)?.id === grantId) continue;
         throw err;

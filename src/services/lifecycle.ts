@@ -54,7 +54,9 @@ export class LifecycleService {
     if (!(await this.admins.isAdmin(actor))) throw new NotAllowedError('Only billing admins can revoke access.');
     const grants = await this.activeGrants(target);
     if (grants.length === 0) {
-      throw new RequestRefusedError('requestId' in target ? `Request \`${target.requestId}\` is not an active grant.` : `<@${target.userId}> holds no active grant.`);
+      throw new RequestRefusedError(
+        'requestId' in target ? `Request \`${target.requestId}\` is not an active grant.` : `<@${target.userId}> holds no active grant.`,
+      );
     }
     return this.endAll(grants, actor);
   }

@@ -39,7 +39,8 @@ export interface RequestStore {
   /** Requests created in [from, to), oldest first: an index query, never a scan. */
   listCreatedBetween(from: string, to: string): Promise<AccessRequest[]>;
   auditEvents(requestId: string): Promise<AuditEvent[]>;
-  auditEventsSince(since: string): AsyncIterable<AuditEvent[]>;
+  /** Audit events at or after `since`, page by page, through the month of `until` (default: now). */
+  auditEventsSince(since: string, until?: string): AsyncIterable<AuditEvent[]>;
   getLink(userId: string): Promise<IdentityLink | undefined>;
   putLink(link: IdentityLink): Promise<void>;
 }
@@ -60,6 +61,18 @@ export interface GroupPolicyState {
 
 export type RemoveOutcome = 'removed' | 'not-a-member';
 
+/** One group member as the access review sees it, read from IAM. */
+export interface MemberReview {
+  userName: string;
+  /** null: could not be read. */
+  mfaDevices: number | null;
+  /** Active access keys created more than 90 days ago (their ids). */
+  oldActiveKeys: string[] | null;
+  hasConsolePassword: boolean | null;
+  /** ISO time the console password was last used; undefined = never. */
+  passwordLastUsed: string | undefined;
+}
+
 export interface IamGateway {
   /** undefined: the user does not exist. Throws IamUnavailableError when IAM cannot be read. */
   getUser(userName: string): Promise<IamUserInfo | undefined>;
@@ -67,6 +80,10 @@ export interface IamGateway {
   findUserByEmailTag(email: string): Promise<string | undefined>;
   groupsPerUserQuota(): Promise<number | null>;
   groupPolicies(groupName: string): Promise<GroupPolicyState>;
+  /** Every member of a configured group (paged). */
+  groupMembers(groupName: string): Promise<string[]>;
+  /** MFA, access keys and console use of one user: a bounded number of IAM reads. */
+  reviewMember(userName: string, now: Date): Promise<MemberReview>;
   addUserToGroup(userName: string, groupName: string): Promise<void>;
   removeUserFromGroup(userName: string, groupName: string): Promise<RemoveOutcome>;
   readonly dryRun: boolean;
@@ -100,6 +117,27 @@ export interface Notifier {
   /** Tells an admin privately that a click was refused. */
   clickRefused(target: { channel: string; userId: string }, message: string): Promise<void>;
   directMessage(userId: string, text: string): Promise<void>;
+}
+
+/** A summary period, claimed by one replica before it posts (keyed by the schedule's firing time). */
+export interface PeriodClaim {
+  firingAt: string;
+  claimedBy: string;
+  claimedAt: string;
+  posted: boolean;
+  postedAt?: string;
+}
+
+export interface SummaryStore {
+  /** The time the table was first used by a bot: firings before it are never posted. */
+  firstStartedAt(now: string): Promise<string>;
+  getPeriod(firingAt: string): Promise<PeriodClaim | undefined>;
+  /** true if this claimant now owns the period: it was unclaimed, or claimed but unposted since before `staleBefore`. */
+  claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean>;
+  markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void>;
+  /** Records who reviewed an active grant from the summary (Keep). */
+  recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest>;
+  appendAudit(event: AuditEvent): Promise<void>;
 }
 
 export interface Clock {

@@ -4,8 +4,9 @@
  * every change a conditional write, so several replicas can sweep at once: one wins each
  * change and only the winner tells anyone.
  */
-import { nextReminderAt, pendingDeadline } from '../domain/schedule.js';
+
 import type { AccessRequest } from '../domain/request.js';
+import { nextReminderAt, pendingDeadline } from '../domain/schedule.js';
 import { ConflictError, errorMessage, errorName } from '../errors.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
@@ -61,7 +62,12 @@ export class Sweeper {
       }
     };
 
-    await each('recover', (await this.store.listByStatus('APPROVED')).filter((r) => r.updatedAt <= graceCutoff), (r) => this.recover(r), 'recovered');
+    await each(
+      'recover',
+      (await this.store.listByStatus('APPROVED')).filter((r) => r.updatedAt <= graceCutoff),
+      (r) => this.recover(r),
+      'recovered',
+    );
     await each('expire', await this.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
     await each('pending', await this.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
     await each('redeliver', await this.store.listNoticeDue(graceCutoff), (r) => this.announcer.announce(r), 'redelivered');

@@ -2,14 +2,17 @@ import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
 import { ConflictError } from '../errors.js';
-import type { AuditInput, IdentityLink, RequestStore } from '../services/ports.js';
-import { auditKey, INDEX, linkKey, monthOf, pendingLockKey, requestKey } from './keys.js';
+import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
+import { auditKey, INDEX, installKey, linkKey, looseAuditKey, monthOf, pendingLockKey, periodKey, requestKey } from './keys.js';
 
 /** Capacity units DynamoDB reported for this store's calls (table and indexes, as returned). */
 export interface CapacityTotals {
   read: number;
   write: number;
 }
+
+/** How long a pending-request lock without its request is respected before it is taken over. */
+const ORPHANED_LOCK_MS = 60_000;
 
 type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'; createdMonth: string };
 
@@ -30,7 +33,7 @@ function toAudit(item: Record<string, unknown>): AuditEvent {
  * The DynamoDB repository: one table, single-item conditional writes only (so it runs the
  * same on DynamoDB, moto and dynalite, which has no transactions).
  */
-export class DynamoRequestStore implements RequestStore {
+export class DynamoRequestStore implements RequestStore, SummaryStore {
   readonly capacity: CapacityTotals = { read: 0, write: 0 };
 
   constructor(
@@ -76,7 +79,7 @@ export class DynamoRequestStore implements RequestStore {
         const out = await this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...key, requestId: request.id, at: request.createdAt },
+            Item: { ...key, requestId: request.id, lockedAtMs: Date.now() },
             ConditionExpression: 'attribute_not_exists(pk)',
             ReturnConsumedCapacity: 'TOTAL',
           }),
@@ -92,6 +95,12 @@ export class DynamoRequestStore implements RequestStore {
       const holder = await this.get(holderId);
       if (holder?.status === 'PENDING') {
         throw new ConflictError(`A pending request for this level already exists (${holderId}).`, holder);
+      }
+      // A holder not written yet is still being created by someone else, unless the lock is
+      // old enough that its writer must have died between the two writes.
+      const lockedAtMs = Number(lock.Item?.lockedAtMs ?? 0);
+      if (!holder && Date.now() - lockedAtMs < ORPHANED_LOCK_MS) {
+        throw new ConflictError('A request for this level is being created right now.', undefined);
       }
       try {
         await this.doc.send(
@@ -321,8 +330,8 @@ export class DynamoRequestStore implements RequestStore {
     return items.map(toAudit);
   }
 
-  async *auditEventsSince(since: string): AsyncIterable<AuditEvent[]> {
-    const end = new Date().toISOString();
+  async *auditEventsSince(since: string, until: string = new Date().toISOString()): AsyncIterable<AuditEvent[]> {
+    const end = until;
     for (const month of monthsBetween(since, end)) {
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -340,6 +349,70 @@ export class DynamoRequestStore implements RequestStore {
         ExclusiveStartKey = out.LastEvaluatedKey;
       } while (ExclusiveStartKey);
     }
+  }
+
+  async firstStartedAt(now: string): Promise<string> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...installKey(), firstStartedAt: now }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return now;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: installKey(), ConsistentRead: true }));
+    return String(out.Item?.firstStartedAt ?? now);
+  }
+
+  async getPeriod(firingAt: string): Promise<PeriodClaim | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: periodKey(firingAt), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { claimedBy, claimedAt, posted, postedAt } = out.Item as PeriodClaim;
+    return { firingAt, claimedBy, claimedAt, posted: Boolean(posted), ...(postedAt ? { postedAt } : {}) };
+  }
+
+  async claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...periodKey(firingAt), firingAt, claimedBy: claimant, claimedAt: now, posted: false },
+          // Unclaimed, or claimed by a replica that never posted (it crashed) long enough ago.
+          ConditionExpression: 'attribute_not_exists(pk) OR (posted = :no AND claimedAt < :stale)',
+          ExpressionAttributeValues: { ':no': false, ':stale': staleBefore },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: periodKey(firingAt),
+        UpdateExpression: 'SET posted = :yes, postedAt = :now',
+        ConditionExpression: 'claimedBy = :me',
+        ExpressionAttributeValues: { ':yes': true, ':now': now, ':me': claimant },
+      }),
+    );
+  }
+
+  async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
+    return this.update(request, { reviewedBy: by, reviewedAt: at, updatedAt: at }, { actor: by, detail: 'kept after access review' });
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...looseAuditKey(event.requestId, event.at), entity: 'audit', ...event, auditMonth: monthOf(event.at) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async getLink(userId: string): Promise<IdentityLink | undefined> {

@@ -4,6 +4,8 @@ export type LinkPk = `LINK#${string}`;
 export type PendingLockPk = `PENDING#${string}`;
 
 export const REQUEST_SK = 'REQUEST';
+export const PERIOD_SK = 'PERIOD';
+export const META_SK = 'META';
 export const LINK_SK = 'LINK';
 export const LOCK_SK = 'LOCK';
 
@@ -32,3 +34,9 @@ export const INDEX = {
   byAuditMonth: 'byAuditMonth',
   byNoticeDue: 'byNoticeDue',
 } as const;
+
+/** A weekly-summary period, keyed by the schedule's firing time (the same ISO string). */
+export const periodKey = (firingAt: string) => ({ pk: `PERIOD#${firingAt}` as const, sk: PERIOD_SK });
+export const installKey = () => ({ pk: 'META#install' as const, sk: META_SK });
+/** Audit events not tied to a request (e.g. a hand-added group member removed). */
+export const looseAuditKey = (subject: string, at: string) => ({ pk: `EVENT#${subject}` as const, sk: `AUDIT#${at}` });

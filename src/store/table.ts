@@ -19,7 +19,20 @@ const index = (IndexName: string, hash: string, range: string) => ({
 
 /** The table and its indexes; also what deploy templates describe. */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
-  const attributes = ['pk', 'sk', 'status', 'createdAt', 'expiresAt', 'requesterId', 'iamUserName', 'createdMonth', 'auditMonth', 'at', 'noticeDue', 'updatedAt'];
+  const attributes = [
+    'pk',
+    'sk',
+    'status',
+    'createdAt',
+    'expiresAt',
+    'requesterId',
+    'iamUserName',
+    'createdMonth',
+    'auditMonth',
+    'at',
+    'noticeDue',
+    'updatedAt',
+  ];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',

@@ -5,7 +5,8 @@ import { groupsOf } from '../support/iam-fixtures.js';
 describe('request by text, approve, grant', () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint') });
+    // The whole flow once with both IAM and DynamoDB on moto_server.
+    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), store: 'moto' });
   });
   afterEach(async () => {
     await h.stop();

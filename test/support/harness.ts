@@ -10,10 +10,11 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
 import type { AccessRequest } from '../../src/domain/request.js';
+import { createLogger } from '../../src/log.js';
 import type { Clock } from '../../src/services/ports.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
 import { AwsProxy } from './aws-proxy.js';
 import { FakeSlack, type FakeUser } from './fake-slack.js';
@@ -40,7 +41,13 @@ export const PEOPLE = {
 
 export interface HarnessOptions {
   awsEndpoint: string;
-  store?: 'moto' | 'embedded';
+  /**
+   * Where the bot's table lives (the bot always runs STORE=dynamodb except for 'embedded'):
+   * 'dynalite' (default) a DynamoDB-compatible server the harness starts, shared by replicas;
+   * 'moto' the moto_server endpoint (its conditional writes are not atomic under concurrent
+   * requests, so races are tested on dynalite); 'embedded' STORE=embedded in a temp DATA_DIR.
+   */
+  store?: 'dynalite' | 'moto' | 'embedded';
   env?: Record<string, string>;
   users?: UserFixture[];
   clock?: Clock;
@@ -58,6 +65,7 @@ export class Harness {
     /** Every IAM call the bot makes passes through this proxy: count or hold actions. */
     readonly iamProxy: AwsProxy,
     private readonly dataDir: string | undefined,
+    private readonly dynalite: EmbeddedDynamo | undefined,
     private readonly startOptions: Parameters<typeof startBot>[0],
   ) {}
 
@@ -92,6 +100,9 @@ export class Harness {
       users: Object.values(PEOPLE),
     });
     const dataDir = options.store === 'embedded' ? await mkdtemp(join(tmpdir(), 'billing-bot-')) : undefined;
+    const dynalite = (options.store ?? 'dynalite') === 'dynalite' ? await startEmbeddedDynamo(null) : undefined;
+    // The SDK reads AWS_ENDPOINT_URL_DYNAMODB itself, before AWS_ENDPOINT_URL.
+    if (dynalite) process.env.AWS_ENDPOINT_URL_DYNAMODB = dynalite.endpoint;
     if (!dataDir) {
       const dynamo = new DynamoDBClient({});
       await ensureTable(dynamo, 'billing-access-test');
@@ -126,7 +137,7 @@ export class Harness {
       ...(options.clock ? { clock: options.clock } : {}),
     };
     const bot = await startBot(startOptions);
-    return new Harness(slack, bot, iam, iamProxy, dataDir, startOptions);
+    return new Harness(slack, bot, iam, iamProxy, dataDir, dynalite, startOptions);
   }
 
   get url(): string {
@@ -241,6 +252,8 @@ export class Harness {
     await this.slack.stop();
     await this.iamProxy.stop();
     delete process.env.AWS_ENDPOINT_URL_IAM;
+    delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    await this.dynalite?.close();
     this.iam.destroy();
     if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
   }

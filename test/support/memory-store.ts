@@ -1,0 +1,140 @@
+import type { AccessRequest, AuditEvent, RequestStatus } from '../../src/domain/request.js';
+import { ConflictError } from '../../src/errors.js';
+import type { AuditInput, IdentityLink, RequestStore } from '../../src/services/ports.js';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * An in-memory RequestStore with the same write semantics as the DynamoDB store:
+ * `update` applies only while the stored item still has the expected version and status
+ * (else ConflictError carrying the current item), bumps the version, removes keys given
+ * as undefined, and appends an audit event when the status changes or a detail is given.
+ * Items are copied in and out, so callers never share state with the store.
+ */
+export class MemoryRequestStore implements RequestStore {
+  readonly items = new Map<string, AccessRequest>();
+  readonly audit: AuditEvent[] = [];
+  readonly links = new Map<string, IdentityLink>();
+
+  /** Puts an item as-is (test setup), without an audit event. */
+  seed(...requests: AccessRequest[]): void {
+    for (const r of requests) this.items.set(r.id, clone(r));
+  }
+
+  async create(request: AccessRequest, audit: AuditInput): Promise<void> {
+    if (this.items.has(request.id)) throw new ConflictError(`Request ${request.id} already exists.`, clone(this.items.get(request.id)));
+    if (request.status === 'PENDING') {
+      for (const other of this.items.values()) {
+        if (other.status === 'PENDING' && other.iamUserName === request.iamUserName && other.level === request.level) {
+          throw new ConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
+        }
+      }
+    }
+    this.items.set(request.id, clone(request));
+    this.audit.push({ requestId: request.id, at: request.createdAt, actor: audit.actor, from: null, to: request.status, detail: audit.detail });
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const item = this.items.get(id);
+    return item ? clone(item) : undefined;
+  }
+
+  async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
+    const stored = this.items.get(expected.id);
+    if (!stored || stored.version !== expected.version || stored.status !== expected.status) {
+      throw new ConflictError(`Request ${expected.id} changed meanwhile.`, stored ? clone(stored) : undefined);
+    }
+    const now = changes.updatedAt ?? new Date().toISOString();
+    const next: Record<string, unknown> = { ...clone(stored) };
+    for (const [key, value] of Object.entries(changes)) {
+      if (key === 'id') continue;
+      if (value === undefined) delete next[key];
+      else next[key] = clone(value);
+    }
+    next.version = stored.version + 1;
+    next.updatedAt = now;
+    const updated = next as unknown as AccessRequest;
+    this.items.set(updated.id, updated);
+    if (updated.status !== stored.status || audit.detail) {
+      this.audit.push({ requestId: updated.id, at: now, actor: audit.actor, from: stored.status, to: updated.status, detail: audit.detail });
+    }
+    return clone(updated);
+  }
+
+  /** Removes `noticeDue` without changing the version, and only if nothing changed since `version`. */
+  async clearNoticeDue(id: string, version: number): Promise<void> {
+    const item = this.items.get(id);
+    if (item?.version === version) delete item.noticeDue;
+  }
+
+  async listNoticeDue(before: string, limit = 100): Promise<AccessRequest[]> {
+    return this.sorted(
+      (r) => r.noticeDue === 'DUE' && r.updatedAt <= before,
+      (r) => r.updatedAt,
+    ).slice(0, limit);
+  }
+
+  async listByRequester(requesterId: string, limit?: number): Promise<AccessRequest[]> {
+    const newestFirst = this.sorted(
+      (r) => r.requesterId === requesterId,
+      (r) => r.id,
+    ).reverse();
+    return limit === undefined ? newestFirst : newestFirst.slice(0, limit);
+  }
+
+  async listByIamUser(iamUserName: string): Promise<AccessRequest[]> {
+    return this.sorted(
+      (r) => r.iamUserName === iamUserName,
+      (r) => r.id,
+    );
+  }
+
+  async listByStatus(status: RequestStatus, options: { createdBefore?: string; limit?: number } = {}): Promise<AccessRequest[]> {
+    const { createdBefore, limit } = options;
+    const found = this.sorted(
+      (r) => r.status === status && (createdBefore === undefined || r.createdAt <= createdBefore),
+      (r) => r.createdAt,
+    );
+    return limit === undefined ? found : found.slice(0, limit);
+  }
+
+  async listExpiring(status: RequestStatus, before: string, limit?: number): Promise<AccessRequest[]> {
+    const found = this.sorted(
+      (r) => r.status === status && r.expiresAt !== undefined && r.expiresAt <= before,
+      (r) => r.expiresAt ?? '',
+    );
+    return limit === undefined ? found : found.slice(0, limit);
+  }
+
+  async listCreatedBetween(from: string, to: string): Promise<AccessRequest[]> {
+    return this.sorted(
+      (r) => r.createdAt >= from && r.createdAt < to,
+      (r) => r.createdAt,
+    );
+  }
+
+  async auditEvents(requestId: string): Promise<AuditEvent[]> {
+    return this.audit.filter((e) => e.requestId === requestId).map(clone);
+  }
+
+  async *auditEventsSince(since: string): AsyncIterable<AuditEvent[]> {
+    const events = this.audit.filter((e) => e.at >= since).map(clone);
+    if (events.length) yield events;
+  }
+
+  async getLink(userId: string): Promise<IdentityLink | undefined> {
+    const link = this.links.get(userId);
+    return link ? clone(link) : undefined;
+  }
+
+  async putLink(link: IdentityLink): Promise<void> {
+    this.links.set(link.userId, clone(link));
+  }
+
+  private sorted(keep: (r: AccessRequest) => boolean, key: (r: AccessRequest) => string): AccessRequest[] {
+    return [...this.items.values()]
+      .filter(keep)
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+      .map(clone);
+  }
+}
