@@ -1,0 +1,469 @@
+import { beforeEach, describe, expect, it, type Mock, vi } from 'vitest';
+import { DEFAULT_POLICY_ARNS, type LevelConfig } from '../../src/config.js';
+import { type AccessRequest, DAY_MS } from '../../src/domain/request.js';
+import { ConflictError } from '../../src/errors.js';
+import { Announcer } from '../../src/services/announcer.js';
+import { GrantExecutor } from '../../src/services/grant.js';
+import type { AuditInput, Clock, GroupPolicyState, IamGateway, IamUserInfo, Notifier } from '../../src/services/ports.js';
+import { MemoryRequestStore } from '../support/memory-store.js';
+
+const READ_ONLY_ARN = DEFAULT_POLICY_ARNS['read-only'] as string;
+const FULL_ARN = DEFAULT_POLICY_ARNS.full as string;
+const LEVELS: LevelConfig[] = [
+  { level: 'read-only', groupName: 'BillingReadOnly', policyArn: READ_ONLY_ARN, approvalsRequired: 1 },
+  { level: 'full', groupName: 'BillingFull', policyArn: FULL_ARN, approvalsRequired: 2 },
+];
+const MAX_DAYS = 90;
+const START = '2025-10-01T12:00:00.000Z';
+const ADMIN = 'U0ADMIN';
+const REQUEST_ID = '01K6FZ0000AAAAAAAAAAAAAAAA';
+const GRANT_ID = '01K5AB0000BBBBBBBBBBBBBBBB';
+const EXTENSION_ID = '01K6FZ1111CCCCCCCCCCCCCCCC';
+
+const plusDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString();
+
+function makeRequest(overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return {
+    id: REQUEST_ID,
+    status: 'APPROVED',
+    requesterId: 'U0EMPLOYEE',
+    requesterTeamId: 'T0001',
+    requesterEmail: 'jane.doe@corp.com',
+    iamUserName: 'jane.doe',
+    level: 'read-only',
+    groupName: 'BillingReadOnly',
+    durationDays: 7,
+    justification: 'month-end close for October',
+    createdAt: '2025-10-01T11:00:00.000Z',
+    decidedBy: ADMIN,
+    decidedAt: '2025-10-01T11:59:00.000Z',
+    approvals: [{ by: ADMIN, at: '2025-10-01T11:59:00.000Z' }],
+    approverIds: [ADMIN],
+    approvalsRequired: 1,
+    dryRun: false,
+    iam: { mfa: 'present', hasConsolePassword: true, currentGroups: [], warnings: [] },
+    version: 2,
+    updatedAt: '2025-10-01T11:59:00.000Z',
+    ...overrides,
+  };
+}
+
+/** An IamGateway whose groups hold exactly their level's policy unless a test says otherwise. */
+class FakeIam implements IamGateway {
+  dryRun = false;
+  readonly added: [string, string][] = [];
+  readonly removed: [string, string][] = [];
+  readonly members = new Map<string, string[]>();
+  readonly policies = new Map<string, GroupPolicyState>(LEVELS.map((l) => [l.groupName, { attachedPolicyArns: [l.policyArn], inlinePolicyNames: [] }]));
+  addError: Error | undefined;
+  policiesError: Error | undefined;
+
+  async getUser(userName: string): Promise<IamUserInfo | undefined> {
+    return { userName, hasConsolePassword: true, mfaDeviceCount: 1, groups: [], notChecked: [] };
+  }
+  async findUserByEmailTag(): Promise<string | undefined> {
+    return undefined;
+  }
+  async groupsPerUserQuota(): Promise<number | null> {
+    return 10;
+  }
+  async groupPolicies(groupName: string): Promise<GroupPolicyState> {
+    if (this.policiesError) throw this.policiesError;
+    const state = this.policies.get(groupName);
+    if (!state) throw new Error(`unknown group ${groupName}`);
+    return structuredClone(state);
+  }
+  async addUserToGroup(userName: string, groupName: string): Promise<void> {
+    if (this.addError) throw this.addError;
+    this.added.push([userName, groupName]);
+  }
+  async removeUserFromGroup(userName: string, groupName: string): Promise<'removed'> {
+    this.removed.push([userName, groupName]);
+    return 'removed';
+  }
+  async groupMembers(groupName: string): Promise<string[]> {
+    return [...(this.members.get(groupName) ?? [])];
+  }
+  async reviewMember(userName: string) {
+    return { userName, mfaDevices: 1, oldActiveKeys: [], hasConsolePassword: true, passwordLastUsed: undefined };
+  }
+}
+
+class FakeNotifier implements Notifier {
+  readonly updated: AccessRequest[] = [];
+  readonly notified: AccessRequest[] = [];
+  updateError: Error | undefined;
+
+  async requestPosted(): Promise<{ channel: string; ts: string }> {
+    return { channel: 'C0ADMINS', ts: '1700000000.000100' };
+  }
+  async requestUpdated(request: AccessRequest): Promise<void> {
+    if (this.updateError) throw this.updateError;
+    this.updated.push(structuredClone(request));
+  }
+  async requesterNotified(request: AccessRequest): Promise<void> {
+    this.notified.push(structuredClone(request));
+  }
+  async threadReply(): Promise<void> {}
+  async clickRefused(): Promise<void> {}
+  async directMessage(): Promise<void> {}
+}
+
+/** A store that can die mid-way: `crashWhen` makes matching updates throw, as a killed process would never finish them. */
+class CrashingStore extends MemoryRequestStore {
+  crashWhen: ((expected: AccessRequest, changes: Partial<AccessRequest>) => boolean) | undefined;
+  override async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
+    if (this.crashWhen?.(expected, changes)) throw new Error('simulated crash');
+    return super.update(expected, changes, audit);
+  }
+}
+
+function accessDenied(): Error {
+  return Object.assign(
+    new Error('User: arn:aws:iam::123456789012:user/billing-bot is not authorized to perform: iam:AddUserToGroup on resource: group BillingReadOnly'),
+    { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } },
+  );
+}
+
+let store: CrashingStore;
+let iam: FakeIam;
+let notifier: FakeNotifier;
+let nowIso: string;
+type LogFn = (obj: object, msg?: string) => void;
+let log: { info: Mock<LogFn>; warn: Mock<LogFn>; error: Mock<LogFn> };
+let executor: GrantExecutor;
+
+beforeEach(() => {
+  store = new CrashingStore();
+  iam = new FakeIam();
+  notifier = new FakeNotifier();
+  nowIso = START;
+  const clock: Clock = { now: () => new Date(nowIso) };
+  log = { info: vi.fn<LogFn>(), warn: vi.fn<LogFn>(), error: vi.fn<LogFn>() };
+  const announcer = new Announcer(notifier, store, log);
+  executor = new GrantExecutor({ store, iam, announcer, clock, levels: LEVELS, maxDurationDays: MAX_DAYS, log });
+});
+
+describe('GrantExecutor.complete: a new grant', () => {
+  it('adds the user to the group and moves APPROVED → ACTIVE with expiresAt = now + durationDays', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+
+    expect(done.status).toBe('ACTIVE');
+    expect(done.expiresAt).toBe(plusDays(START, 7));
+    expect(done.expiresAt).toBe('2025-10-08T12:00:00.000Z');
+    expect(done.version).toBe(approved.version + 1);
+    expect(iam.added).toEqual([['jane.doe', 'BillingReadOnly']]);
+    expect(await store.get(approved.id)).toMatchObject({ status: 'ACTIVE', expiresAt: done.expiresAt, version: done.version });
+    expect(done.failure).toBeUndefined();
+  });
+
+  it('uses the request duration', async () => {
+    const approved = makeRequest({ durationDays: 30, level: 'full', groupName: 'BillingFull' });
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.expiresAt).toBe(plusDays(START, 30));
+    expect(iam.added).toEqual([['jane.doe', 'BillingFull']]);
+  });
+
+  it('records an APPROVED → ACTIVE audit event by the actor', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    await executor.complete(approved, ADMIN);
+    const events = await store.auditEvents(approved.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ from: 'APPROVED', to: 'ACTIVE', actor: ADMIN, at: START });
+    expect(events[0]?.detail).toContain('BillingReadOnly');
+  });
+
+  it('tells the admin channel and the requester about the ACTIVE grant, then clears the notice', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(notifier.updated.map((r) => r.status)).toEqual(['ACTIVE']);
+    expect(notifier.notified.map((r) => r.status)).toEqual(['ACTIVE']);
+    expect(done.noticeDue).toBe('DUE');
+    expect((await store.get(approved.id))?.noticeDue).toBeUndefined();
+  });
+
+  it('marks the audit detail in dry-run', async () => {
+    iam.dryRun = true;
+    const approved = makeRequest({ dryRun: true });
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.status).toBe('ACTIVE');
+    expect((await store.auditEvents(approved.id))[0]?.detail).toContain('[dry-run]');
+  });
+
+  it('a Slack failure after the grant does not undo it', async () => {
+    notifier.updateError = new Error('channel_not_found');
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.status).toBe('ACTIVE');
+    expect((await store.get(approved.id))?.status).toBe('ACTIVE');
+    expect(notifier.notified.map((r) => r.status)).toEqual(['ACTIVE']);
+    expect(log.error).toHaveBeenCalled();
+    expect((await store.get(approved.id))?.noticeDue).toBe('DUE');
+    expect(await store.listNoticeDue(START)).toHaveLength(1);
+  });
+
+  it('a second runner with the same APPROVED item loses with ConflictError and leaves the grant ACTIVE', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    const first = await executor.complete(approved, ADMIN);
+    const err = await executor.complete(approved, 'U0OTHERADMIN').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as ConflictError<AccessRequest>).current?.status).toBe('ACTIVE');
+    expect(await store.get(approved.id)).toMatchObject({ status: 'ACTIVE', version: first.version, expiresAt: first.expiresAt });
+  });
+});
+
+describe('GrantExecutor.complete: failures', () => {
+  it('moves APPROVED → FAILED with the IAM error name and message when AddUserToGroup is denied', async () => {
+    iam.addError = accessDenied();
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.name).toBe('AccessDenied');
+    expect(done.failure?.message).toContain('not authorized to perform: iam:AddUserToGroup');
+    expect(done.failure?.at).toBe(START);
+    expect(done.expiresAt).toBeUndefined();
+    expect(await store.get(approved.id)).toMatchObject({ status: 'FAILED', failure: done.failure, version: done.version });
+    const events = await store.auditEvents(approved.id);
+    expect(events[0]).toMatchObject({ from: 'APPROVED', to: 'FAILED', actor: ADMIN });
+    expect(events[0]?.detail).toContain('AccessDenied');
+  });
+
+  it('tells the admin channel and the requester about the failure', async () => {
+    iam.addError = accessDenied();
+    const approved = makeRequest();
+    store.seed(approved);
+    await executor.complete(approved, ADMIN);
+    expect(notifier.updated.map((r) => r.status)).toEqual(['FAILED']);
+    expect(notifier.updated[0]?.failure?.name).toBe('AccessDenied');
+    expect(notifier.notified.map((r) => r.status)).toEqual(['FAILED']);
+  });
+
+  it('refuses a group holding an extra managed policy: FAILED naming it, never added', async () => {
+    iam.policies.set('BillingReadOnly', { attachedPolicyArns: [READ_ONLY_ARN, 'arn:aws:iam::aws:policy/AdministratorAccess'], inlinePolicyNames: [] });
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.name).toBe('GroupPolicyMismatch');
+    expect(done.failure?.message).toContain('arn:aws:iam::aws:policy/AdministratorAccess');
+    expect(iam.added).toEqual([]);
+    expect(notifier.notified.map((r) => r.status)).toEqual(['FAILED']);
+  });
+
+  it('refuses a group holding an inline policy: FAILED naming it, never added', async () => {
+    iam.policies.set('BillingReadOnly', { attachedPolicyArns: [READ_ONLY_ARN], inlinePolicyNames: ['allow-everything'] });
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.message).toContain('allow-everything');
+    expect(done.failure?.message.toLowerCase()).toContain('inline');
+    expect(iam.added).toEqual([]);
+  });
+
+  it('refuses a group that lost its expected policy (or holds another level’s)', async () => {
+    iam.policies.set('BillingReadOnly', { attachedPolicyArns: [FULL_ARN], inlinePolicyNames: [] });
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.message).toContain(READ_ONLY_ARN);
+    expect(done.failure?.message).toContain(FULL_ARN);
+    expect(iam.added).toEqual([]);
+  });
+
+  it('never grants when the group policies could not be read', async () => {
+    iam.policiesError = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    const approved = makeRequest();
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.name).toBe('Throttling');
+    expect(iam.added).toEqual([]);
+  });
+
+  it('refuses a level/group pair that is not configured', async () => {
+    const approved = makeRequest({ level: 'read-only', groupName: 'BillingFull' });
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+    expect(done.status).toBe('FAILED');
+    expect(iam.added).toEqual([]);
+  });
+
+  it('a FAILED request retried (FAILED → APPROVED) then completes to ACTIVE', async () => {
+    iam.addError = accessDenied();
+    const approved = makeRequest();
+    store.seed(approved);
+    const failed = await executor.complete(approved, ADMIN);
+    const retried = await store.update(failed, { status: 'APPROVED', failure: undefined, updatedAt: START }, { actor: ADMIN, detail: 'retry' });
+    iam.addError = undefined;
+    const done = await executor.complete(retried, ADMIN);
+    expect(done.status).toBe('ACTIVE');
+    expect(done.failure).toBeUndefined();
+    expect(iam.added).toEqual([['jane.doe', 'BillingReadOnly']]);
+  });
+});
+
+describe('GrantExecutor.complete: extensions', () => {
+  function seedGrantAndExtension(grantExpiresInDays: number, extensionDays: number) {
+    const grant = makeRequest({
+      id: GRANT_ID,
+      status: 'ACTIVE',
+      createdAt: '2025-09-01T10:00:00.000Z',
+      expiresAt: plusDays(START, grantExpiresInDays),
+      version: 3,
+    });
+    const extension = makeRequest({ id: EXTENSION_ID, extendsRequestId: GRANT_ID, durationDays: extensionDays });
+    store.seed(grant, extension);
+    return { grant, extension };
+  }
+
+  it('moves the held grant’s expiry by n days and marks the extension EXTENDED, without adding the user again', async () => {
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    const done = await executor.complete(extension, ADMIN);
+
+    const expected = plusDays(START, 10);
+    expect(done.status).toBe('EXTENDED');
+    expect(done.expiresAt).toBe(expected);
+    const storedGrant = await store.get(grant.id);
+    expect(storedGrant?.status).toBe('ACTIVE');
+    expect(storedGrant?.expiresAt).toBe(expected);
+    expect(storedGrant?.appliedExtensions).toEqual([EXTENSION_ID]);
+    expect((await store.get(extension.id))?.status).toBe('EXTENDED');
+    expect(iam.added).toEqual([]);
+    expect(notifier.notified.map((r) => r.status)).toEqual(['EXTENDED']);
+    expect(notifier.updated.map((r) => r.id)).toContain(EXTENSION_ID);
+  });
+
+  it('caps the new expiry at now + MAX_DURATION_DAYS', async () => {
+    const { grant, extension } = seedGrantAndExtension(80, 30);
+    const done = await executor.complete(extension, ADMIN);
+
+    const capped = plusDays(START, MAX_DAYS);
+    expect(done.status).toBe('EXTENDED');
+    expect(done.expiresAt).toBe(capped);
+    expect((await store.get(grant.id))?.expiresAt).toBe(capped);
+  });
+
+  it('uses current + n days when that is exactly now + MAX', async () => {
+    const { extension } = seedGrantAndExtension(60, 30);
+    expect((await executor.complete(extension, ADMIN)).expiresAt).toBe(plusDays(START, MAX_DAYS));
+  });
+
+  it('after a crash between moving the grant and marking the extension, a re-run does not extend twice', async () => {
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    // The process dies right after the grant's expiry moved: every later write for the extension is lost.
+    store.crashWhen = (expected) => expected.id === EXTENSION_ID;
+    await expect(executor.complete(extension, ADMIN)).rejects.toThrow('simulated crash');
+
+    const afterCrash = await store.get(grant.id);
+    expect(afterCrash?.expiresAt).toBe(plusDays(START, 10));
+    expect(afterCrash?.appliedExtensions).toEqual([EXTENSION_ID]);
+    const stuck = await store.get(extension.id);
+    expect(stuck?.status).toBe('APPROVED');
+
+    // The next sweep, an hour later, finishes the APPROVED extension.
+    store.crashWhen = undefined;
+    nowIso = plusDays(START, 1 / 24);
+    const done = await executor.complete(stuck as AccessRequest, 'system');
+
+    expect(done.status).toBe('EXTENDED');
+    expect(done.expiresAt).toBe(plusDays(START, 10));
+    const finalGrant = await store.get(grant.id);
+    expect(finalGrant?.expiresAt).toBe(plusDays(START, 10));
+    expect(finalGrant?.appliedExtensions).toEqual([EXTENSION_ID]);
+    expect(finalGrant?.version).toBe(afterCrash?.version);
+    expect(iam.added).toEqual([]);
+  });
+
+  it('running complete twice with the same extension item extends once (the second loses)', async () => {
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    await executor.complete(extension, ADMIN);
+    const again = await executor.complete(extension, ADMIN).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(ConflictError);
+    const storedGrant = await store.get(grant.id);
+    expect(storedGrant?.expiresAt).toBe(plusDays(START, 10));
+    expect(storedGrant?.appliedExtensions).toEqual([EXTENSION_ID]);
+    expect((await store.get(extension.id))?.status).toBe('EXTENDED');
+  });
+
+  it('retries when the grant changed meanwhile, and still extends once', async () => {
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    // Another writer touches the grant between the executor's read and its write, once.
+    let touched = false;
+    store.crashWhen = (expected) => {
+      if (expected.id === GRANT_ID && !touched) {
+        touched = true;
+        const current = store.items.get(GRANT_ID) as AccessRequest;
+        store.items.set(GRANT_ID, { ...current, version: current.version + 1 });
+      }
+      return false;
+    };
+    const done = await executor.complete(extension, ADMIN);
+    expect(done.status).toBe('EXTENDED');
+    const storedGrant = await store.get(grant.id);
+    expect(storedGrant?.expiresAt).toBe(plusDays(START, 10));
+    expect(storedGrant?.appliedExtensions).toEqual([EXTENSION_ID]);
+  });
+
+  it('fails the extension when the grant it extends is no longer active', async () => {
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    store.items.set(grant.id, { ...grant, status: 'EXPIRED', endedAt: START, endedBy: 'system' });
+    const done = await executor.complete(extension, ADMIN);
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.message).toContain(GRANT_ID);
+    expect((await store.get(grant.id))?.expiresAt).toBe(grant.expiresAt);
+    expect(iam.added).toEqual([]);
+  });
+
+  it('checks the group policies for an extension too', async () => {
+    iam.policies.set('BillingReadOnly', { attachedPolicyArns: [READ_ONLY_ARN], inlinePolicyNames: ['backdoor'] });
+    const { grant, extension } = seedGrantAndExtension(3, 7);
+    const done = await executor.complete(extension, ADMIN);
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.message).toContain('backdoor');
+    expect((await store.get(grant.id))?.expiresAt).toBe(grant.expiresAt);
+  });
+});
+
+describe('MemoryRequestStore conditional writes', () => {
+  it('throws ConflictError with the current item on a version mismatch', async () => {
+    const request = makeRequest();
+    store.seed(request);
+    const updated = await store.update(request, { status: 'ACTIVE', updatedAt: START }, { actor: ADMIN, detail: '' });
+    expect(updated.version).toBe(request.version + 1);
+    const err = await store.update(request, { status: 'FAILED' }, { actor: ADMIN, detail: '' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as ConflictError<AccessRequest>).current).toEqual(updated);
+  });
+
+  it('throws ConflictError on a status mismatch at the same version', async () => {
+    const request = makeRequest();
+    store.seed(request);
+    await expect(store.update({ ...request, status: 'PENDING' }, { status: 'APPROVED' }, { actor: ADMIN, detail: '' })).rejects.toBeInstanceOf(ConflictError);
+    expect((await store.get(request.id))?.status).toBe('APPROVED');
+  });
+
+  it('removes keys given as undefined and refuses a second pending request for the same user and level', async () => {
+    const request = makeRequest({ status: 'FAILED', failure: { name: 'X', message: 'y', at: START } });
+    store.seed(request);
+    const next = await store.update(request, { status: 'APPROVED', failure: undefined }, { actor: ADMIN, detail: 'retry' });
+    expect('failure' in next).toBe(false);
+    await store.create(makeRequest({ id: '01K6FZ2222DDDDDDDDDDDDDDDD', status: 'PENDING' }), { actor: 'U0EMPLOYEE', detail: 'asked' });
+    await expect(
+      store.create(makeRequest({ id: '01K6FZ3333EEEEEEEEEEEEEEEE', status: 'PENDING' }), { actor: 'U0EMPLOYEE', detail: 'asked' }),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+});
