@@ -4,6 +4,7 @@ import type { DecisionService } from '../src/services/decision-service.js';
 import type { LifecycleService } from '../src/services/lifecycle.js';
 import type { Notifier } from '../src/services/ports.js';
 import type { RequestService } from '../src/services/request-service.js';
+import type { SummaryService } from '../src/services/summary-service.js';
 import type { WorkQueue } from '../src/work-queue.js';
 
 /** What the Slack handlers need; built in src/deps.ts. */
@@ -13,6 +14,7 @@ export interface HandlerDeps {
   requests: RequestService;
   decisions: DecisionService;
   lifecycle: LifecycleService;
+  summaries: SummaryService;
   notifier: Notifier;
   work: WorkQueue;
   dryRun: boolean;

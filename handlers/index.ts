@@ -1,6 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTION, VIEW } from '../src/slack/ids.js';
 import { approveButton, denyButton, retryButton, revokeButton } from './actions/decision-buttons.js';
+import { keepButton } from './actions/keep-button.js';
 import { requestBillingCommand } from './commands/request-billing.js';
 import type { HandlerDeps } from './deps.js';
 import { denyModalSubmission } from './views/deny-modal.js';
@@ -13,6 +14,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.action<BlockButtonAction>(ACTION.deny, denyButton(deps));
   app.action<BlockButtonAction>(ACTION.retry, retryButton(deps));
   app.action<BlockButtonAction>(ACTION.revoke, revokeButton(deps));
+  app.action<BlockButtonAction>(ACTION.keep, keepButton(deps));
   app.view(VIEW.request, requestModalSubmission(deps));
   app.view(VIEW.deny, denyModalSubmission(deps));
 }

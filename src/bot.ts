@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
+import { Cron } from 'croner';
 import { registerHandlers } from '../handlers/index.js';
 import type { Config } from './config.js';
 import { type AwsOptions, type BuiltDeps, buildDeps } from './deps.js';
@@ -73,7 +74,15 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
 
   let deps: BuiltDeps | undefined;
   const customRoutes = [healthRoute(() => deps, config.sweepIntervalSeconds * 1000)];
-  deps = await buildDeps({ config, log, aws: options.aws, slack, teamId: () => teamId, ...(options.clock ? { clock: options.clock } : {}) });
+  deps = await buildDeps({
+    config,
+    log,
+    aws: options.aws,
+    slack,
+    teamId: () => teamId,
+    teamUrl: () => auth.url,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 
   let app: App;
   let receiver: HTTPReceiver | undefined;
@@ -113,13 +122,29 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     throw err;
   }
   const built = deps;
-  const scheduler = new SweepScheduler(built.sweeper, config.sweepIntervalSeconds * 1000, log);
+  const scheduler = new SweepScheduler(
+    [
+      { name: 'sweep', run: () => built.sweeper.sweep() },
+      // Also catches a period a crashed replica claimed but never posted, and firings missed while down.
+      { name: 'summary', run: () => built.summaries.runDue() },
+    ],
+    config.sweepIntervalSeconds * 1000,
+    log,
+  );
+  // The summary's own schedule, in SUMMARY_TIMEZONE; every replica fires and one claim wins.
+  const summaryJob =
+    options.scheduleSweeps === false
+      ? undefined
+      : new Cron(config.summaryCron, { timezone: config.summaryTimezone, protect: true }, () => {
+          void built.summaries.runDue().catch((err: unknown) => log.error({ event: 'summary.failed', error: err instanceof Error ? err.name : 'Error' }));
+        });
   if (options.scheduleSweeps !== false) scheduler.start();
   return {
     deps: built,
     port,
     teamId,
     async stop() {
+      summaryJob?.stop();
       await scheduler.stop();
       await app.stop().catch(() => undefined);
       await built.work.onIdle();

@@ -1,6 +1,8 @@
 /**
  * The composition root: the one place that builds SDK clients, the store and services.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +19,7 @@ import { IdentityResolver } from './services/identity.js';
 import { LifecycleService } from './services/lifecycle.js';
 import { type Clock, type IamGateway, systemClock } from './services/ports.js';
 import { RequestService } from './services/request-service.js';
+import { SummaryService } from './services/summary-service.js';
 import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack/directory.js';
 import { SlackNotifier } from './slack/notifier.js';
@@ -68,6 +71,7 @@ export async function buildDeps(options: {
   aws: AwsOptions;
   slack: WebClient;
   teamId: () => string | undefined;
+  teamUrl?: () => string | undefined;
   clock?: Clock;
 }): Promise<BuiltDeps> {
   const { config, log, slack } = options;
@@ -95,7 +99,7 @@ export async function buildDeps(options: {
 
   const directory = new SlackWebDirectory(slack);
   const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
-  const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun);
+  const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun, options.teamUrl);
   const identity = new IdentityResolver(directory, store, iam, {
     mapping: config.iamUserMapping,
     allowedEmailDomains: config.allowedEmailDomains,
@@ -116,6 +120,7 @@ export async function buildDeps(options: {
     clock,
     log,
   );
+  const summaries = new SummaryService(config, store, iam, admins, notifier, clock, log, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
   const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000 }, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
   );
@@ -127,6 +132,7 @@ export async function buildDeps(options: {
     decisions,
     lifecycle,
     sweeper,
+    summaries,
     clock,
     notifier,
     work,

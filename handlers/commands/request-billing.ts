@@ -92,6 +92,13 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         await reply(`Done: your ${ended.map((g) => `*${g.level}*`).join(', ') || ''} billing access is ended and removed. Thanks for giving it back early.`);
         return;
       }
+      case 'summary': {
+        const report = await deps.summaries.postOnDemand(userId);
+        await reply(
+          `Summary of the last 7 days posted in <#${deps.config.adminChannelId}> (${report.stats.total} requests, ${report.activeGrants.length} active grants).`,
+        );
+        return;
+      }
       default:
         await reply(`\`/request-billing ${parsed.kind}\` is not available in this version of the bot. See \`/request-billing help\`.`);
     }

@@ -139,29 +139,37 @@ export class Sweeper {
   }
 }
 
-/** Runs the sweeper every interval (the first soon after start), one sweep at a time. */
+/** Runs the periodic jobs (sweep, due summaries) every interval, the first soon after start, one run at a time. */
 export class SweepScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
 
   constructor(
-    private readonly sweeper: Sweeper,
+    private readonly jobs: { name: string; run: () => Promise<unknown> }[],
     private readonly intervalMs: number,
     private readonly log: Log,
   ) {}
 
+  /** Runs every job once now (also what the timer does). */
+  async runOnce(): Promise<void> {
+    for (const job of this.jobs) {
+      try {
+        await job.run();
+      } catch (err) {
+        this.log.error({ event: `${job.name}.failed`, error: errorName(err), message: errorMessage(err) });
+      }
+    }
+  }
+
   start(firstDelayMs = 2_000): void {
     const tick = () => {
-      this.running = this.sweeper
-        .sweep()
-        .catch((err: unknown) => this.log.error({ event: 'sweep.failed', error: errorName(err), message: errorMessage(err) }))
-        .finally(() => {
-          this.running = undefined;
-          if (this.timer) {
-            this.timer = setTimeout(tick, this.intervalMs);
-            this.timer.unref();
-          }
-        });
+      this.running = this.runOnce().finally(() => {
+        this.running = undefined;
+        if (this.timer) {
+          this.timer = setTimeout(tick, this.intervalMs);
+          this.timer.unref();
+        }
+      });
     };
     this.timer = setTimeout(tick, firstDelayMs);
     this.timer.unref();

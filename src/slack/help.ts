@@ -15,7 +15,7 @@ export function helpText(config: Pick<Config, 'levels' | 'defaultDurationDays' |
         ]
       : []),
     '• `/request-billing status`: your requests and grants. `/request-billing cancel <id>`: cancel a pending request. `/request-billing done`: end your access early.',
-    '• Admins: `/request-billing revoke <@user|id>` ends access; `/request-billing link <@user> <iam-user>` pins a Slack user to an IAM user.',
+    '• Admins: `/request-billing revoke <@user|id>` ends access; `/request-billing summary` posts the access summary of the last 7 days; `/request-billing link <@user> <iam-user>` pins a Slack user to an IAM user.',
     '',
     '*Before your first grant*: access comes from IAM group membership and needs an MFA device on your IAM user. Billing pages also need the account root user to have turned on *IAM user and role access to Billing information* (Account settings), once per account.',
   ].join('\n');

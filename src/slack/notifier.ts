@@ -1,18 +1,33 @@
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest } from '../domain/request.js';
 import type { Notifier } from '../services/ports.js';
+import type { SummaryPoster, SummaryReport } from '../services/summary-service.js';
 import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from './messages.js';
+import { renderSummary } from './summary-blocks.js';
 
 /**
  * The Slack side of every notification: one chat.postMessage per request in the admin
  * channel, later news as chat.update or thread replies, DMs with channel = user id.
  */
-export class SlackNotifier implements Notifier {
+export class SlackNotifier implements Notifier, SummaryPoster {
   constructor(
     private readonly client: WebClient,
     private readonly adminChannelId: string,
     private readonly dryRun: boolean,
+    /** The workspace URL from auth.test, for links to admin messages. */
+    private readonly teamUrl: () => string | undefined = () => undefined,
   ) {}
+
+  /** The summary's first message in the admin channel; what does not fit continues in its thread. */
+  async postSummary(report: SummaryReport): Promise<void> {
+    const teamUrl = this.teamUrl();
+    const [first, ...rest] = renderSummary(report, teamUrl ? { teamUrl } : {});
+    if (!first) return;
+    const out = await this.client.chat.postMessage({ channel: this.adminChannelId, ...first, unfurl_links: false });
+    for (const message of rest) {
+      await this.client.chat.postMessage({ channel: this.adminChannelId, thread_ts: out.ts, ...message, unfurl_links: false });
+    }
+  }
 
   private mark(message: SlackMessage): SlackMessage {
     return markDryRun(message, this.dryRun);

@@ -1,0 +1,198 @@
+/**
+ * The weekly summary and access review: built from an index query of the period's requests
+ * and from IAM itself; posted exactly once per schedule period across replicas and restarts
+ * (the period is claimed by a conditional write keyed by its firing time before posting).
+ */
+import { Cron } from 'croner';
+import type { Config } from '../config.js';
+import type { AccessRequest } from '../domain/request.js';
+import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
+import { ConflictError, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
+import type { AdminPolicy } from './admins.js';
+import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Missed firings older than this many periods are not posted late (a long outage posts the latest few). */
+const MAX_LATE_FIRINGS = 3;
+
+export interface SummaryReport {
+  from: string;
+  to: string;
+  generatedAt: string;
+  late: boolean;
+  onDemand: boolean;
+  stats: PeriodStats;
+  stalePending: AccessRequest[];
+  stalePendingHours: number;
+  expiringSoon: AccessRequest[];
+  activeGrants: AccessRequest[];
+  groups: GroupReview[];
+  driftPolicy: 'report' | 'remove';
+  dryRun: boolean;
+}
+
+export interface SummaryPoster {
+  postSummary(report: SummaryReport): Promise<void>;
+}
+
+type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+type SummaryConfig = Pick<Config, 'levels' | 'pendingTimeoutHours' | 'driftPolicy' | 'summaryCron' | 'summaryTimezone' | 'adminChannelId'>;
+
+export class SummaryService {
+  private readonly cron: Cron;
+  private firstStart: string | undefined;
+
+  constructor(
+    private readonly config: SummaryConfig,
+    private readonly store: RequestStore & SummaryStore,
+    private readonly iam: IamGateway,
+    private readonly admins: AdminPolicy,
+    private readonly poster: SummaryPoster,
+    private readonly clock: Clock,
+    private readonly log: Log,
+    /** Names this replica in period claims. */
+    private readonly replicaId: string,
+    /** How long a claimed but unposted period is left to its claimant before another takes it over. */
+    private readonly claimGraceMs = 5 * 60_000,
+  ) {
+    this.cron = new Cron(config.summaryCron, { timezone: config.summaryTimezone, paused: true });
+  }
+
+  /** The schedule's next firing after `from` (for the in-process timer). */
+  nextFiring(from: Date): Date | null {
+    return this.cron.nextRun(from);
+  }
+
+  /** Builds the report for [from, to): requests by index query, groups from IAM. */
+  async build(from: string, to: string, options: { late?: boolean; onDemand?: boolean } = {}): Promise<SummaryReport> {
+    const now = this.clock.now();
+    const nowIso = now.toISOString();
+    const [requests, pending, expiring, active] = await Promise.all([
+      this.store.listCreatedBetween(from, to),
+      this.store.listByStatus('PENDING', { createdBefore: new Date(now.getTime() - (this.config.pendingTimeoutHours / 2) * 3_600_000).toISOString() }),
+      this.store.listExpiring('ACTIVE', new Date(now.getTime() + 7 * DAY_MS).toISOString()),
+      this.store.listByStatus('ACTIVE'),
+    ]);
+    const groups: GroupReview[] = [];
+    for (const level of this.config.levels) groups.push(await this.reviewGroup(level.level, level.groupName, active, now));
+    return {
+      from,
+      to,
+      generatedAt: nowIso,
+      late: Boolean(options.late),
+      onDemand: Boolean(options.onDemand),
+      stats: periodStats(requests),
+      stalePending: pending,
+      stalePendingHours: this.config.pendingTimeoutHours / 2,
+      expiringSoon: expiring.filter((g) => (g.expiresAt ?? '') > nowIso),
+      activeGrants: active,
+      groups,
+      driftPolicy: this.config.driftPolicy,
+      dryRun: this.iam.dryRun,
+    };
+  }
+
+  /** Reads one billing group from IAM: members, their MFA, keys and console use, drift, policies. */
+  private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date): Promise<GroupReview> {
+    const review: GroupReview = { level, groupName, members: [], policyProblems: [] };
+    try {
+      const expected = this.config.levels.find((l) => l.level === level)?.policyArn;
+      const policies = await this.iam.groupPolicies(groupName);
+      const extra = policies.attachedPolicyArns.filter((arn) => arn !== expected);
+      if (extra.length) review.policyProblems.push(`unexpected managed policies: ${extra.join(', ')}`);
+      if (expected && !policies.attachedPolicyArns.includes(expected)) review.policyProblems.push(`missing ${expected}`);
+      if (policies.inlinePolicyNames.length) review.policyProblems.push(`inline policies: ${policies.inlinePolicyNames.join(', ')}`);
+      for (const userName of await this.iam.groupMembers(groupName)) {
+        const grants = active.filter((g) => g.iamUserName === userName && g.groupName === groupName);
+        review.members.push(await this.reviewMember(userName, groupName, grants, now));
+      }
+    } catch (err) {
+      review.error = `${errorName(err)}: ${errorMessage(err)}`;
+    }
+    return review;
+  }
+
+  private async reviewMember(userName: string, groupName: string, grants: AccessRequest[], now: Date): Promise<MemberFinding> {
+    const member = await this.iam.reviewMember(userName, now);
+    const finding: MemberFinding = {
+      userName,
+      grantIds: grants.map((g) => g.id),
+      mfa: member.mfaDevices === null ? null : member.mfaDevices > 0,
+      oldActiveKeys: member.oldActiveKeys ?? [],
+      passwordUnused: passwordFinding(member.hasConsolePassword, member.passwordLastUsed, now),
+      drift: grants.length === 0,
+      removed: false,
+    };
+    if (finding.drift && this.config.driftPolicy === 'remove') {
+      try {
+        await this.iam.removeUserFromGroup(userName, groupName);
+        finding.removed = true;
+        await this.store.appendAudit({
+          requestId: `drift:${groupName}:${userName}`,
+          at: now.toISOString(),
+          actor: 'system',
+          from: 'MEMBER',
+          to: 'REMOVED',
+          detail: `${this.iam.dryRun ? '[dry-run] would remove' : 'removed'} ${userName} from ${groupName}: member without an active grant (DRIFT_POLICY=remove)`,
+        });
+      } catch (err) {
+        finding.error = `could not remove: ${errorName(err)}`;
+      }
+    }
+    return finding;
+  }
+
+  /** Keep (from the summary): an admin, in the admin channel, not on their own grant, records the review. */
+  async keep(click: { userId: string; channelId: string | undefined; requestId: string }): Promise<AccessRequest> {
+    if (click.channelId !== this.config.adminChannelId) throw new NotAllowedError('Access reviews are only taken in the admin channel.');
+    if (!(await this.admins.isAdmin(click.userId))) throw new NotAllowedError('Only billing admins can review access.');
+    const grant = await this.store.get(click.requestId);
+    if (!grant) throw new RequestNotFoundError(click.requestId);
+    if (grant.requesterId === click.userId) throw new NotAllowedError('You cannot review your own access; another admin must.');
+    if (grant.status !== 'ACTIVE') throw new RequestRefusedError(`That grant is no longer active (${grant.status.toLowerCase()}).`);
+    try {
+      return await this.store.recordReview(grant, click.userId, this.clock.now().toISOString());
+    } catch (err) {
+      if (err instanceof ConflictError) throw new RequestRefusedError('That grant changed meanwhile; look at the latest summary.');
+      throw err;
+    }
+  }
+
+  /** `/request-billing summary`: admins only, the last 7 days, not claimed (it is not a period). */
+  async postOnDemand(userId: string): Promise<SummaryReport> {
+    if (!(await this.admins.isAdmin(userId))) throw new NotAllowedError('Only billing admins can post the summary.');
+    const now = this.clock.now();
+    const report = await this.build(new Date(now.getTime() - 7 * DAY_MS).toISOString(), now.toISOString(), { onDemand: true });
+    await this.poster.postSummary(report);
+    return report;
+  }
+
+  /**
+   * Posts every due period not yet posted: the latest firing, firings missed while no replica
+   * ran (marked late, only those after the table's first start), and periods a crashed replica
+   * claimed but never posted. Safe to call from every replica at any time.
+   */
+  async runDue(): Promise<number> {
+    const now = this.clock.now();
+    const nowIso = now.toISOString();
+    this.firstStart ??= await this.store.firstStartedAt(nowIso);
+    const firings = this.cron.previousRuns(MAX_LATE_FIRINGS, new Date(now.getTime() + 1)).filter((f) => f.toISOString() >= (this.firstStart as string));
+    let posted = 0;
+    for (const firing of firings.reverse()) {
+      const firingAt = firing.toISOString();
+      const existing = await this.store.getPeriod(firingAt);
+      if (existing?.posted) continue;
+      const staleBefore = new Date(now.getTime() - this.claimGraceMs).toISOString();
+      if (!(await this.store.claimPeriod(firingAt, this.replicaId, nowIso, staleBefore))) continue;
+      const [previous] = this.cron.previousRuns(1, firing);
+      const from = (previous ?? new Date(firing.getTime() - 7 * DAY_MS)).toISOString();
+      const late = now.getTime() - firing.getTime() > 5 * 60_000;
+      const report = await this.build(from, firingAt, { late });
+      await this.poster.postSummary(report);
+      await this.store.markPeriodPosted(firingAt, this.replicaId, this.clock.now().toISOString());
+      this.log.info({ event: 'summary.posted', firingAt, from, late, requests: report.stats.total });
+      posted += 1;
+    }
+    return posted;
+  }
+}
