@@ -68,9 +68,12 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     slackApiUrl: config.slack.apiUrl,
     ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
   };
-  const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger, logLevel: LogLevel.WARN });
+  // The services' client logs warnings and errors only: its debug lines dump request bodies.
+  const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN });
   const auth = await slack.auth.test();
   const teamId = auth.team_id;
+  // Given the bot's ids, Bolt does not call auth.test again on every incoming request.
+  const identity = { ...(auth.bot_id ? { botId: auth.bot_id } : {}), ...(auth.user_id ? { botUserId: auth.user_id } : {}) };
 
   let deps: BuiltDeps | undefined;
   const customRoutes = [healthRoute(() => deps, config.sweepIntervalSeconds * 1000)];
@@ -96,6 +99,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       customRoutes,
       installerOptions: { port: config.http.port },
       tokenVerificationEnabled: false,
+      ...identity,
     });
   } else {
     receiver = new HTTPReceiver({
@@ -105,7 +109,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       logger,
       processBeforeResponse: false,
     });
-    app = new App({ token: config.slack.botToken, receiver, clientOptions, logger, tokenVerificationEnabled: false });
+    app = new App({ token: config.slack.botToken, receiver, clientOptions, logger, tokenVerificationEnabled: false, ...identity });
   }
   registerHandlers(app, deps);
 

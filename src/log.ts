@@ -49,22 +49,33 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 }
 
 const SECRET_PATTERN = /(xox[abposre]-[\w-]+|xapp-[\w-]+|https:\/\/hooks\.slack\.com\/[\w/.-]+)/g;
+/** `"trigger_id":"…"`, `response_url=…` and the like inside free text (e.g. an SDK's debug dump of a request body). */
+const SECRET_FIELD_PATTERN = /("?(?:token|trigger_id|response_url|signing_secret|client_secret)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi;
 
-/** Removes anything token-shaped from free text (Bolt's own log lines). */
+/** Removes anything token-shaped, and the values of secret fields, from free text. */
 export function scrub(text: string): string {
-  return text.replace(SECRET_PATTERN, '[redacted]');
+  return text.replace(SECRET_PATTERN, '[redacted]').replace(SECRET_FIELD_PATTERN, '$1"[redacted]"');
 }
 
-/** Bolt's logger interface on top of pino, scrubbing token-shaped text. */
-export function boltLogger(log: Logger): BoltLogger {
-  let level: LogLevel = LogLevel.INFO;
+const LEVEL_ORDER: Record<string, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Bolt's and the Web API client's logger interface on top of pino: honours its level, scrubs text. */
+export function boltLogger(log: Logger, initial: LogLevel = LogLevel.INFO): BoltLogger {
+  let level: LogLevel = initial;
   const line = (args: unknown[]) =>
     scrub(args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+  const enabled = (at: LogLevel) => (LEVEL_ORDER[at] ?? 0) >= (LEVEL_ORDER[level] ?? 0);
   return {
-    debug: (...args) => log.debug({ source: 'bolt' }, line(args)),
-    info: (...args) => log.info({ source: 'bolt' }, line(args)),
-    warn: (...args) => log.warn({ source: 'bolt' }, line(args)),
-    error: (...args) => log.error({ source: 'bolt' }, line(args)),
+    debug: (...args) => {
+      if (enabled(LogLevel.DEBUG)) log.debug({ source: 'slack' }, line(args));
+    },
+    info: (...args) => {
+      if (enabled(LogLevel.INFO)) log.info({ source: 'slack' }, line(args));
+    },
+    warn: (...args) => {
+      if (enabled(LogLevel.WARN)) log.warn({ source: 'slack' }, line(args));
+    },
+    error: (...args) => log.error({ source: 'slack' }, line(args)),
     setLevel: (l) => {
       level = l;
     },

@@ -66,6 +66,7 @@ export interface AccessRequest {
   reviewedAt?: string;
   /** Reminders already posted in the admin thread for this pending request. */
   remindersSent?: number;
+  lastReminderAt?: string;
   /** 'DUE' from the transition that needs Slack notices until they are delivered (sparse index). */
   noticeDue?: 'DUE';
   /** Optimistic-concurrency counter: every write is conditional on it. */

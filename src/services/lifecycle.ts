@@ -28,15 +28,24 @@ export class LifecycleService {
   async end(grant: AccessRequest, to: EndStatus, actor: string): Promise<AccessRequest | undefined> {
     if (grant.status !== 'ACTIVE') return undefined;
     const now = this.clock.now().toISOString();
-    const others = (await this.store.listByIamUser(grant.iamUserName)).filter(
-      (r) => r.id !== grant.id && r.status === 'ACTIVE' && r.groupName === grant.groupName && (r.expiresAt ?? '') > now,
-    );
     let detail: string;
+    const others = await this.othersNeedingGroup(grant, now);
     if (others.length > 0) {
       detail = `kept ${grant.iamUserName} in ${grant.groupName}: still needed by ${others.map((o) => o.id).join(', ')}`;
     } else {
       const removed = await this.iam.removeUserFromGroup(grant.iamUserName, grant.groupName);
-      detail = `${this.iam.dryRun ? '[dry-run] would remove' : removed === 'not-a-member' ? 'already removed (by hand):' : 'removed'} ${grant.iamUserName} from ${grant.groupName}`;
+      const who = `${grant.iamUserName} from ${grant.groupName}`;
+      detail = this.iam.dryRun
+        ? `[dry-run] would remove ${who}`
+        : removed === 'not-a-member'
+          ? `already removed ${who} (not a member any more)`
+          : `removed ${who}`;
+      // A grant of the same user may have been approved while we removed: look again and put the user back.
+      const arrived = await this.othersNeedingGroup(grant, now);
+      if (arrived.length > 0) {
+        await this.iam.addUserToGroup(grant.iamUserName, grant.groupName);
+        detail += `; re-added: ${arrived.map((o) => o.id).join(', ')} was granted meanwhile`;
+      }
     }
     try {
       const ended = await this.store.update(grant, { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', updatedAt: now }, { actor, detail });
@@ -46,6 +55,17 @@ export class LifecycleService {
       if (err instanceof ConflictError) return undefined;
       throw err;
     }
+  }
+
+  /** Other grants of the same IAM user on the same group that are live or about to be (APPROVED: the add is in flight). */
+  private async othersNeedingGroup(grant: AccessRequest, now: string): Promise<AccessRequest[]> {
+    return (await this.store.listByIamUser(grant.iamUserName)).filter(
+      (r) =>
+        r.id !== grant.id &&
+        r.groupName === grant.groupName &&
+        !r.extendsRequestId &&
+        (r.status === 'APPROVED' || (r.status === 'ACTIVE' && (r.expiresAt ?? '') > now)),
+    );
   }
 
   /** Admin revoke of one request, or of every active grant of a user. */

@@ -110,10 +110,10 @@ export class Sweeper {
       return false;
     }
     const sent = request.remindersSent ?? 0;
-    if (nextReminderAt(request.createdAt, sent) <= now) {
+    if (nextReminderAt(request.createdAt, sent, request.lastReminderAt) <= now) {
       try {
         // Claim the reminder first: only the replica whose write wins posts it.
-        const claimed = await this.store.update(request, { remindersSent: sent + 1, updatedAt: now }, { actor: 'system', detail: '' });
+        const claimed = await this.store.update(request, { remindersSent: sent + 1, lastReminderAt: now, updatedAt: now }, { actor: 'system', detail: '' });
         const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.options.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
         await this.notifier.threadReply(claimed, `:bell: Reminder: this request is still waiting for a decision (times out in about ${left} h).`);
         report.reminded += 1;

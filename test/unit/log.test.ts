@@ -128,6 +128,6 @@ describe('boltLogger', () => {
     bolt.debug('posting to', RESPONSE_URL);
     expectNoSecrets(output());
     expect(output()).toContain('An API error occurred');
-    expect(output()).toContain('"source":"bolt"');
+    expect(output()).toContain('"source":"slack"');
   });
 });
