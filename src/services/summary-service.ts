@@ -12,8 +12,10 @@ import type { AdminPolicy } from './admins.js';
 import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Missed firings older than this many periods are not posted late (a long outage posts the latest few). */
+/** Missed firings older than this many periods are not posted late (a long outage posts the latest few)... */
 const MAX_LATE_FIRINGS = 3;
+/** ...but every firing still inside twice the claim grace is looked at, so a crashed claim is always finished. */
+const MAX_FIRINGS_LOOKED_AT = 64;
 
 export interface SummaryReport {
   from: string;
@@ -176,7 +178,12 @@ export class SummaryService {
     const now = this.clock.now();
     const nowIso = now.toISOString();
     this.firstStart ??= await this.store.firstStartedAt(nowIso);
-    const firings = this.cron.previousRuns(MAX_LATE_FIRINGS, new Date(now.getTime() + 1)).filter((f) => f.toISOString() >= (this.firstStart as string));
+    const recentCutoff = now.getTime() - 2 * this.claimGraceMs;
+    const firings = this.cron
+      .previousRuns(MAX_FIRINGS_LOOKED_AT, new Date(now.getTime() + 1))
+      .filter((f, i) => i < MAX_LATE_FIRINGS || f.getTime() >= recentCutoff)
+      .filter((f) => f.toISOString() >= (this.firstStart as string));
+    const latest = firings[0]?.getTime();
     let posted = 0;
     for (const firing of firings.reverse()) {
       const firingAt = firing.toISOString();
@@ -186,7 +193,8 @@ export class SummaryService {
       if (!(await this.store.claimPeriod(firingAt, this.replicaId, nowIso, staleBefore))) continue;
       const [previous] = this.cron.previousRuns(1, firing);
       const from = (previous ?? new Date(firing.getTime() - 7 * DAY_MS)).toISOString();
-      const late = now.getTime() - firing.getTime() > 5 * 60_000;
+      // Late: a later firing has already come, or it is well past its time.
+      const late = firing.getTime() !== latest || now.getTime() - firing.getTime() > 5 * 60_000;
       const report = await this.build(from, firingAt, { late });
       await this.poster.postSummary(report);
       await this.store.markPeriodPosted(firingAt, this.replicaId, this.clock.now().toISOString());
