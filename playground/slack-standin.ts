@@ -39,6 +39,8 @@ export interface FakeSlackOptions {
   channels: FakeChannel[];
   users: FakeUser[];
   usergroups?: Record<string, string[]>;
+  /** Listen on this port (default: a free one). Always 127.0.0.1. */
+  port?: number;
   /** Extra HTTP routes (the playground's page); return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => boolean | Promise<boolean>;
 }
@@ -492,7 +494,7 @@ export class SlackStandIn {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(opts.port ?? 0, '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });

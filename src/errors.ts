@@ -70,3 +70,23 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** IAM could not be read or written (credentials, access denied, throttled after retries). */
+export class IamUnavailableError extends BillingAccessError {
+  override name = 'IamUnavailableError';
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`IAM ${operation} failed: ${errorName(cause)}: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+/** A group outside BILLING_GROUPS was asked for: refused before any IAM call. */
+export class GroupNotAllowedError extends BillingAccessError {
+  override name = 'GroupNotAllowedError';
+  constructor(groupName: string) {
+    super(`IAM group "${groupName}" is not one of the configured billing groups.`);
+  }
+}
+

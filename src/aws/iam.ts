@@ -16,27 +16,10 @@ import {
   paginateListUsers,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
-import { BillingAccessError, errorMessage, errorName } from '../errors.js';
+import { BillingAccessError, errorName, GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOutcome } from '../services/ports.js';
 
-/** IAM could not be read or written (credentials, access denied, throttled after retries). */
-export class IamUnavailableError extends BillingAccessError {
-  override name = 'IamUnavailableError';
-  constructor(
-    readonly operation: string,
-    cause: unknown,
-  ) {
-    super(`IAM ${operation} failed: ${errorName(cause)}: ${errorMessage(cause)}`, { cause });
-  }
-}
-
-/** A group outside BILLING_GROUPS was asked for: refused before any IAM call. */
-export class GroupNotAllowedError extends BillingAccessError {
-  override name = 'GroupNotAllowedError';
-  constructor(groupName: string) {
-    super(`IAM group "${groupName}" is not one of the configured billing groups.`);
-  }
-}
+export { GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 
 const TAG_CACHE_MS = 5 * 60 * 1000;
 

@@ -5,7 +5,7 @@
  */
 import type { LevelConfig } from '../config.js';
 import { type AccessRequest, addDays, DAY_MS } from '../domain/request.js';
-import { BillingAccessError, ConflictError, errorMessage, errorName } from '../errors.js';
+import { BillingAccessError, ConflictError, errorMessage, errorName, IamUnavailableError } from '../errors.js';
 import type { Announcer } from './announcer.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
@@ -31,7 +31,7 @@ export class GrantExecutor {
     const { store, clock, log } = this.deps;
     let finished: AccessRequest;
     try {
-      await this.checkGroup(approved);
+      const groupCheck = await this.checkGroup(approved);
       if (approved.extendsRequestId) {
         finished = await this.extend(approved, actor);
       } else {
@@ -43,7 +43,7 @@ export class GrantExecutor {
           { status: 'ACTIVE', expiresAt, noticeDue: 'DUE', updatedAt: now },
           {
             actor,
-            detail: `${this.deps.iam.dryRun ? '[dry-run] would add' : 'added'} ${approved.iamUserName} to ${approved.groupName}; expires ${expiresAt}`,
+            detail: `${this.deps.iam.dryRun ? '[dry-run] would add' : 'added'} ${approved.iamUserName} to ${approved.groupName}; expires ${expiresAt}${groupCheck}`,
           },
         );
       }
@@ -64,10 +64,17 @@ export class GrantExecutor {
   }
 
   /** A group is only granted while it holds exactly its level's managed policy and no inline policy (§3). */
-  private async checkGroup(request: AccessRequest): Promise<void> {
+  /** '' when checked; in dry-run a note when IAM could not be read (live mode never grants on an unmade check). */
+  private async checkGroup(request: AccessRequest): Promise<string> {
     const level = this.deps.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
     if (!level) throw new GroupPolicyMismatchError(`Level ${request.level} / group ${request.groupName} is no longer configured.`);
-    const state = await this.deps.iam.groupPolicies(request.groupName);
+    let state: Awaited<ReturnType<IamGateway['groupPolicies']>>;
+    try {
+      state = await this.deps.iam.groupPolicies(request.groupName);
+    } catch (err) {
+      if (this.deps.iam.dryRun && err instanceof IamUnavailableError) return ` (group policies not checked: ${errorName(err.cause)})`;
+      throw err;
+    }
     const extra = state.attachedPolicyArns.filter((arn) => arn !== level.policyArn);
     const missing = state.attachedPolicyArns.includes(level.policyArn) ? [] : [level.policyArn];
     if (extra.length || missing.length || state.inlinePolicyNames.length) {
@@ -78,6 +85,7 @@ export class GrantExecutor {
       ].filter(Boolean);
       throw new GroupPolicyMismatchError(`Group ${request.groupName} does not hold exactly ${level.policyArn}: ${found.join('; ')}.`);
     }
+    return '';
   }
 
   /** Moves the held grant's expiry: the earlier of (current + n days) and (now + MAX_DURATION_DAYS). */

@@ -1,0 +1,332 @@
+/**
+ * The playground page's HTTP side: serves the page, the state a person sees, live updates
+ * (server-sent events), and turns what the person does into what Slack would send the bot:
+ * form-encoded slash commands and `payload=` JSON, signed, posted to the bot's /slack/events.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SlackStandIn, StoredMessage } from './slack-standin.js';
+import { CHANNELS, PEOPLE, type Secrets, sign, TEAM_ID, triggerId } from './workspace.js';
+
+const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
+const STATIC: Record<string, string> = {
+  '/': 'index.html',
+  '/app.js': 'app.js',
+  '/render.js': 'render.js',
+  '/style.css': 'style.css',
+};
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+interface Ephemeral {
+  user: string;
+  channel: string;
+  ts: string;
+  text: string;
+  blocks?: unknown[];
+}
+
+interface ViewOwner {
+  user: string;
+  closed: boolean;
+  errors?: Record<string, string>;
+}
+
+/** As Slack does for a command with should_escape: `@jane` becomes `<@U0JANE|jane>`. */
+export function escapeMentions(text: string): string {
+  return text.replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, space: string, name: string) => {
+    const person = PEOPLE.find((p) => p.name === name.toLowerCase());
+    return person ? `${space}<@${person.id}|${person.name}>` : whole;
+  });
+}
+
+export class PlaygroundUi {
+  private readonly triggers = new Map<string, string>();
+  private readonly viewOwners = new Map<string, ViewOwner>();
+  private readonly ackReplies: Ephemeral[] = [];
+  private readonly responseKeys = new Map<string, { user: string; channel: string }>();
+  private counter = 0;
+  botUrl = '';
+
+  constructor(
+    private readonly slack: () => SlackStandIn,
+    private readonly secrets: Secrets,
+  ) {}
+
+  /** The stand-in's extra routes: true when this request was the page's. */
+  readonly route = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<boolean> => {
+    const file = STATIC[url.pathname];
+    if (req.method === 'GET' && file) {
+      const content = await readFile(join(WEB_DIR, file));
+      res.writeHead(200, { 'content-type': TYPES[file.split('.').pop() ?? 'html'] ?? 'text/plain', 'cache-control': 'no-store' });
+      res.end(content);
+      return true;
+    }
+    if (req.method === 'GET' && url.pathname === '/ui/state') return this.json(res, 200, this.state(url.searchParams.get('user') ?? ''));
+    if (req.method === 'GET' && url.pathname === '/ui/events') return this.events(req, res);
+    if (req.method === 'POST' && url.pathname.startsWith('/ui/')) {
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return this.json(res, 400, { ok: false, error: 'invalid JSON' });
+      }
+      const user = String(input.user ?? '');
+      if (!PEOPLE.some((p) => p.id === user)) return this.json(res, 400, { ok: false, error: 'unknown user' });
+      switch (url.pathname) {
+        case '/ui/command':
+          return this.json(res, 200, await this.command(user, String(input.channel ?? ''), String(input.text ?? '')));
+        case '/ui/action':
+          return this.json(res, 200, await this.action(user, input));
+        case '/ui/view':
+          return this.json(res, 200, await this.submitView(user, String(input.viewId ?? ''), (input.values ?? {}) as Record<string, Record<string, unknown>>));
+        case '/ui/view/close':
+          this.closeView(String(input.viewId ?? ''));
+          return this.json(res, 200, { ok: true });
+        default:
+          return false;
+      }
+    }
+    return false;
+  };
+
+  private json(res: ServerResponse, status: number, body: unknown): true {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+    return true;
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): true {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write('retry: 1000\n\n');
+    const send = () => res.write('data: change\n\n');
+    this.slack().changes.on('change', send);
+    req.on('close', () => this.slack().changes.off('change', send));
+    return true;
+  }
+
+  private changed(): void {
+    this.slack().changes.emit('change');
+  }
+
+  /** What one person sees: channels, their DMs, their ephemerals, their open modal. */
+  state(user: string) {
+    const slack = this.slack();
+    const visible = (m: StoredMessage) => !m.ephemeralTo || m.ephemeralTo === user;
+    const messages = slack.messages().filter((m) => visible(m) && (!m.channel.startsWith('D') || m.channel === `D${user}`));
+    const ephemerals: Ephemeral[] = [
+      ...this.ackReplies.filter((e) => e.user === user),
+      ...slack.responses().flatMap((r, i) => {
+        const where = this.responseKeys.get(r.key);
+        if (!where || where.user !== user || r.error) return [];
+        return [
+          {
+            user,
+            channel: where.channel,
+            ts: `resp.${String(i).padStart(6, '0')}`,
+            text: String(r.body.text ?? ''),
+            blocks: r.body.blocks as unknown[] | undefined,
+          },
+        ];
+      }),
+    ];
+    const views = slack
+      .openedViews()
+      .filter((v) => {
+        const owner = this.viewOwners.get(v.viewId) ?? this.adopt(v.viewId, v.triggerId);
+        return owner?.user === user && !owner.closed;
+      })
+      .map((v) => ({ viewId: v.viewId, view: v.view, errors: this.viewOwners.get(v.viewId)?.errors ?? {} }));
+    return {
+      me: user,
+      team: TEAM_ID,
+      people: PEOPLE.map(({ id, name, realName, role }) => ({ id, name, realName, role })),
+      channels: [...CHANNELS.map((c) => ({ id: c.id, name: c.name })), { id: `D${user}`, name: 'Billing bot (DM)', im: true }],
+      messages: messages.map((m) => ({
+        channel: m.channel,
+        ts: m.ts,
+        threadTs: m.threadTs,
+        text: m.text,
+        blocks: m.blocks,
+        user: m.user,
+        edited: m.edited,
+        ephemeral: Boolean(m.ephemeralTo),
+      })),
+      ephemerals,
+      views,
+    };
+  }
+
+  private adopt(viewId: string, trigger: string): ViewOwner | undefined {
+    const user = this.triggers.get(trigger);
+    if (!user) return undefined;
+    const owner = { user, closed: false };
+    this.viewOwners.set(viewId, owner);
+    return owner;
+  }
+
+  private newTrigger(user: string): string {
+    const id = triggerId();
+    this.triggers.set(id, user);
+    return id;
+  }
+
+  private responseUrl(user: string, channel: string): string {
+    this.counter += 1;
+    const key = `${user}.${channel}.${this.counter}`;
+    this.responseKeys.set(key, { user, channel });
+    return this.slack().responseUrl(key);
+  }
+
+  private async post(body: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(this.botUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(this.secrets.signingSecret, body) },
+      body,
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  private userJson(user: string) {
+    const person = PEOPLE.find((p) => p.id === user);
+    return { id: user, username: person?.name ?? user, name: person?.name ?? user, team_id: TEAM_ID };
+  }
+
+  /** A slash command, form-encoded and signed as Slack sends it. */
+  async command(user: string, channel: string, text: string) {
+    const trimmed = text.trim();
+    if (!trimmed.startsWith('/request-billing')) {
+      return { ok: false, error: 'Only the /request-billing command exists in this workspace.' };
+    }
+    const form = new URLSearchParams({
+      token: 'playground',
+      team_id: TEAM_ID,
+      team_domain: 'playground',
+      channel_id: channel,
+      channel_name: CHANNELS.find((c) => c.id === channel)?.name ?? 'directmessage',
+      user_id: user,
+      user_name: PEOPLE.find((p) => p.id === user)?.name ?? user,
+      command: '/request-billing',
+      text: escapeMentions(trimmed.slice('/request-billing'.length).trim()),
+      api_app_id: 'A0PLAYGROUND',
+      is_enterprise_install: 'false',
+      response_url: this.responseUrl(user, channel),
+      trigger_id: this.newTrigger(user),
+    }).toString();
+    const res = await this.post(form);
+    this.recordAck(user, channel, res.body);
+    return { ok: res.status === 200, status: res.status };
+  }
+
+  private recordAck(user: string, channel: string, body: string): void {
+    if (!body) return;
+    try {
+      const reply = JSON.parse(body) as { text?: string; blocks?: unknown[] };
+      if (reply.text || reply.blocks) {
+        this.counter += 1;
+        this.ackReplies.push({
+          user,
+          channel,
+          ts: `ack.${String(this.counter).padStart(6, '0')}`,
+          text: reply.text ?? '',
+          ...(reply.blocks ? { blocks: reply.blocks } : {}),
+        });
+        this.changed();
+      }
+    } catch {
+      // An ack with a non-JSON body shows nothing, as in Slack.
+    }
+  }
+
+  /** A button click: `payload=` block_actions JSON, with the message it was on. */
+  async action(user: string, input: Record<string, unknown>) {
+    const channel = String(input.channel ?? '');
+    const messageTs = String(input.messageTs ?? '');
+    const message = this.slack()
+      .messages(channel)
+      .find((m) => m.ts === messageTs);
+    const payload = {
+      type: 'block_actions',
+      user: this.userJson(user),
+      api_app_id: 'A0PLAYGROUND',
+      token: 'playground',
+      container: { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: false },
+      trigger_id: this.newTrigger(user),
+      team: { id: TEAM_ID, domain: 'playground' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: channel, name: CHANNELS.find((c) => c.id === channel)?.name ?? 'directmessage' },
+      message: { type: 'message', ts: messageTs, text: message?.text ?? '', blocks: message?.blocks ?? [], user: message?.user },
+      state: { values: {} },
+      response_url: this.responseUrl(user, channel),
+      actions: [
+        {
+          type: 'button',
+          action_id: String(input.actionId ?? ''),
+          block_id: String(input.blockId ?? ''),
+          text: { type: 'plain_text', text: String(input.label ?? ''), emoji: true },
+          value: String(input.value ?? ''),
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    };
+    const res = await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    return { ok: res.status === 200, status: res.status };
+  }
+
+  /** A modal submission: `payload=` view_submission; field errors from the bot go back onto the fields. */
+  async submitView(user: string, viewId: string, values: Record<string, Record<string, unknown>>) {
+    const stored = this.slack()
+      .openedViews()
+      .find((v) => v.viewId === viewId);
+    const owner = this.viewOwners.get(viewId);
+    if (!stored || owner?.user !== user || owner.closed) return { ok: false, error: 'That form is no longer open.' };
+    const view = stored.view as Record<string, unknown>;
+    const payload = {
+      type: 'view_submission',
+      team: { id: TEAM_ID, domain: 'playground' },
+      user: this.userJson(user),
+      api_app_id: 'A0PLAYGROUND',
+      token: 'playground',
+      trigger_id: this.newTrigger(user),
+      view: {
+        ...view,
+        id: viewId,
+        team_id: TEAM_ID,
+        private_metadata: view.private_metadata ?? '',
+        callback_id: view.callback_id ?? '',
+        state: { values },
+        hash: '1700000000.playground',
+        root_view_id: viewId,
+        previous_view_id: null,
+        app_id: 'A0PLAYGROUND',
+        bot_id: 'B0PLAYGROUND',
+      },
+      response_urls: [],
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+    const res = await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    let reply: { response_action?: string; errors?: Record<string, string> } = {};
+    try {
+      reply = res.body ? (JSON.parse(res.body) as typeof reply) : {};
+    } catch {
+      reply = {};
+    }
+    if (res.status === 200 && reply.response_action === 'errors' && reply.errors) {
+      owner.errors = reply.errors;
+      this.changed();
+      return { ok: false, errors: reply.errors };
+    }
+    owner.closed = res.status === 200;
+    this.changed();
+    return { ok: res.status === 200, status: res.status };
+  }
+
+  closeView(viewId: string): void {
+    const owner = this.viewOwners.get(viewId);
+    if (owner) owner.closed = true;
+    this.changed();
+  }
+}

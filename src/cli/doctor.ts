@@ -1,0 +1,158 @@
+/**
+ * `npm run doctor [-- --json]`: checks what the bot needs where the environment points (Slack
+ * token, scopes and admin channel, admins, the table and its indexes, the IAM groups and their
+ * policies, the bot's own AWS permissions, the settings in effect) and prints one line per
+ * check: ✓, ✗ with the fix, or ⚠ (could not check, and why). Exit code 1 only when a line is ✗.
+ */
+import 'dotenv/config';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { STSClient } from '@aws-sdk/client-sts';
+import { LogLevel, WebClient } from '@slack/web-api';
+import { type Config, loadConfig } from '../config.js';
+import { openDynamo, openIam } from '../deps.js';
+import {
+  type CheckResult,
+  checkGroup,
+  checkPermissions,
+  checkSettings,
+  checkSlack,
+  checkTable,
+  manifestBotScopes,
+  requiredScopes,
+  type TableCheck,
+} from '../doctor/checks.js';
+import { formatJson, formatText } from '../doctor/report.js';
+import { ConfigError } from '../errors.js';
+import { boltLogger, createLogger } from '../log.js';
+
+const USAGE = 'usage: npm run doctor [-- --json]\n';
+const MANIFEST = new URL('../../manifest.yml', import.meta.url);
+
+/** A YAML parser when the `yaml` package is installed; the checks fall back to a line reader. */
+async function yamlParser(): Promise<((text: string) => unknown) | undefined> {
+  const name = 'yaml';
+  try {
+    const mod = (await import(name)) as { parse?: (text: string) => unknown };
+    return typeof mod.parse === 'function' ? mod.parse : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function manifestScopes(): Promise<string[] | undefined> {
+  if (!existsSync(MANIFEST)) return undefined;
+  const text = await readFile(MANIFEST, 'utf8');
+  try {
+    return manifestBotScopes(text, await yamlParser());
+  } catch {
+    return manifestBotScopes(text);
+  }
+}
+
+async function storeChecks(config: Config): Promise<{ results: CheckResult[]; table?: TableCheck }> {
+  const title = `DynamoDB table ${config.tableName} (STORE=${config.store})`;
+  if (config.store === 'embedded' && !existsSync(config.dataDir)) {
+    return { results: [{ section: 'Store', status: 'ok', title, detail: `DATA_DIR ${config.dataDir} does not exist yet: the bot creates it and the table at its first start` }] };
+  }
+  let opened: Awaited<ReturnType<typeof openDynamo>>;
+  try {
+    opened = await openDynamo(config, config.aws);
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return {
+      results: [
+        {
+          section: 'Store',
+          status: 'warn',
+          title,
+          detail: `could not check: the embedded store in ${config.dataDir} did not open (${why}); a running bot holds it`,
+          fix: 'stop the bot to check it, or rely on GET /healthz while it runs',
+        },
+      ],
+    };
+  }
+  try {
+    const table = await checkTable(opened.client, { tableName: config.tableName, store: config.store, createdAtStart: config.store === 'embedded' });
+    return { results: [table.result], table };
+  } finally {
+    opened.client.destroy();
+    await opened.embedded?.close();
+  }
+}
+
+async function iamChecks(config: Config, table: TableCheck | undefined): Promise<CheckResult[]> {
+  const iam = openIam(config.aws);
+  const sts = new STSClient({ ...(config.aws.region ? { region: config.aws.region } : {}), maxAttempts: 3 });
+  try {
+    const groups = [];
+    for (const level of config.levels) groups.push(await checkGroup(iam, level));
+    const permissions = await checkPermissions({
+      iam,
+      sts,
+      groups: groups.map((g) => ({ groupName: g.level.groupName, ...(g.arn ? { arn: g.arn } : {}) })),
+      iamMode: config.iamMode,
+      iamUserMapping: config.iamUserMapping,
+      ...(config.store === 'dynamodb' && table?.tableArn ? { table: { arn: table.tableArn, indexNames: table.indexNames } } : {}),
+    });
+    return [...groups.map((g) => g.result), permissions];
+  } finally {
+    iam.destroy();
+    sts.destroy();
+  }
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const unknown = args.filter((a) => a !== '--json');
+  if (unknown.length > 0) {
+    process.stderr.write(`doctor: unknown argument ${unknown.join(' ')}\n${USAGE}`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  // Logs (the Web API client's warnings) go to stderr: stdout carries only the report.
+  const log = createLogger(config.logLevel === 'silent' ? 'silent' : 'error', process.stderr);
+  const clientOptions = {
+    slackApiUrl: config.slack.apiUrl,
+    retryConfig: { retries: 1 },
+    timeout: 10_000,
+    logger: boltLogger(log, LogLevel.ERROR),
+    logLevel: LogLevel.ERROR,
+  };
+  const slack = new WebClient(config.slack.botToken, clientOptions);
+  const app = config.slack.mode === 'socket' && config.slack.appToken ? new WebClient(config.slack.appToken, clientOptions) : undefined;
+
+  const required = requiredScopes(await manifestScopes(), config.adminUsergroupId);
+  const [slackResults, awsResults] = await Promise.all([
+    checkSlack({ config, slack, ...(app ? { app } : {}), required }),
+    (async () => {
+      const store = await storeChecks(config);
+      return [...store.results, ...(await iamChecks(config, store.table))];
+    })(),
+  ]);
+  const results = [...slackResults, ...awsResults, ...checkSettings(config)];
+
+  if (json) process.stdout.write(formatJson(results));
+  else {
+    const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+    const heading = `billing-access bot doctor: STORE=${config.store}, TABLE_NAME=${config.tableName}, IAM_MODE=${config.iamMode}, Slack ${config.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode'}`;
+    process.stdout.write(formatText(results, { color, heading }));
+  }
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`doctor failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    process.exit(1);
+  },
+);
