@@ -89,4 +89,3 @@ export class GroupNotAllowedError extends BillingAccessError {
     super(`IAM group "${groupName}" is not one of the configured billing groups.`);
   }
 }
-

@@ -99,8 +99,10 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         );
         return;
       }
-      default:
-        await reply(`\`/request-billing ${parsed.kind}\` is not available in this version of the bot. See \`/request-billing help\`.`);
+      case 'help':
+      case 'modal':
+        // Answered in the ack, before this queue.
+        return;
     }
   } catch (err) {
     await reply(userMessage(err, deps.log, context));

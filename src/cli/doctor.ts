@@ -53,7 +53,11 @@ async function manifestScopes(): Promise<string[] | undefined> {
 async function storeChecks(config: Config): Promise<{ results: CheckResult[]; table?: TableCheck }> {
   const title = `DynamoDB table ${config.tableName} (STORE=${config.store})`;
   if (config.store === 'embedded' && !existsSync(config.dataDir)) {
-    return { results: [{ section: 'Store', status: 'ok', title, detail: `DATA_DIR ${config.dataDir} does not exist yet: the bot creates it and the table at its first start` }] };
+    return {
+      results: [
+        { section: 'Store', status: 'ok', title, detail: `DATA_DIR ${config.dataDir} does not exist yet: the bot creates it and the table at its first start` },
+      ],
+    };
   }
   let opened: Awaited<ReturnType<typeof openDynamo>>;
   try {

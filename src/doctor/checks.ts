@@ -183,8 +183,18 @@ export async function checkSlack(input: SlackCheckInput): Promise<CheckResult[]>
     const code = slackErrorCode(err);
     results.push(
       code
-        ? fail('Slack', 'bot token', `auth.test answered ${code}`, 'set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from the app’s OAuth & Permissions page, and reinstall the app if it was revoked')
-        : fail('Slack', 'bot token', `could not reach the Slack Web API at ${config.slack.apiUrl}: ${describeSlackError(err)}`, 'check SLACK_API_URL and the network path to Slack'),
+        ? fail(
+            'Slack',
+            'bot token',
+            `auth.test answered ${code}`,
+            'set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from the app’s OAuth & Permissions page, and reinstall the app if it was revoked',
+          )
+        : fail(
+            'Slack',
+            'bot token',
+            `could not reach the Slack Web API at ${config.slack.apiUrl}: ${describeSlackError(err)}`,
+            'check SLACK_API_URL and the network path to Slack',
+          ),
     );
     const why = 'the bot token does not work (see above)';
     results.push(couldNotCheck('Slack', 'bot scopes', why));
@@ -197,7 +207,9 @@ export async function checkSlack(input: SlackCheckInput): Promise<CheckResult[]>
   const teamName = field(auth, 'team');
   const team = typeof teamName === 'string' ? `${teamName} (${teamId})` : teamId;
   const botUser = String(field(auth, 'user') ?? field(auth, 'user_id') ?? '?');
-  results.push(ok('Slack', 'bot token', `auth.test OK: workspace ${team}, bot user @${botUser}, ${config.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode'}`));
+  results.push(
+    ok('Slack', 'bot token', `auth.test OK: workspace ${team}, bot user @${botUser}, ${config.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode'}`),
+  );
 
   const granted = auth.response_metadata?.scopes;
   if (!granted) {
@@ -256,8 +268,7 @@ async function checkAdminChannel(slack: SlackApi, channelId: string, botUser: st
     const name = channel?.name ? `#${channel.name}` : channelId;
     if (channel?.is_archived) return fail('Slack', title, `${name} is archived`, 'set ADMIN_CHANNEL_ID to a live channel and invite the bot there');
     if (channel?.is_member === true) return ok('Slack', title, `the bot is a member of ${name}`);
-    if (channel?.is_member === false)
-      return fail('Slack', title, `the bot is not a member of ${name}`, `invite the bot: type /invite @${botUser} in ${name}`);
+    if (channel?.is_member === false) return fail('Slack', title, `the bot is not a member of ${name}`, `invite the bot: type /invite @${botUser} in ${name}`);
     return couldNotCheck('Slack', title, 'conversations.info did not say whether the bot is a member');
   } catch (err) {
     const code = slackErrorCode(err);
@@ -290,7 +301,9 @@ async function checkAdmins(slack: SlackApi, adminUserIds: string[], usergroupId:
     for (const id of adminUserIds) {
       try {
         const out = await slack.apiCall('users.info', { user: id });
-        const user = field(out, 'user') as { name?: string; deleted?: boolean; is_bot?: boolean; is_restricted?: boolean; is_ultra_restricted?: boolean } | undefined;
+        const user = field(out, 'user') as
+          | { name?: string; deleted?: boolean; is_bot?: boolean; is_restricted?: boolean; is_ultra_restricted?: boolean }
+          | undefined;
         if (user?.deleted) problems.push(`${id} is deactivated`);
         else if (user?.is_bot) problems.push(`${id} is a bot`);
         else if (user?.is_restricted || user?.is_ultra_restricted) problems.push(`${id} is a guest`);
@@ -324,7 +337,8 @@ async function checkAdmins(slack: SlackApi, adminUserIds: string[], usergroupId:
       const code = slackErrorCode(err);
       if (code === 'missing_scope')
         results.push(fail('Admins', title, 'usergroups.users.list needs usergroups:read', 'add usergroups:read to the bot scopes and reinstall the app'));
-      else if (code) results.push(fail('Admins', title, `usergroups.users.list answered ${code}`, 'check ADMIN_USERGROUP_ID (a user group id like S012ABCDEF)'));
+      else if (code)
+        results.push(fail('Admins', title, `usergroups.users.list answered ${code}`, 'check ADMIN_USERGROUP_ID (a user group id like S012ABCDEF)'));
       else results.push(couldNotCheck('Admins', title, `could not reach Slack: ${describeSlackError(err)}`));
     }
   }
@@ -346,7 +360,10 @@ export interface TableCheck {
  * The table exists, is ACTIVE, and has every index `tableDefinition()` describes, all ACTIVE.
  * `createdAtStart`: the embedded store, where the bot creates a missing table itself.
  */
-export async function checkTable(dynamo: DynamoDBClient, options: { tableName: string; store: Config['store']; createdAtStart?: boolean }): Promise<TableCheck> {
+export async function checkTable(
+  dynamo: DynamoDBClient,
+  options: { tableName: string; store: Config['store']; createdAtStart?: boolean },
+): Promise<TableCheck> {
   const { tableName, store } = options;
   const title = `DynamoDB table ${tableName} (STORE=${store})`;
   const expected = (tableDefinition(tableName).GlobalSecondaryIndexes ?? []).map((i) => i.IndexName ?? '');
@@ -364,11 +381,21 @@ export async function checkTable(dynamo: DynamoDBClient, options: { tableName: s
     }
     if (isAccessDenied(err))
       return {
-        result: fail('Store', title, `DescribeTable was refused: ${describeError(err)}`, 'give the bot dynamodb:DescribeTable and item access on the table and its indexes'),
+        result: fail(
+          'Store',
+          title,
+          `DescribeTable was refused: ${describeError(err)}`,
+          'give the bot dynamodb:DescribeTable and item access on the table and its indexes',
+        ),
         indexNames: [],
       };
     return {
-      result: fail('Store', title, `could not read the table: ${describeError(err)}`, 'check the AWS credentials, AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB'),
+      result: fail(
+        'Store',
+        title,
+        `could not read the table: ${describeError(err)}`,
+        'check the AWS credentials, AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB',
+      ),
       indexNames: [],
     };
   }
@@ -379,10 +406,25 @@ export async function checkTable(dynamo: DynamoDBClient, options: { tableName: s
   const upgrade = options.createdAtStart
     ? 'the embedded store cannot add indexes: move DATA_DIR aside and start the bot again'
     : 'run npm run setup (it adds missing indexes and waits until they are ACTIVE)';
-  if (missing.length > 0) return { result: fail('Store', title, `missing index${missing.length > 1 ? 'es' : ''} ${missing.join(', ')}`, upgrade), indexNames: present, ...arn };
+  if (missing.length > 0)
+    return { result: fail('Store', title, `missing index${missing.length > 1 ? 'es' : ''} ${missing.join(', ')}`, upgrade), indexNames: present, ...arn };
   if (table.TableStatus !== 'ACTIVE')
-    return { result: fail('Store', title, `the table is ${table.TableStatus ?? 'in an unknown state'}, not ACTIVE`, 'wait until it is ACTIVE (npm run setup waits for it)'), indexNames: present, ...arn };
-  if (notActive.length > 0) return { result: fail('Store', title, `indexes not ACTIVE yet: ${notActive.join(', ')}`, 'wait until they are ACTIVE, then run doctor again'), indexNames: present, ...arn };
+    return {
+      result: fail(
+        'Store',
+        title,
+        `the table is ${table.TableStatus ?? 'in an unknown state'}, not ACTIVE`,
+        'wait until it is ACTIVE (npm run setup waits for it)',
+      ),
+      indexNames: present,
+      ...arn,
+    };
+  if (notActive.length > 0)
+    return {
+      result: fail('Store', title, `indexes not ACTIVE yet: ${notActive.join(', ')}`, 'wait until they are ACTIVE, then run doctor again'),
+      indexNames: present,
+      ...arn,
+    };
   return { result: ok('Store', title, `ACTIVE with all ${expected.length} indexes`), indexNames: present, ...arn };
 }
 
@@ -408,12 +450,28 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig): Promise<Gr
     if (err instanceof NoSuchEntityException || errorNameOf(err) === 'NoSuchEntityException' || errorNameOf(err) === 'NoSuchEntity') {
       return {
         level,
-        result: fail('IAM', title, `group ${level.groupName} does not exist`, `run npm run setup -- --groups (creates ${level.groupName} with ${level.policyArn})`),
+        result: fail(
+          'IAM',
+          title,
+          `group ${level.groupName} does not exist`,
+          `run npm run setup -- --groups (creates ${level.groupName} with ${level.policyArn})`,
+        ),
       };
     }
     if (isAccessDenied(err))
-      return { level, result: fail('IAM', title, `GetGroup was refused: ${describeError(err)}`, 'give the bot iam:GetGroup on the billing groups (the policy in deploy/)') };
-    return { level, result: fail('IAM', title, `could not read IAM: ${describeError(err)}`, 'check the AWS credentials, AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM') };
+      return {
+        level,
+        result: fail('IAM', title, `GetGroup was refused: ${describeError(err)}`, 'give the bot iam:GetGroup on the billing groups (the policy in deploy/)'),
+      };
+    return {
+      level,
+      result: fail(
+        'IAM',
+        title,
+        `could not read IAM: ${describeError(err)}`,
+        'check the AWS credentials, AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM',
+      ),
+    };
   }
   const found = arn ? { arn } : {};
   const attached: string[] = [];
@@ -427,7 +485,12 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig): Promise<Gr
     return {
       level,
       ...found,
-      result: fail('IAM', title, `could not list the group's policies: ${describeError(err)}`, 'give the bot iam:ListAttachedGroupPolicies and iam:ListGroupPolicies on the billing groups'),
+      result: fail(
+        'IAM',
+        title,
+        `could not list the group's policies: ${describeError(err)}`,
+        'give the bot iam:ListAttachedGroupPolicies and iam:ListGroupPolicies on the billing groups',
+      ),
     };
   }
   const extra = attached.filter((a) => a !== level.policyArn);
@@ -504,6 +567,9 @@ async function principalFor(iam: IAMClient, callerArn: string): Promise<{ arn: s
     return { arn: `arn:${partition}:iam::${account}:role/${roleName}` };
   }
   if (/^arn:aws[\w-]*:iam::\d{12}:(user|role)\//.test(callerArn)) return { arn: callerArn };
+  // Some emulators name an IAM user under the sts service (moto: arn:aws:sts::123456789012:user/moto).
+  const stsUser = callerArn.match(/^arn:(aws[\w-]*):sts::(\d{12}):user\/(.+)$/);
+  if (stsUser) return { arn: `arn:${stsUser[1]}:iam::${stsUser[2]}:user/${stsUser[3]}` };
   return { problem: couldNotCheck('IAM', title, `policy simulation does not cover this kind of principal (${callerArn})`) };
 }
 
@@ -518,7 +584,12 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
   try {
     caller = await input.sts.send(new GetCallerIdentityCommand({}));
   } catch (err) {
-    return fail('IAM', title, `sts:GetCallerIdentity failed: ${describeError(err)}`, 'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…, or the instance/task role) and AWS_REGION');
+    return fail(
+      'IAM',
+      title,
+      `sts:GetCallerIdentity failed: ${describeError(err)}`,
+      'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…, or the instance/task role) and AWS_REGION',
+    );
   }
   if (!caller.Arn || !caller.Account) return couldNotCheck('IAM', title, 'sts:GetCallerIdentity did not name the caller');
   const principal = await principalFor(input.iam, caller.Arn);
@@ -537,7 +608,10 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
     { actions: ['iam:GetAccountSummary'], resources: ['*'], soft: 'optional: without it the groups-per-user quota is not checked' },
   ];
   if (input.iamUserMapping === 'tag') {
-    probes.push({ actions: ['iam:ListUsers'], resources: ['*'] }, { actions: ['iam:ListUserTags'], resources: [`arn:${partition}:iam::${caller.Account}:user/*`] });
+    probes.push(
+      { actions: ['iam:ListUsers'], resources: ['*'] },
+      { actions: ['iam:ListUserTags'], resources: [`arn:${partition}:iam::${caller.Account}:user/*`] },
+    );
   }
   if (input.table) {
     probes.push(
@@ -560,7 +634,12 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
         );
       } catch (err) {
         if (unsupported(err))
-          return couldNotCheck('IAM', title, `this IAM endpoint does not support iam:SimulatePrincipalPolicy (${describeError(err)})`, 'on AWS, run doctor again to check the policy');
+          return couldNotCheck(
+            'IAM',
+            title,
+            `this IAM endpoint does not support iam:SimulatePrincipalPolicy (${describeError(err)})`,
+            'on AWS, run doctor again to check the policy',
+          );
         if (isAccessDenied(err))
           return couldNotCheck(
             'IAM',
@@ -588,7 +667,12 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
     } while (marker);
   }
   if (denied.length > 0)
-    return fail('IAM', title, `${principal.arn} is denied ${denied.join('; ')}`, `attach the bot policy from deploy/ to ${principal.arn} (scoped to the configured groups and the table)`);
+    return fail(
+      'IAM',
+      title,
+      `${principal.arn} is denied ${denied.join('; ')}`,
+      `attach the bot policy from deploy/ to ${principal.arn} (scoped to the configured groups and the table)`,
+    );
   if (softDenied.length > 0) return warn('IAM', title, `${principal.arn}: everything needed now is allowed, but denied ${softDenied.join('; ')}`);
   return ok('IAM', title, `${principal.arn} is allowed all ${allowed} action/resource pairs the bot uses (policy simulation)`);
 }
@@ -614,7 +698,12 @@ export function checkSettings(config: Pick<Config, 'iamMode' | 'store' | 'tableN
   results.push(
     config.iamMode === 'live'
       ? ok('Settings', 'IAM_MODE', 'live: approvals add users to the IAM groups and expiries remove them')
-      : warn('Settings', 'IAM_MODE', 'dry-run: nothing is changed in IAM (requests are shown and recorded as if granted)', 'set IAM_MODE=live when the checks above pass'),
+      : warn(
+          'Settings',
+          'IAM_MODE',
+          'dry-run: nothing is changed in IAM (requests are shown and recorded as if granted)',
+          'set IAM_MODE=live when the checks above pass',
+        ),
   );
   results.push(
     config.store === 'dynamodb'

@@ -66,7 +66,7 @@ export class DecisionService {
         if (approvalOutcome(request) === 'record') {
           const recorded = await this.store.update(
             request,
-            { approvals, approverIds, updatedAt: now },
+            { approvals, approverIds, noticeDue: 'DUE', updatedAt: now },
             { actor: click.userId, detail: `approval ${approverIds.length} of ${request.approvalsRequired}` },
           );
           await this.announcer.announce(recorded);
@@ -96,22 +96,21 @@ export class DecisionService {
       );
     }
     if (this.config.requireMfa !== 'block') return;
-    let mfaDevices: number | null = null;
+    const live = this.config.iamMode === 'live';
+    const couldNotCheck = new RequestRefusedError(`Could not re-check MFA for \`${request.iamUserName}\`; the request stays pending. Try again.`);
+    let user: Awaited<ReturnType<IamGateway['getUser']>>;
     try {
-      const user = await this.iam.getUser(request.iamUserName);
-      if (!user) throw new RequestRefusedError(`IAM user \`${request.iamUserName}\` no longer exists. The request stays pending.`);
-      mfaDevices = user.mfaDeviceCount;
-    } catch (err) {
-      if (err instanceof RequestRefusedError) throw err;
-      if (this.config.iamMode === 'live')
-        throw new RequestRefusedError(`Could not re-check MFA for \`${request.iamUserName}\`; the request stays pending. Try again.`);
+      user = await this.iam.getUser(request.iamUserName);
+    } catch {
+      // Dry-run goes on when IAM cannot be read; live mode never approves on a check it could not make.
+      if (live) throw couldNotCheck;
+      return;
     }
-    if (mfaDevices === 0) {
+    if (!user) throw new RequestRefusedError(`IAM user \`${request.iamUserName}\` no longer exists. The request stays pending.`);
+    if (user.mfaDeviceCount === 0) {
       throw new RequestRefusedError(`IAM user \`${request.iamUserName}\` has no MFA device any more, so it cannot be approved. The request stays pending.`);
     }
-    if (mfaDevices === null && this.config.iamMode === 'live') {
-      throw new RequestRefusedError(`Could not re-check MFA for \`${request.iamUserName}\`; the request stays pending. Try again.`);
-    }
+    if (user.mfaDeviceCount === null && live) throw couldNotCheck;
   }
 
   async deny(click: Click, reason: string | undefined): Promise<DecisionResult> {

@@ -87,7 +87,9 @@ function button(label: 'Approve' | 'Deny' | 'Retry' | 'Revoke' | 'Keep', actionI
 export function adminRequestMessage(request: AccessRequest, options: { extension?: { currentExpiresAt: string } } = {}): SlackMessage {
   const isExtension = Boolean(request.extendsRequestId);
   const kind = isExtension ? 'extension' : 'request';
-  const title = `Billing access ${kind}: ${mention(request.requesterId)} for ${request.level}`;
+  const title = request.breakGlass
+    ? `:rotating_light: BREAK-GLASS billing access: ${mention(request.requesterId)} took ${request.level} without approval`
+    : `Billing access ${kind}: ${mention(request.requesterId)} for ${request.level}`;
   const fields = [
     `*Who*\n${mention(request.requesterId)}`,
     `*IAM user*\n\`${escapeMrkdwn(request.iamUserName)}\``,
@@ -125,7 +127,7 @@ export function adminRequestMessage(request: AccessRequest, options: { extension
   if (actions.length) blocks.push({ type: 'actions', block_id: `actions_${request.id}`, elements: actions });
 
   const expiry = request.expiresAt && (request.status === 'ACTIVE' || request.status === 'EXTENDED') ? ` Expires ${request.expiresAt}.` : '';
-  const text = `${isExtension ? 'Billing access extension' : 'Billing access request'} from <@${request.requesterId}> for ${request.level} (${request.groupName}), ${request.durationDays}d. ${plainStatus(request)}${expiry}`;
+  const text = `${request.breakGlass ? 'BREAK-GLASS billing access' : isExtension ? 'Billing access extension' : 'Billing access request'} from <@${request.requesterId}> for ${request.level} (${request.groupName}), ${request.durationDays}d. ${plainStatus(request)}${expiry}`;
   return { text, blocks };
 }
 
