@@ -27,6 +27,12 @@ interface Ephemeral {
   blocks?: unknown[];
 }
 
+/** An ack's reply, placed among the response_url replies by how many of those came before it. */
+interface AckReply extends Ephemeral {
+  after: number;
+  seq: number;
+}
+
 interface ViewOwner {
   user: string;
   closed: boolean;
@@ -44,7 +50,7 @@ export function escapeMentions(text: string): string {
 export class PlaygroundUi {
   private readonly triggers = new Map<string, string>();
   private readonly viewOwners = new Map<string, ViewOwner>();
-  private readonly ackReplies: Ephemeral[] = [];
+  private readonly ackReplies: AckReply[] = [];
   private readonly responseKeys = new Map<string, { user: string; channel: string }>();
   private counter = 0;
   botUrl = '';
@@ -61,6 +67,11 @@ export class PlaygroundUi {
       const content = await readFile(join(WEB_DIR, file));
       res.writeHead(200, { 'content-type': TYPES[file.split('.').pop() ?? 'html'] ?? 'text/plain', 'cache-control': 'no-store' });
       res.end(content);
+      return true;
+    }
+    if (req.method === 'GET' && url.pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'max-age=86400' });
+      res.end();
       return true;
     }
     if (req.method === 'GET' && url.pathname === '/ui/state') return this.json(res, 200, this.state(url.searchParams.get('user') ?? ''));
@@ -101,6 +112,8 @@ export class PlaygroundUi {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 1000\n\n');
     const send = () => res.write('data: change\n\n');
+    // One listener per open page; many tabs are normal, not a leak.
+    this.slack().changes.setMaxListeners(0);
     this.slack().changes.on('change', send);
     req.on('close', () => this.slack().changes.off('change', send));
     return true;
@@ -115,22 +128,24 @@ export class PlaygroundUi {
     const slack = this.slack();
     const visible = (m: StoredMessage) => !m.ephemeralTo || m.ephemeralTo === user;
     const messages = slack.messages().filter((m) => visible(m) && (!m.channel.startsWith('D') || m.channel === `D${user}`));
-    const ephemerals: Ephemeral[] = [
-      ...this.ackReplies.filter((e) => e.user === user),
+    // In the order they arrived: ack replies and response_url replies interleaved.
+    const ordered: { key: [number, number, number]; reply: Ephemeral }[] = [
+      ...this.ackReplies.filter((e) => e.user === user).map(({ after, seq, ...reply }) => ({ key: [after, 0, seq] as [number, number, number], reply })),
       ...slack.responses().flatMap((r, i) => {
         const where = this.responseKeys.get(r.key);
         if (!where || where.user !== user || r.error) return [];
-        return [
-          {
-            user,
-            channel: where.channel,
-            ts: `resp.${String(i).padStart(6, '0')}`,
-            text: String(r.body.text ?? ''),
-            blocks: r.body.blocks as unknown[] | undefined,
-          },
-        ];
+        const reply: Ephemeral = {
+          user,
+          channel: where.channel,
+          ts: `resp.${String(i).padStart(6, '0')}`,
+          text: String(r.body.text ?? ''),
+          ...(Array.isArray(r.body.blocks) ? { blocks: r.body.blocks as unknown[] } : {}),
+        };
+        return [{ key: [i, 1, 0] as [number, number, number], reply }];
       }),
     ];
+    ordered.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
+    const ephemerals = ordered.map((o) => o.reply);
     const views = slack
       .openedViews()
       .filter((v) => {
@@ -226,6 +241,8 @@ export class PlaygroundUi {
       if (reply.text || reply.blocks) {
         this.counter += 1;
         this.ackReplies.push({
+          after: this.slack().responses().length,
+          seq: this.counter,
           user,
           channel,
           ts: `ack.${String(this.counter).padStart(6, '0')}`,

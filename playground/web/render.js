@@ -5,7 +5,7 @@
 const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+  return String(text ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 /** Slack sends `&amp;`, `&lt;`, `&gt;` in message text; they stand for the characters. */
@@ -13,8 +13,54 @@ function decodeSlackEntities(text) {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
+/** Only http(s) URLs become links; `javascript:`, `data:`, `mailto:` and the rest never do. */
 function safeUrl(url) {
-  return /^(https?:\/\/|mailto:)/i.test(url) ? url : null;
+  return /^https?:\/\/\S+$/i.test(url) ? url : null;
+}
+
+/** A lookup that ignores inherited properties (`constructor`, `__proto__`). */
+function own(map, key) {
+  return map && Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+// Private-use characters mark placeholders while a line is formatted; input never supplies them.
+const CODE = '\uE000';
+const PIECE = '\uE001';
+
+function stripPlaceholders(text) {
+  return text.replace(/[\uE000\uE001]/g, '');
+}
+
+/** Emoji shortcodes, shown as Slack shows them: the bot's own and a few common ones. */
+const EMOJI = {
+  white_check_mark: '✅',
+  heavy_check_mark: '✔️',
+  warning: '⚠️',
+  grey_question: '?',
+  question: '❓',
+  no_entry: '⛔',
+  no_entry_sign: '🚫',
+  hourglass_flowing_sand: '⏳',
+  hourglass: '⌛',
+  rotating_light: '🚨',
+  bell: '🔔',
+  x: '❌',
+  lock: '🔒',
+  unlock: '🔓',
+  key: '🔑',
+  tada: '🎉',
+  eyes: '👀',
+  memo: '📝',
+  information_source: 'ℹ️',
+  calendar: '📆',
+  clock: '🕐',
+  moneybag: '💰',
+  chart_with_upwards_trend: '📈',
+};
+
+/** `:name:` to the emoji on already-escaped text; unknown names stay as typed. */
+function emoji(escaped) {
+  return escaped.replace(/:([a-z0-9_]+):/g, (whole, name) => own(EMOJI, name) ?? whole);
 }
 
 /** Bold, italic, strike and inline code on already-escaped text, at word boundaries as Slack does. */
@@ -22,32 +68,20 @@ function inlineFormat(escaped) {
   const codes = [];
   let out = escaped.replace(/`([^`\n]+)`/g, (_, code) => {
     codes.push(code);
-    return `\uE000${codes.length - 1}\uE000`;
+    return `${CODE}${codes.length - 1}${CODE}`;
   });
-  out = out
-    .replace(/(^|[\s(>])\*(?!\s)([^*\n]+?)\*(?=$|[\s).,!?:;<])/g, '$1<strong>$2</strong>')
-    .replace(/(^|[\s(>])_(?!\s)([^_\n]+?)_(?=$|[\s).,!?:;<])/g, '$1<em>$2</em>')
-    .replace(/(^|[\s(>])~(?!\s)([^~\n]+?)~(?=$|[\s).,!?:;<])/g, '$1<del>$2</del>');
-  return out.replace(/\uE000(\d+)\uE000/g, (_, i) => `<code>${codes[Number(i)]}</code>`);
-}
-
-/**
- * One `<…>` construct: a user, channel or special mention, a date, or a link. Anything else is
- * shown as the literal text it is.
- */
-function angle(inner, people) {
-  const [target, label] = splitOnce(inner, '|');
-  if (target.startsWith('@')) {
-    const id = target.slice(1);
-    const name = people?.[id] ?? label ?? id;
-    return `<span class="mention">@${escapeHtml(name)}</span>`;
+  // Marks open after a start, space, bracket or entity end and close before an end, space or punctuation.
+  const open = `(^|[\\s(>;${PIECE}])`;
+  const close = `(?=$|[\\s).,!?:;<&${PIECE}])`;
+  for (const [mark, tag] of [
+    ['*', 'strong'],
+    ['_', 'em'],
+    ['~', 'del'],
+  ]) {
+    const m = `\\${mark}`;
+    out = out.replace(new RegExp(`${open}${m}(?!\\s)([^${m}\\n]*?[^${m}\\s])${m}${close}`, 'g'), `$1<${tag}>$2</${tag}>`);
   }
-  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
-  if (target.startsWith('!date^')) return escapeHtml(label ?? target);
-  if (target.startsWith('!')) return `<span class="mention">@${escapeHtml(target.slice(1).split('^')[0])}</span>`;
-  const url = safeUrl(target);
-  if (!url) return escapeHtml(`<${inner}>`);
-  return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${escapeHtml(label ?? url)}</a>`;
+  return out.replace(new RegExp(`${CODE}(\\d+)${CODE}`, 'g'), (_, i) => `<code>${codes[Number(i)]}</code>`);
 }
 
 function splitOnce(text, sep) {
@@ -55,47 +89,30 @@ function splitOnce(text, sep) {
   return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
-/** mrkdwn text (as Slack stores it, entities escaped) to safe HTML. */
-export function mrkdwn(text, people = {}) {
-  const source = String(text ?? '');
-  const lines = [];
-  let inPre = false;
-  let pre = [];
-  for (const line of source.split('\n')) {
-    if (line.trim().startsWith('```')) {
-      if (inPre) {
-        lines.push(`<pre>${pre.map((l) => escapeHtml(decodeSlackEntities(l))).join('\n')}</pre>`);
-        pre = [];
-      }
-      inPre = !inPre;
-      const rest = line.trim().slice(3).replace(/```$/, '');
-      if (rest) (inPre ? pre : lines).push(inPre ? rest : escapeHtml(rest));
-      continue;
-    }
-    if (inPre) {
-      pre.push(line);
-      continue;
-    }
-    const quote = line.startsWith('&gt;') || line.startsWith('>');
-    const body = quote ? line.replace(/^(&gt;|>)\s?/, '') : line;
-    const html = renderLine(body, people);
-    lines.push(quote ? `<blockquote>${html}</blockquote>` : html);
+/**
+ * One `<…>` construct: a user, channel or special mention, a date, or a link. Its parts are
+ * decoded from Slack's entities, then escaped. Anything else is shown as the literal text it is.
+ */
+function angle(inner, people) {
+  const [rawTarget, rawLabel] = splitOnce(inner, '|');
+  const target = decodeSlackEntities(rawTarget);
+  const label = rawLabel === undefined ? undefined : decodeSlackEntities(rawLabel);
+  if (target.startsWith('@')) {
+    const id = target.slice(1);
+    const name = own(people, id) ?? label ?? id;
+    return `<span class="mention">@${escapeHtml(name)}</span>`;
   }
-  if (inPre) lines.push(`<pre>${pre.map((l) => escapeHtml(decodeSlackEntities(l))).join('\n')}</pre>`);
-  return lines.join('<br>').replace(/<\/blockquote><br><blockquote>/g, '<br>');
+  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
+  if (target.startsWith('!date^')) return escapeHtml(label ?? target);
+  if (target.startsWith('!subteam^')) return `<span class="mention">${escapeHtml(label ?? '@group')}</span>`;
+  // <!channel>, <!here>, <!everyone>: shown as text, never a ping.
+  if (target.startsWith('!')) return `<span class="mention">@${escapeHtml(label ?? target.slice(1).split('^')[0])}</span>`;
+  const url = safeUrl(target);
+  if (url) return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${escapeHtml(label ?? url)}</a>`;
+  // A URL with a scheme that is not allowed: its label (or itself) as plain text, never a link.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return escapeHtml(label ?? target);
+  return escapeHtml(`<${decodeSlackEntities(inner)}>`);
 }
-
-/** Emoji shortcodes the bot uses, shown as Slack shows them. */
-const EMOJI = {
-  white_check_mark: '✅',
-  warning: '⚠️',
-  grey_question: '?',
-  no_entry: '⛔',
-  hourglass_flowing_sand: '⏳',
-  rotating_light: '🚨',
-  bell: '🔔',
-  x: '❌',
-};
 
 /**
  * One line: `<…>` constructs become placeholders first, so *bold* and _italic_ can span a
@@ -105,23 +122,78 @@ function renderLine(line, people) {
   const pieces = [];
   const withHoles = line.replace(/<([^<>]*)>/g, (_, inner) => {
     pieces.push(angle(inner, people));
-    return `\uE001${pieces.length - 1}\uE001`;
+    return `${PIECE}${pieces.length - 1}${PIECE}`;
   });
-  const escaped = escapeHtml(decodeSlackEntities(withHoles)).replace(/:([a-z_]+):/g, (whole, name) => EMOJI[name] ?? whole);
-  return inlineFormat(escaped).replace(/\uE001(\d+)\uE001/g, (_, i) => pieces[Number(i)]);
+  const escaped = emoji(escapeHtml(decodeSlackEntities(withHoles)));
+  return inlineFormat(escaped).replace(new RegExp(`${PIECE}(\\d+)${PIECE}`, 'g'), (_, i) => pieces[Number(i)] ?? '');
+}
+
+const QUOTE = /^(?:&gt;|>)/;
+const QUOTE_REST = /^(?:&gt;|>){3}/;
+
+/** Lines of text outside preformatted blocks: `>` quotes a line, `>>>` the rest of the text. */
+function renderLines(text, people) {
+  const out = [];
+  let quoteRest = false;
+  for (const line of text.split('\n')) {
+    if (!quoteRest && QUOTE_REST.test(line)) {
+      quoteRest = true;
+      out.push({ quote: true, html: renderLine(line.replace(QUOTE_REST, '').replace(/^ /, ''), people) });
+    } else if (quoteRest || QUOTE.test(line)) {
+      out.push({ quote: true, html: renderLine(quoteRest ? line : line.replace(QUOTE, '').replace(/^ /, ''), people) });
+    } else {
+      out.push({ quote: false, html: renderLine(line, people) });
+    }
+  }
+  let html = '';
+  out.forEach((l, i) => {
+    const prev = out[i - 1];
+    // Block quotes are blocks: no line break is needed around them.
+    if (l.quote && !prev?.quote) html += '<blockquote>';
+    else if (prev?.quote && !l.quote) html += '</blockquote>';
+    else if (i > 0) html += '<br>';
+    html += l.html;
+  });
+  return out.at(-1)?.quote ? `${html}</blockquote>` : html;
+}
+
+/** mrkdwn text (as Slack stores it, entities escaped) to safe HTML. */
+export function mrkdwn(text, people = {}) {
+  const source = stripPlaceholders(String(text ?? ''));
+  // ```preformatted``` blocks, which may span lines, split the text; the rest is formatted per line.
+  // An unclosed ``` is shown as typed.
+  const parts = source.split('```');
+  if (parts.length % 2 === 0) parts.splice(-2, 2, `${parts.at(-2)}\`\`\`${parts.at(-1)}`);
+  let html = '';
+  parts.forEach((part, i) => {
+    if (i % 2 === 1) {
+      html += `<pre>${escapeHtml(decodeSlackEntities(part.replace(/^\n/, '').replace(/\n$/, '')))}</pre>`;
+      return;
+    }
+    // The line breaks next to a preformatted block belong to it.
+    let lines = i > 0 ? part.replace(/^\n/, '') : part;
+    if (i < parts.length - 1) lines = lines.replace(/\n$/, '');
+    if (lines !== '' || parts.length === 1) html += renderLines(lines, people);
+  });
+  return html;
+}
+
+function plainText(obj) {
+  const escaped = escapeHtml(obj?.text ?? '');
+  return obj?.emoji === false ? escaped : emoji(escaped);
 }
 
 function textObject(obj, people) {
   if (!obj) return '';
-  return obj.type === 'mrkdwn' ? mrkdwn(obj.text, people) : escapeHtml(obj.text ?? '');
+  return obj.type === 'mrkdwn' ? mrkdwn(obj.text, people) : plainText(obj);
 }
 
 /** A button's data attributes are all the page needs to send the click back as Slack would. */
 function button(el, blockId) {
   const style = el.style === 'primary' ? ' primary' : el.style === 'danger' ? ' danger' : '';
-  return `<button class="bk-button${style}" data-action-id="${escapeHtml(el.action_id ?? '')}" data-block-id="${escapeHtml(blockId ?? '')}" data-value="${escapeHtml(
+  return `<button type="button" class="bk-button${style}" data-action-id="${escapeHtml(el.action_id ?? '')}" data-block-id="${escapeHtml(blockId ?? '')}" data-value="${escapeHtml(
     el.value ?? '',
-  )}" data-label="${escapeHtml(el.text?.text ?? '')}">${escapeHtml(el.text?.text ?? '')}</button>`;
+  )}" data-label="${escapeHtml(el.text?.text ?? '')}">${plainText(el.text)}</button>`;
 }
 
 function element(el, blockId, people) {
@@ -134,12 +206,12 @@ function element(el, blockId, people) {
 
 /** Message blocks to HTML: header, section (text, fields, accessory), context, divider, actions. */
 export function renderBlocks(blocks, people = {}) {
-  return (blocks ?? [])
+  return (Array.isArray(blocks) ? blocks : [])
     .map((block) => {
-      const id = block.block_id ?? '';
-      switch (block.type) {
+      const id = block?.block_id ?? '';
+      switch (block?.type) {
         case 'header':
-          return `<div class="bk-header">${escapeHtml(block.text?.text ?? '')}</div>`;
+          return `<div class="bk-header">${plainText(block.text)}</div>`;
         case 'divider':
           return '<hr class="bk-divider">';
         case 'section': {
@@ -155,41 +227,51 @@ export function renderBlocks(blocks, people = {}) {
         case 'image':
           return `<div class="bk-image">[image: ${escapeHtml(block.alt_text ?? '')}]</div>`;
         default:
-          return `<div class="bk-unsupported">[${escapeHtml(block.type)} block]</div>`;
+          return `<div class="bk-unsupported">[${escapeHtml(block?.type ?? 'unknown')} block]</div>`;
       }
     })
     .join('');
 }
 
-/** A modal's input blocks as a form; `errors` (from the bot's response_action) sit under their fields. */
-export function renderModal(view, errors = {}) {
-  const fields = (view.blocks ?? [])
-    .map((block) => {
+/**
+ * A modal's input blocks as a form; `errors` (from the bot's response_action) sit under their
+ * fields. Each control is labelled (label `for` its id) and marked invalid when it has an error.
+ * Slack's client-side limits (min_length) are not enforced here, so the bot's own validation shows.
+ */
+export function renderModal(view, errors = {}, people = {}) {
+  const fields = (view?.blocks ?? [])
+    .map((block, index) => {
       const id = block.block_id ?? '';
-      if (block.type !== 'input') return renderBlocks([block]);
+      if (block.type !== 'input') return renderBlocks([block], people);
       const el = block.element ?? {};
-      const label = `<label class="field-label">${escapeHtml(block.label?.text ?? '')}${block.optional ? ' <span class="optional">(optional)</span>' : ''}</label>`;
-      const name = `data-block="${escapeHtml(id)}" data-action="${escapeHtml(el.action_id ?? '')}" data-type="${escapeHtml(el.type ?? '')}"`;
+      const error = own(errors, id);
+      const controlId = `field-${index}`;
+      const label = `<label class="field-label" for="${controlId}">${plainText(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ''}</label>`;
+      const name = `id="${controlId}" data-block="${escapeHtml(id)}" data-action="${escapeHtml(el.action_id ?? '')}" data-type="${escapeHtml(el.type ?? '')}"${
+        error ? ` aria-invalid="true" aria-describedby="${controlId}-error"` : ''
+      }`;
       let control;
       if (el.type === 'static_select') {
         const initial = el.initial_option?.value;
-        control = `<select ${name}>${(el.options ?? [])
-          .map((o) => `<option value="${escapeHtml(o.value)}"${o.value === initial ? ' selected' : ''}>${escapeHtml(o.text?.text ?? o.value)}</option>`)
+        const placeholder = initial === undefined ? `<option value="">${plainText(el.placeholder ?? { text: 'Choose an option' })}</option>` : '';
+        control = `<select ${name}>${placeholder}${(el.options ?? [])
+          .map((o) => `<option value="${escapeHtml(o.value)}"${o.value === initial ? ' selected' : ''}>${plainText(o.text ?? { text: o.value })}</option>`)
           .join('')}</select>`;
       } else if (el.type === 'plain_text_input') {
-        const attrs = `${name}${el.max_length ? ` maxlength="${Number(el.max_length)}"` : ''}`;
+        const placeholder = el.placeholder?.text ? ` placeholder="${escapeHtml(el.placeholder.text)}"` : '';
+        const attrs = `${name}${placeholder}${el.max_length ? ` maxlength="${Number(el.max_length)}"` : ''}`;
         control = el.multiline
           ? `<textarea ${attrs} rows="4">${escapeHtml(el.initial_value ?? '')}</textarea>`
           : `<input ${attrs} value="${escapeHtml(el.initial_value ?? '')}">`;
       } else {
         control = `<span class="bk-unsupported">[${escapeHtml(el.type ?? 'element')}]</span>`;
       }
-      const hint = block.hint ? `<div class="hint">${escapeHtml(block.hint.text ?? '')}</div>` : '';
-      const error = errors[id] ? `<div class="field-error" role="alert">${escapeHtml(errors[id])}</div>` : '';
-      return `<div class="field${errors[id] ? ' has-error' : ''}">${label}${control}${hint}${error}</div>`;
+      const hint = block.hint ? `<div class="hint">${plainText(block.hint)}</div>` : '';
+      const errorHtml = error ? `<div class="field-error" id="${controlId}-error" role="alert">${escapeHtml(error)}</div>` : '';
+      return `<div class="field${error ? ' has-error' : ''}" data-field="${escapeHtml(id)}">${label}${control}${hint}${errorHtml}</div>`;
     })
     .join('');
-  return `<h2>${escapeHtml(view.title?.text ?? '')}</h2><form class="modal-form">${fields}<div class="modal-buttons"><button type="button" class="close">${escapeHtml(
-    view.close?.text ?? 'Cancel',
-  )}</button><button type="submit" class="submit primary">${escapeHtml(view.submit?.text ?? 'Submit')}</button></div></form>`;
+  return `<h2>${plainText(view?.title)}</h2><form class="modal-form">${fields}<div class="modal-buttons"><button type="button" class="close">${escapeHtml(
+    view?.close?.text ?? 'Cancel',
+  )}</button><button type="submit" class="submit primary">${escapeHtml(view?.submit?.text ?? 'Submit')}</button></div></form>`;
 }

@@ -1,0 +1,340 @@
+/**
+ * The playground page in a real browser: Debian's Chromium driven by playwright-core, against a
+ * fresh playground (the real bot as a child process, the Slack stand-in, the page) for each test.
+ * Everything is done through the page as a person would: pick who you are, type the command,
+ * click the buttons, fill the modals. If Chromium is missing these tests fail with the install hint.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM_HINT, launchChromium } from '../../playground/browser.js';
+import { type Playground, startPlayground } from '../../playground/main.js';
+import { ADMIN_CHANNEL } from '../../playground/workspace.js';
+
+const JANE = 'U0JANE';
+const ALICE = 'U0ALICE';
+const BOB = 'U0BOB';
+const DM = (user: string) => `D${user}`;
+/** Upper bound for anything the page waits on: the bot works off the ack path, so a few hundred ms is typical. */
+const WAIT_MS = 10_000;
+/** A scenario, or starting a playground (up to 30 s for the bot's health check), on a busy machine. */
+const SCENARIO_MS = 60_000;
+
+let browser: Browser | undefined;
+let launchError: unknown;
+let playground: Playground | undefined;
+/** The next test's playground, started while the current test runs: each test gets a fresh one. */
+let spare: Promise<Playground> | undefined;
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+/** The browser, or this test fails with the reason (the install hint when Chromium is missing). */
+function requireBrowser(): Browser {
+  if (browser) return browser;
+  const reason = launchError instanceof Error ? launchError.message : String(launchError);
+  throw new Error(reason.includes(CHROMIUM_HINT) ? CHROMIUM_HINT : `Chromium did not start: ${reason}\n${CHROMIUM_HINT}`);
+}
+
+/** A playground as a newcomer runs it: IAM dry-run, the embedded store in a temporary directory. */
+async function freshPlayground(): Promise<Playground> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'playground-browser-'));
+  // The suite's setup points AWS_* at moto for the integration tests; keep them from the bot here.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_')));
+  try {
+    return await startPlayground({ dataDir, quiet: true, env });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function dispose(p: Playground | undefined): Promise<void> {
+  if (!p) return;
+  await p.stop();
+  await rm(p.dataDir, { recursive: true, force: true });
+}
+
+beforeAll(async () => {
+  try {
+    browser = await launchChromium();
+  } catch (err) {
+    launchError = err;
+  }
+}, SCENARIO_MS);
+
+afterAll(async () => {
+  await dispose(await spare?.catch(() => undefined));
+  await browser?.close();
+}, SCENARIO_MS);
+
+beforeEach(async ({ task }) => {
+  requireBrowser();
+  playground = await (spare ?? freshPlayground());
+  spare = undefined;
+  const toRun = (task.suite?.tasks ?? []).filter((t) => t.mode !== 'skip' && t.mode !== 'todo');
+  if (toRun.indexOf(task) < toRun.length - 1) {
+    spare = freshPlayground();
+    // Failures surface when the next test takes it; until then this only marks the rejection handled.
+    spare.catch(() => undefined);
+  }
+  pageErrors.length = 0;
+}, SCENARIO_MS);
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+  await dispose(playground);
+  playground = undefined;
+  expect(pageErrors, 'errors in the page').toEqual([]);
+}, SCENARIO_MS);
+
+/** A new browser window (its own storage) on the playground page. */
+async function openPage(): Promise<Page> {
+  const context = await requireBrowser().newContext({ viewport: { width: 1280, height: 900 } });
+  contexts.push(context);
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  page.on('dialog', (dialog) => {
+    pageErrors.push(`unexpected dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  await page.goto(playground?.url ?? '');
+  await page.locator('body[data-me]').waitFor();
+  return page;
+}
+
+/** Picks who you are in the page, and waits until the page shows that person's view. */
+async function actAs(page: Page, user: string): Promise<void> {
+  await page.selectOption('#person', user);
+  await page.locator(`body[data-me="${user}"]`).waitFor();
+}
+
+async function openChannel(page: Page, channel: string): Promise<void> {
+  await page.click(`#channels .channel[data-channel="${channel}"]`);
+  await page.locator(`#channels .channel.active[data-channel="${channel}"]`).waitFor();
+}
+
+/** Types in the message box and sends, as in Slack. */
+async function type(page: Page, text: string): Promise<void> {
+  await page.fill('#command', text);
+  await page.press('#command', 'Enter');
+}
+
+/** Top-level messages in the open channel that contain all these texts. */
+function message(page: Page, ...texts: string[]): Locator {
+  return texts.reduce((l, text) => l.filter({ hasText: text }), page.locator('#messages > article.message'));
+}
+
+function ephemeral(page: Page, text: string): Locator {
+  return page.locator('#ephemerals article.message.ephemeral', { hasText: text });
+}
+
+async function gone(locator: Locator): Promise<void> {
+  await locator.first().waitFor({ state: 'detached' });
+  expect(await locator.count()).toBe(0);
+}
+
+/** Jane types a request for read-only access and sees the bot's ephemeral confirmation. */
+async function requestAsJane(page: Page, justification: string): Promise<void> {
+  await actAs(page, JANE);
+  await openChannel(page, ADMIN_CHANNEL);
+  await type(page, `/request-billing read-only 7d ${justification}`);
+  await ephemeral(page, 'is sent to the admins').waitFor();
+}
+
+const modal = (page: Page) => page.locator('#modal:not([hidden]) .modal-card');
+
+describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
+  it('an employee requests with text, an admin approves: the message updates in place and the DM shows the approval', async () => {
+    const page = await openPage();
+    await requestAsJane(page, 'month-end close for October');
+
+    await actAs(page, ALICE);
+    const request = message(page, 'Billing access request', '@Jane Doe');
+    await request.waitFor();
+    expect(await request.count()).toBe(1);
+    // Jane's confirmation was for her only.
+    expect(await ephemeral(page, 'is sent to the admins').count()).toBe(0);
+    await expect(request.innerText()).resolves.toContain('month-end close for October');
+    await request.locator('button.bk-button[data-label="Approve"]').click();
+
+    const approved = message(page, 'Approved by @Alice Admin');
+    await approved.waitFor();
+    // In place: still the one request message, now edited, with Revoke instead of Approve and Deny.
+    expect(await message(page, 'Billing access request').count()).toBe(1);
+    await approved.locator('.edited').waitFor();
+    await gone(approved.locator('button[data-label="Approve"]'));
+    expect(await approved.locator('button[data-label="Deny"]').count()).toBe(0);
+    await approved.locator('button.bk-button[data-label="Revoke"]').waitFor();
+
+    await actAs(page, JANE);
+    await openChannel(page, DM(JANE));
+    await expect(page.locator('#channel-title').innerText()).resolves.toBe('Billing bot (DM)');
+    await message(page, 'is approved by @Alice Admin').waitFor();
+  });
+
+  it('an employee requests with the modal: a too-short justification shows the bot’s error on that field, then a valid one is sent', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await openChannel(page, ADMIN_CHANNEL);
+    await type(page, '/request-billing');
+
+    const form = modal(page);
+    await form.locator('h2', { hasText: 'Billing access' }).waitFor();
+    await expect(form.getByLabel('Access level').inputValue()).resolves.toBe('read-only');
+    await expect(form.getByLabel('Duration').inputValue()).resolves.toMatch(/^\d+$/);
+    const justification = form.getByLabel('Justification');
+    await justification.fill('short');
+    await form.locator('button.submit').click();
+
+    const error = form.locator('.field[data-field="justification"] .field-error');
+    await error.waitFor();
+    await expect(error.innerText()).resolves.toMatch(/10/);
+    expect(await form.locator('.field-error').count()).toBe(1);
+    await expect(justification.getAttribute('aria-invalid')).resolves.toBe('true');
+    // What was typed is still there, as in Slack.
+    await expect(justification.inputValue()).resolves.toBe('short');
+
+    await justification.fill('Reviewing the October invoice with finance');
+    await form.locator('button.submit').click();
+    await page.locator('#modal').waitFor({ state: 'hidden' });
+
+    await openChannel(page, DM(JANE));
+    await message(page, 'is sent to the admins').waitFor();
+    await openChannel(page, ADMIN_CHANNEL);
+    await message(page, 'Billing access request', 'Reviewing the October invoice with finance').waitFor();
+  });
+
+  it('an admin denies with a reason and the employee’s DM shows it', async () => {
+    const page = await openPage();
+    await requestAsJane(page, 'need the cost explorer for a budget review');
+
+    await actAs(page, ALICE);
+    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Deny"]').click();
+    const form = modal(page);
+    await form.locator('h2', { hasText: 'Deny request' }).waitFor();
+    await form.getByLabel(/Reason/).fill('Use the shared finance dashboard instead');
+    await form.locator('button.submit', { hasText: 'Deny' }).click();
+    await page.locator('#modal').waitFor({ state: 'hidden' });
+
+    const denied = message(page, 'Denied by @Alice Admin');
+    await denied.waitFor();
+    await expect(denied.innerText()).resolves.toContain('Use the shared finance dashboard instead');
+    await gone(denied.locator('button.bk-button'));
+
+    await actAs(page, JANE);
+    await openChannel(page, DM(JANE));
+    await message(page, 'Use the shared finance dashboard instead').waitFor();
+  });
+
+  it('a justification with <script> and <!channel> is shown as literal text, not markup', async () => {
+    const page = await openPage();
+    const script = '<script>window.__pwned=1</script>';
+    const img = '<img src=x onerror="window.__pwned=2">';
+    await requestAsJane(page, `audit ${script} ${img} <!channel> & co`);
+
+    await actAs(page, ALICE);
+    const request = message(page, 'Billing access request', '@Jane Doe');
+    await request.waitFor();
+    const shown = await request.innerText();
+    expect(shown).toContain(script);
+    expect(shown).toContain(img);
+    expect(shown).toContain('<!channel> & co');
+    await request.getByText(script).waitFor({ state: 'visible' });
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    expect(await page.locator('#messages script, #messages img').count()).toBe(0);
+    expect(await request.locator('.mention', { hasText: '@channel' }).count()).toBe(0);
+  });
+
+  it('a non-admin clicking Approve is refused with an ephemeral only she sees', async () => {
+    const page = await openPage();
+    await actAs(page, BOB);
+    await openChannel(page, ADMIN_CHANNEL);
+    await type(page, '/request-billing read-only 7d checking the reserved instance spend');
+    await ephemeral(page, 'is sent to the admins').waitFor();
+
+    await actAs(page, JANE);
+    const request = message(page, 'Billing access request', '@Bob Admin');
+    await request.locator('button.bk-button[data-label="Approve"]').click();
+    const refusal = page.locator('#messages article.message.ephemeral', { hasText: 'Only billing admins can decide on requests.' });
+    await refusal.waitFor();
+    await expect(refusal.innerText()).resolves.toContain('Only visible to you');
+    // Still pending: nothing was decided.
+    await request.locator('button[data-label="Approve"]').waitFor();
+    expect(await message(page, 'Approved by').count()).toBe(0);
+
+    for (const other of [ALICE, BOB]) {
+      await actAs(page, other);
+      await message(page, 'Billing access request', '@Bob Admin').waitFor();
+      expect(await page.getByText('Only billing admins can decide on requests.').count()).toBe(0);
+    }
+    await actAs(page, JANE);
+    await refusal.waitFor();
+  });
+
+  it('ephemeral replies are visible only to the person they are for', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await openChannel(page, ADMIN_CHANNEL);
+    await type(page, '/request-billing help');
+    const help = page.locator('#ephemerals article.message.ephemeral', { hasText: '/request-billing' });
+    await help.waitFor();
+    await expect(help.innerText()).resolves.toContain('Only visible to you');
+
+    await actAs(page, ALICE);
+    expect(await page.locator('#ephemerals article').count()).toBe(0);
+    expect(await page.getByText('Only visible to you').count()).toBe(0);
+
+    await actAs(page, JANE);
+    await help.waitFor();
+    // And not to another window where Alice is signed in either.
+    const alice = await openPage();
+    await actAs(alice, ALICE);
+    await openChannel(alice, ADMIN_CHANNEL);
+    expect(await alice.locator('#ephemerals article').count()).toBe(0);
+  });
+
+  it('"Run summary now" as an admin posts the summary', async () => {
+    const page = await openPage();
+    await actAs(page, ALICE);
+    await openChannel(page, DM(ALICE));
+    await page.click('#run-summary');
+    await page.locator('#channels .channel.active[data-channel="C0BILLINGADMINS"]').waitFor();
+    await page.locator('#messages .bk-header', { hasText: 'Billing access summary' }).waitFor();
+    // Posted in the channel, not as an ephemeral: the other admin sees it too.
+    await actAs(page, BOB);
+    await page.locator('#messages > article.message:not(.ephemeral) .bk-header', { hasText: 'Billing access summary' }).waitFor();
+  });
+
+  it('updates appear without reloading: Alice’s open page shows Jane’s new request, Jane’s shows the decision', async () => {
+    const alice = await openPage();
+    await actAs(alice, ALICE);
+    await openChannel(alice, ADMIN_CHANNEL);
+    await alice.locator('#messages .empty').waitFor();
+    await alice.evaluate(() => {
+      (globalThis as { __sameDocument?: boolean }).__sameDocument = true;
+    });
+
+    const jane = await openPage();
+    await actAs(jane, JANE);
+    await openChannel(jane, DM(JANE));
+    await jane.evaluate(() => {
+      (globalThis as { __sameDocument?: boolean }).__sameDocument = true;
+    });
+    await type(jane, '/request-billing read-only 7d quarterly forecast with finance');
+
+    const request = message(alice, 'Billing access request', 'quarterly forecast with finance');
+    await request.waitFor();
+    await request.locator('button.bk-button[data-label="Approve"]').click();
+    await message(jane, 'is approved by @Alice Admin').waitFor();
+
+    for (const page of [alice, jane]) {
+      expect(await page.evaluate(() => (globalThis as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    }
+  });
+});
