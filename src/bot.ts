@@ -148,9 +148,11 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     port,
     teamId,
     async stop() {
+      // Stop taking work first, then let a running sweep and the queued work finish.
       summaryJob?.stop();
-      await scheduler.stop();
+      const sweeping = scheduler.stop();
       await app.stop().catch(() => undefined);
+      await sweeping;
       await built.work.onIdle();
       await built.close();
     },

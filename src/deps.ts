@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import type { HandlerDeps } from '../handlers/deps.js';
@@ -63,6 +64,11 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
 export function openIam(aws: AwsOptions): IAMClient {
   // Standard-mode retries with backoff absorb IAM throttling before an error reaches a request.
   return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 });
+}
+
+/** STS, for doctor's "who am I" before it simulates the bot's own permissions. */
+export function openSts(aws: AwsOptions): STSClient {
+  return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3 });
 }
 
 export async function buildDeps(options: {

@@ -7,10 +7,9 @@
 import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { STSClient } from '@aws-sdk/client-sts';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { type Config, loadConfig } from '../config.js';
-import { openDynamo, openIam } from '../deps.js';
+import { openDynamo, openIam, openSts } from '../deps.js';
 import {
   type CheckResult,
   checkGroup,
@@ -25,6 +24,7 @@ import {
 import { formatJson, formatText } from '../doctor/report.js';
 import { ConfigError } from '../errors.js';
 import { boltLogger, createLogger } from '../log.js';
+import { probeEmbeddedStore } from '../store/embedded-probe.js';
 
 const USAGE = 'usage: npm run doctor [-- --json]\n';
 const MANIFEST = new URL('../../manifest.yml', import.meta.url);
@@ -52,30 +52,34 @@ async function manifestScopes(): Promise<string[] | undefined> {
 
 async function storeChecks(config: Config): Promise<{ results: CheckResult[]; table?: TableCheck }> {
   const title = `DynamoDB table ${config.tableName} (STORE=${config.store})`;
-  if (config.store === 'embedded' && !existsSync(config.dataDir)) {
-    return {
-      results: [
-        { section: 'Store', status: 'ok', title, detail: `DATA_DIR ${config.dataDir} does not exist yet: the bot creates it and the table at its first start` },
-      ],
-    };
+  if (config.store === 'embedded') {
+    const probe = await probeEmbeddedStore(config.dataDir);
+    if (probe.state === 'absent') {
+      return {
+        results: [
+          { section: 'Store', status: 'ok', title, detail: `no store in DATA_DIR ${config.dataDir} yet: the bot creates it and the table at its first start` },
+        ],
+      };
+    }
+    if (probe.state === 'in-use' || probe.state === 'unknown') {
+      const why =
+        probe.state === 'in-use'
+          ? `another process (the running bot) holds the embedded store in ${config.dataDir}; it serves one process at a time`
+          : `the embedded store in ${config.dataDir} did not open: ${probe.why}`;
+      return {
+        results: [
+          {
+            section: 'Store',
+            status: 'warn',
+            title,
+            detail: `could not check: ${why}`,
+            fix: 'stop the bot to check the table; while it runs, GET /healthz says whether its store answers',
+          },
+        ],
+      };
+    }
   }
-  let opened: Awaited<ReturnType<typeof openDynamo>>;
-  try {
-    opened = await openDynamo(config, config.aws);
-  } catch (err) {
-    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return {
-      results: [
-        {
-          section: 'Store',
-          status: 'warn',
-          title,
-          detail: `could not check: the embedded store in ${config.dataDir} did not open (${why}); a running bot holds it`,
-          fix: 'stop the bot to check it, or rely on GET /healthz while it runs',
-        },
-      ],
-    };
-  }
+  const opened = await openDynamo(config, config.aws);
   try {
     const table = await checkTable(opened.client, { tableName: config.tableName, store: config.store, createdAtStart: config.store === 'embedded' });
     return { results: [table.result], table };
@@ -87,7 +91,7 @@ async function storeChecks(config: Config): Promise<{ results: CheckResult[]; ta
 
 async function iamChecks(config: Config, table: TableCheck | undefined): Promise<CheckResult[]> {
   const iam = openIam(config.aws);
-  const sts = new STSClient({ ...(config.aws.region ? { region: config.aws.region } : {}), maxAttempts: 3 });
+  const sts = openSts(config.aws);
   try {
     const groups = [];
     for (const level of config.levels) groups.push(await checkGroup(iam, level));
@@ -103,6 +107,16 @@ async function iamChecks(config: Config, table: TableCheck | undefined): Promise
   } finally {
     iam.destroy();
     sts.destroy();
+  }
+}
+
+/** A section that fails in a way no check foresaw still prints a line: it could not be checked, and why. */
+async function guarded(section: CheckResult['section'], title: string, run: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+  try {
+    return await run();
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return [{ section, status: 'warn', title, detail: `could not check: ${why}` }];
   }
 }
 
@@ -136,11 +150,11 @@ async function main(): Promise<number> {
 
   const required = requiredScopes(await manifestScopes(), config.adminUsergroupId);
   const [slackResults, awsResults] = await Promise.all([
-    checkSlack({ config, slack, ...(app ? { app } : {}), required }),
-    (async () => {
+    guarded('Slack', 'Slack checks', () => checkSlack({ config, slack, ...(app ? { app } : {}), required })),
+    guarded('IAM', 'AWS checks', async () => {
       const store = await storeChecks(config);
       return [...store.results, ...(await iamChecks(config, store.table))];
-    })(),
+    }),
   ]);
   const results = [...slackResults, ...awsResults, ...checkSettings(config)];
 
@@ -154,7 +168,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  // Exits once stdout has taken the report: keep-alive sockets of the clients would hold the process open.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (err: unknown) => {
     process.stderr.write(`doctor failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
     process.exit(1);

@@ -4,13 +4,7 @@
  * Needs only the store and AWS variables (Slack tokens are not required here).
  */
 import 'dotenv/config';
-import {
-  AttachGroupPolicyCommand,
-  CreateGroupCommand,
-  EntityAlreadyExistsException,
-  type IAMClient,
-  paginateListAttachedGroupPolicies,
-} from '@aws-sdk/client-iam';
+import { ensureGroup } from '../aws/groups.js';
 import { loadConfig } from '../config.js';
 import { openDynamo, openIam } from '../deps.js';
 import { ConfigError } from '../errors.js';
@@ -23,28 +17,6 @@ const SLACK_PLACEHOLDERS = {
   ADMIN_CHANNEL_ID: 'CSETUP',
   ADMIN_USER_IDS: 'USETUP',
 };
-
-export async function ensureGroup(iam: IAMClient, groupName: string, policyArn: string): Promise<string[]> {
-  const done: string[] = [];
-  try {
-    await iam.send(new CreateGroupCommand({ GroupName: groupName }));
-    done.push(`created IAM group ${groupName}`);
-  } catch (err) {
-    if (!(err instanceof EntityAlreadyExistsException)) throw err;
-    done.push(`IAM group ${groupName} exists`);
-  }
-  const attached: string[] = [];
-  for await (const page of paginateListAttachedGroupPolicies({ client: iam }, { GroupName: groupName })) {
-    for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) attached.push(p.PolicyArn);
-  }
-  if (!attached.includes(policyArn)) {
-    await iam.send(new AttachGroupPolicyCommand({ GroupName: groupName, PolicyArn: policyArn }));
-    done.push(`attached ${policyArn} to ${groupName}`);
-  }
-  const others = attached.filter((a) => a !== policyArn);
-  if (others.length) done.push(`warning: ${groupName} also holds ${others.join(', ')}; the bot refuses to grant it until they are removed`);
-  return done;
-}
 
 async function main(): Promise<void> {
   const withGroups = process.argv.includes('--groups');

@@ -637,8 +637,8 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
           return couldNotCheck(
             'IAM',
             title,
-            `this IAM endpoint does not support iam:SimulatePrincipalPolicy (${describeError(err)})`,
-            'on AWS, run doctor again to check the policy',
+            `this IAM endpoint does not support iam:SimulatePrincipalPolicy, or failed on its side (${describeError(err)}); emulators such as moto have no policy simulation`,
+            'against AWS, run doctor again; or compare the bot’s policy with deploy/ by hand',
           );
         if (isAccessDenied(err))
           return couldNotCheck(

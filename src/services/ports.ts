@@ -39,7 +39,7 @@ export interface RequestStore {
   /** Requests created in [from, to), oldest first: an index query, never a scan. */
   listCreatedBetween(from: string, to: string): Promise<AccessRequest[]>;
   auditEvents(requestId: string): Promise<AuditEvent[]>;
-  /** Audit events at or after `since`, page by page, through the month of `until` (default: now). */
+  /** Audit events at or after `since` and before `until` (default: now), page by page. */
   auditEventsSince(since: string, until?: string): AsyncIterable<AuditEvent[]>;
   getLink(userId: string): Promise<IdentityLink | undefined>;
   putLink(link: IdentityLink): Promise<void>;

@@ -339,13 +339,14 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: INDEX.byAuditMonth,
-            KeyConditionExpression: 'auditMonth = :m AND #at >= :since',
+            KeyConditionExpression: 'auditMonth = :m AND #at BETWEEN :since AND :until',
             ExpressionAttributeNames: { '#at': 'at' },
-            ExpressionAttributeValues: { ':m': month, ':since': since },
+            ExpressionAttributeValues: { ':m': month, ':since': since, ':until': end },
             ExclusiveStartKey,
           }),
         );
-        if (out.Items?.length) yield out.Items.map(toAudit);
+        const events = (out.Items ?? []).map(toAudit).filter((e) => e.at < end);
+        if (events.length) yield events;
         ExclusiveStartKey = out.LastEvaluatedKey;
       } while (ExclusiveStartKey);
     }

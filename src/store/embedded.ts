@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { probeEmbeddedStore } from './embedded-probe.js';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -12,8 +13,20 @@ export interface EmbeddedDynamo {
  * inside this process, on loopback only. One process at a time: replicas need STORE=dynamodb.
  * `dataDir: null` keeps everything in memory (tests, benchmarks).
  */
+export class EmbeddedStoreInUseError extends Error {
+  override name = 'EmbeddedStoreInUseError';
+}
+
 export async function startEmbeddedDynamo(dataDir: string | null): Promise<EmbeddedDynamo> {
-  if (dataDir) await mkdir(dataDir, { recursive: true });
+  if (dataDir) {
+    // dynalite opens LevelDB lazily and would fail on the first request; look first and say why.
+    if ((await probeEmbeddedStore(dataDir)).state === 'in-use') {
+      throw new EmbeddedStoreInUseError(
+        `The embedded store in ${dataDir} is in use by another process (it serves one process only). Stop the other bot, use another DATA_DIR, or STORE=dynamodb for several replicas.`,
+      );
+    }
+    await mkdir(dataDir, { recursive: true });
+  }
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dataDir ? { path: dataDir } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -214,7 +214,8 @@ describe('the bot policy', () => {
   });
 
   it('has an action for every IAM call in src/aws/iam.ts', () => {
-    const ops = awsOperations(sourceFiles('src/aws'));
+    // The bot's gateway; src/aws/groups.ts is setup's administrator action, checked below as not the bot's.
+    const ops = awsOperations(sourceFiles('src/aws').filter((f) => f.path === 'src/aws/iam.ts'));
     const names = ops.map((o) => o.operation);
     // The scan itself works: these are certainly there.
     expect(names).toEqual(expect.arrayContaining(['AddUserToGroup', 'RemoveUserFromGroup', 'GetUser', 'ListGroupsForUser']));
