@@ -9,6 +9,7 @@ import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { pendingLockKey, REQUEST_SK, requestKey } from '../../src/store/keys.js';
 import { ensureTable } from '../../src/store/table.js';
+import { buildRequest } from '../support/requests.js';
 
 /** A DynamoDB-compatible endpoint the contract runs against. */
 interface Backend {
@@ -54,29 +55,15 @@ const at = (ms: number) => new Date(ms).toISOString();
 const shift = (isoTime: string, ms: number) => at(Date.parse(isoTime) + ms);
 
 /** A request from defaults plus overrides; the id is a ULID minted at `createdAt`. */
-function buildRequest(overrides: Partial<AccessRequest> = {}): AccessRequest {
+function aRequest(overrides: Partial<AccessRequest> = {}): AccessRequest {
   const createdAt = overrides.createdAt ?? new Date().toISOString();
-  return {
-    id: ulid(Date.parse(createdAt)),
-    status: 'PENDING',
-    requesterId: 'U0EMPLOYEE',
+  return buildRequest({
     requesterTeamId: 'T0CORP',
     requesterEmail: 'jane.doe@corp.example',
-    iamUserName: 'jane.doe',
-    level: 'read-only',
-    groupName: 'BillingReadOnly',
-    durationDays: 7,
-    justification: 'month-end close',
-    createdAt,
-    approvals: [],
-    approverIds: [],
-    approvalsRequired: 1,
-    dryRun: false,
     iam: { mfa: 'present', hasConsolePassword: true, currentGroups: ['Developers'], warnings: [] },
-    version: 1,
-    updatedAt: createdAt,
+    createdAt,
     ...overrides,
-  };
+  });
 }
 
 const requested: AuditInput = { actor: 'U0EMPLOYEE', detail: 'requested' };
@@ -151,7 +138,7 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
 
   /** Creates a PENDING (or any) request and returns what was stored. */
   async function created(overrides: Partial<AccessRequest> = {}, audit: AuditInput = requested): Promise<AccessRequest> {
-    const request = buildRequest(overrides);
+    const request = aRequest(overrides);
     await store.create(request, audit);
     return request;
   }
@@ -269,7 +256,7 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
     });
 
     it('rejects an update of a request that does not exist with ConflictError and no current item', async () => {
-      const err = await conflictOf(store.update(buildRequest(), { status: 'CANCELLED' }, { actor: 'U0EMPLOYEE', detail: 'cancelled' }));
+      const err = await conflictOf(store.update(aRequest(), { status: 'CANCELLED' }, { actor: 'U0EMPLOYEE', detail: 'cancelled' }));
       expect(err.current).toBeUndefined();
     });
 
@@ -336,7 +323,7 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
     it('refuses a second PENDING request for the same user and level, allows another level, and frees the slot once decided', async () => {
       const first = await created();
 
-      const duplicate = buildRequest();
+      const duplicate = aRequest();
       const err = await conflictOf(store.create(duplicate, requested));
       expect(err.current?.id).toBe(first.id);
       expect(await store.get(duplicate.id)).toBeUndefined();
@@ -374,11 +361,11 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
 
     it('holds while the first request is still being written: its slot is claimed but its item not yet stored', async () => {
       const slow = holdingRequestPuts(doc);
-      const first = buildRequest();
+      const first = aRequest();
       const firstCreate = settle(new DynamoRequestStore(slow.client, tableName).create(first, requested));
       await slow.reached;
 
-      const second = buildRequest();
+      const second = aRequest();
       const secondCreate = settle(store.create(second, requested));
       // Let the first write go once the second has its answer (or, should a store wait for the
       // holder, after a bound that only prevents a deadlock and decides nothing).

@@ -6,6 +6,7 @@ import type { KnownBlock } from '@slack/types';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { type MemberFinding, periodStats } from '../../src/domain/summary.js';
 import type { SummaryReport } from '../../src/services/summary-service.js';
+import { buildRequest } from './requests.js';
 
 const BASE_TIME = Date.parse('2030-03-04T09:00:00.000Z');
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -24,28 +25,7 @@ export function fakeId(n: number): string {
 export const isoAt = (minutesFromBase: number) => new Date(BASE_TIME + minutesFromBase * 60_000).toISOString();
 
 export function makeRequest(overrides: Partial<AccessRequest> = {}): AccessRequest {
-  const createdAt = overrides.createdAt ?? isoAt(0);
-  return {
-    id: fakeId(1),
-    status: 'PENDING',
-    requesterId: 'U0EMPLOYEE',
-    requesterTeamId: 'T0001',
-    requesterEmail: 'jane.doe@corp.com',
-    iamUserName: 'jane.doe',
-    level: 'read-only',
-    groupName: 'BillingReadOnly',
-    durationDays: 7,
-    justification: 'month-end close',
-    createdAt,
-    approvals: [],
-    approverIds: [],
-    approvalsRequired: 1,
-    dryRun: false,
-    iam: { mfa: 'present', hasConsolePassword: true, currentGroups: [], warnings: [] },
-    version: 1,
-    updatedAt: createdAt,
-    ...overrides,
-  };
+  return buildRequest({ id: fakeId(1), createdAt: isoAt(0), ...overrides });
 }
 
 /** An ACTIVE grant number `n`, held by its own Slack and IAM user. */
