@@ -66,7 +66,9 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const logger = boltLogger(log);
   const clientOptions = {
     slackApiUrl: config.slack.apiUrl,
-    ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
+    // A few retries with backoff, not the client's default of ten over half an hour: an unreachable
+    // Slack must not hang start-up or hold post-ack work without bound.
+    retryConfig: { retries: options.slackRetries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
   };
   // The services' client logs warnings and errors only: its debug lines dump request bodies.
   const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN });

@@ -21,7 +21,7 @@ function loadOrExplain(env: NodeJS.ProcessEnv): Config {
     if (!(err instanceof ConfigError)) throw err;
     const noSlack = err.problems.some((p) => p.startsWith('SLACK_BOT_TOKEN: required'));
     const hint = noSlack
-      ? '\nSet SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode), ADMIN_CHANNEL_ID and ADMIN_USER_IDS in .env: copy .env.example to .env and fill them in (README: "Connect a Slack workspace").'
+      ? '\nSet SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode), ADMIN_CHANNEL_ID and ADMIN_USER_IDS in .env: copy .env.example to .env and fill them in (README: "Connect a real workspace").\nTo try the bot without a Slack workspace or an AWS account: npm run playground'
       : '';
     return fail(`billing-access bot cannot start.\n${err.message}${hint}`);
   }
@@ -36,6 +36,9 @@ async function main(): Promise<void> {
     bot = await startBot({ config, log, aws: config.aws });
   } catch (err) {
     if (err instanceof MissingTableError) fail(err.message);
+    if ((err as { code?: string }).code === 'slack_webapi_request_error') {
+      fail(`Could not reach Slack at ${config.slack.apiUrl} (${err instanceof Error ? err.message : 'request failed'}). Check the network and SLACK_API_URL.`);
+    }
     const data = (err as { data?: { error?: string } }).data;
     if (data?.error) fail(`Slack refused the bot token (auth.test: ${data.error}). Check SLACK_BOT_TOKEN and SLACK_API_URL.`);
     throw err;
