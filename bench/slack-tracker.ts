@@ -1,0 +1,98 @@
+/**
+ * Follows what the bot tells Slack, from the fake's own logs (read incrementally, so polling
+ * stays cheap with thousands of calls): requests posted to the admin channel, grants announced
+ * to requesters, refusals, and replies to response_url keys.
+ */
+import type { FakeSlack } from '../test/support/fake-slack.js';
+
+const REQUEST_ID = /`([0-9A-HJKMNP-TV-Z]{26})`/;
+const BUSY = 'The bot is busy right now';
+
+export interface PostedRequest {
+  id: string;
+  requesterId: string;
+  level: string;
+  at: number;
+}
+
+export class SlackTracker {
+  private callIndex = 0;
+  private responseIndex = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Requests posted to the admin channel, by `${requesterId}:${level}`. */
+  readonly posted = new Map<string, PostedRequest>();
+  /** Request ids whose requester was told the grant is active, with when (ms since epoch). */
+  readonly active = new Map<string, number>();
+  readonly failed = new Set<string>();
+  /** First reply text per response_url key. */
+  readonly replies = new Map<string, string>();
+  ephemerals = 0;
+  busyEphemerals = 0;
+  busyReplies = 0;
+
+  constructor(
+    private readonly slack: FakeSlack,
+    private readonly adminChannel: string,
+  ) {}
+
+  start(intervalMs = 20): void {
+    this.timer = setInterval(() => this.scan(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  scan(): void {
+    const calls = this.slack.calls();
+    for (; this.callIndex < calls.length; this.callIndex++) {
+      const call = calls[this.callIndex];
+      if (!call?.ok) continue;
+      const args = call.args;
+      const text = typeof args.text === 'string' ? args.text : '';
+      if (call.method === 'chat.postMessage') {
+        const channel = String(args.channel ?? '');
+        if (channel === this.adminChannel && args.thread_ts === undefined) {
+          const who = /from <@([A-Z0-9]+)> for ([a-z0-9-]+) \(/.exec(text);
+          const id = REQUEST_ID.exec(JSON.stringify(args.blocks ?? []))?.[1];
+          if (who?.[1] && who[2] && id) {
+            this.posted.set(`${who[1]}:${who[2]}`, { id, requesterId: who[1], level: who[2], at: call.at });
+          }
+        } else if (channel.startsWith('U')) {
+          const id = REQUEST_ID.exec(JSON.stringify(args.blocks ?? text))?.[1];
+          if (id && text.includes('billing access is approved')) this.active.set(id, call.at);
+          else if (id && text.includes('IAM change failed')) this.failed.add(id);
+        }
+      } else if (call.method === 'chat.postEphemeral') {
+        this.ephemerals += 1;
+        if (text.includes(BUSY)) this.busyEphemerals += 1;
+      }
+    }
+    const responses = this.slack.responses();
+    for (; this.responseIndex < responses.length; this.responseIndex++) {
+      const r = responses[this.responseIndex];
+      if (!r || this.replies.has(r.key)) continue;
+      const text = String(r.body.text ?? '');
+      this.replies.set(r.key, text);
+      if (text.includes(BUSY)) this.busyReplies += 1;
+    }
+  }
+
+  /** The admin messages' ts, by request id (for clicks that carry the message they were on). */
+  messageTs(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const m of this.slack.messages(this.adminChannel)) {
+      if (m.threadTs || m.ephemeralTo) continue;
+      const id = REQUEST_ID.exec(JSON.stringify(m.blocks ?? []))?.[1];
+      if (id && !out.has(id)) out.set(id, m.ts);
+    }
+    return out;
+  }
+}
+
+/** The request id a confirmation reply names, if it is one. */
+export function requestIdInReply(text: string): string | undefined {
+  return /^:hourglass_flowing_sand: Request `([0-9A-HJKMNP-TV-Z]{26})`/.exec(text)?.[1];
+}
