@@ -5,6 +5,7 @@
  * node_modules through NODE_PATH.
  */
 import { join } from 'node:path';
+import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { freePort } from '../test/support/moto.js';
 import { memoryMb, ROOT, spawnNode, waitForHttp200 } from './procs.js';
 import { botEnv, type Rig, type Stoppers } from './rig.js';
@@ -40,7 +41,7 @@ export async function startBundledBot(stoppers: Stoppers, rig: Rig, logDir: stri
   const port = await freePort();
   const child = spawnNode(outfile, {
     tsx: false,
-    nodeArgs: process.env.BENCH_BOT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
+    nodeArgs: [...BOT_NODE_FLAGS, ...(process.env.BENCH_BOT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     env: {
       ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
       NODE_PATH: join(ROOT, 'node_modules'),

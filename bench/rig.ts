@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as iamSdk from '@aws-sdk/client-iam';
+import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { AwsProxy } from '../test/support/aws-proxy.js';
 import { FakeSlack } from '../test/support/fake-slack.js';
 import { freePort, type MotoHandle, startMoto } from '../test/support/moto.js';
@@ -170,6 +171,7 @@ export async function startBotProcess(
     env: botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
     logFile,
     nodeArgs: [
+      ...BOT_NODE_FLAGS,
       ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : []),
       // For diagnosis only (e.g. --trace-gc: the bot's log then carries V8's lines).
       ...(process.env.BENCH_BOT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),

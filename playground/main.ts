@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { SlackStandIn } from './slack-standin.js';
 import { PlaygroundUi } from './ui.js';
 import { ADMIN_CHANNEL, BOT_USER_ID, CHANNELS, generateSecrets, PEOPLE, TEAM_ID } from './workspace.js';
@@ -69,7 +70,7 @@ export async function startPlayground(options: { port?: number; dataDir?: string
   const iamMode = awsEndpoint ? 'live' : 'dry-run';
   const dataDir = options.dataDir ?? join(ROOT, 'data', 'playground');
   const hasAwsCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...BOT_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     stdio: options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'],
     env: {

@@ -89,20 +89,19 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
+  const appOptions = {
+    token: config.slack.botToken,
+    clientOptions,
+    logger,
+    tokenVerificationEnabled: false,
+    // No conversation state is used; Bolt's default in-memory store would cost a lookup on every request.
+    convoStore: false as const,
+    ...identity,
+  };
   let app: App;
   let receiver: HTTPReceiver | undefined;
   if (config.slack.mode === 'socket') {
-    app = new App({
-      token: config.slack.botToken,
-      appToken: config.slack.appToken,
-      socketMode: true,
-      clientOptions,
-      logger,
-      customRoutes,
-      installerOptions: { port: config.http.port },
-      tokenVerificationEnabled: false,
-      ...identity,
-    });
+    app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true, customRoutes, installerOptions: { port: config.http.port } });
   } else {
     receiver = new HTTPReceiver({
       signingSecret: config.slack.signingSecret as string,
@@ -111,7 +110,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       logger,
       processBeforeResponse: false,
     });
-    app = new App({ token: config.slack.botToken, receiver, clientOptions, logger, tokenVerificationEnabled: false, ...identity });
+    app = new App({ ...appOptions, receiver });
   }
   registerHandlers(app, deps);
 

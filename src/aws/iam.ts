@@ -22,6 +22,8 @@ import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOut
 export { GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 
 const TAG_CACHE_MS = 5 * 60 * 1000;
+/** The account's groups-per-user quota changes only through a Service Quotas request: read it once an hour. */
+const QUOTA_CACHE_MS = 60 * 60 * 1000;
 
 /**
  * The only code that calls IAM, and only on the configured billing groups.
@@ -31,6 +33,7 @@ export class AwsIamGateway implements IamGateway {
   readonly dryRun = false;
   private readonly allowedGroups: ReadonlySet<string>;
   private tagIndex: { builtAt: number; byEmail: Map<string, string> } | undefined;
+  private quota: { readAt: number; value: number | null } | undefined;
 
   constructor(
     private readonly iam: IAMClient,
@@ -115,11 +118,16 @@ export class AwsIamGateway implements IamGateway {
     return byEmail.get(wanted);
   }
 
+  /** The account's limit of groups per IAM user (a pre-check only: AddUserToGroup enforces it); null when unreadable. */
   async groupsPerUserQuota(): Promise<number | null> {
+    if (this.quota && this.now() - this.quota.readAt < QUOTA_CACHE_MS) return this.quota.value;
     try {
       const out = await this.iam.send(new GetAccountSummaryCommand({}));
-      return out.SummaryMap?.GroupsPerUserQuota ?? null;
+      const value = out.SummaryMap?.GroupsPerUserQuota ?? null;
+      this.quota = { readAt: this.now(), value };
+      return value;
     } catch {
+      // Not cached: the next request tries again.
       return null;
     }
   }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
 import { ROOT } from '../support/source-scan.js';
 
 const DOCKERFILE_PATH = join(ROOT, 'Dockerfile');
@@ -60,6 +61,11 @@ const all = instructions(DOCKERFILE);
 const allStages = stages(all);
 const runtime = allStages.at(-1);
 const find = (body: Instruction[], keyword: string) => body.filter((i) => i.keyword === keyword);
+
+/** The runtime stage's exec-form CMD, e.g. ['node', '--max-old-space-size=128', …, 'dist/main.js']. */
+function runtimeCommand(): string[] {
+  return JSON.parse(find(runtime?.body ?? [], 'CMD').at(-1)?.args ?? '[]') as string[];
+}
 
 /** The HEALTHCHECK's exec-form command, e.g. ['node', '-e', '…']. */
 function healthcheckCommand(): string[] {
@@ -126,10 +132,10 @@ describe('Dockerfile structure', () => {
     expect(cmd && last && last.line < cmd.line).toBe(true);
   });
 
-  it('exposes 3000, starts `node dist/main.js`, and checks health over HTTP with node', () => {
+  it('exposes 3000, starts `node dist/main.js` with the bot’s heap flags, and checks health over HTTP with node', () => {
     const body = runtime?.body ?? [];
     expect(find(body, 'EXPOSE').map((e) => e.args)).toContain('3000');
-    expect(JSON.parse(find(body, 'CMD').at(-1)?.args ?? 'null')).toEqual(['node', 'dist/main.js']);
+    expect(runtimeCommand()).toEqual(['node', ...BOT_NODE_FLAGS, 'dist/main.js']);
     expect(find(body, 'HEALTHCHECK')).toHaveLength(1);
     const command = healthcheckCommand();
     expect(command[0]).toBe('node');
@@ -195,7 +201,7 @@ describe('the bundle (npm run build), run as the runtime stage holds it', () => 
     await new Promise<void>((resolve) => fakeSlack?.listen(0, '127.0.0.1', () => resolve()));
     const slackPort = (fakeSlack.address() as AddressInfo).port;
 
-    bot = spawn(process.execPath, ['dist/main.js'], {
+    bot = spawn(process.execPath, runtimeCommand().slice(1), {
       cwd: work,
       env: {
         PATH: process.env.PATH ?? '',

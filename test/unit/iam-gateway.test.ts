@@ -227,13 +227,28 @@ describe('AwsIamGateway group membership', () => {
     await expect(gateway.groupPolicies('BillingFull')).rejects.toBeInstanceOf(IamUnavailableError);
   });
 
-  it('reads the groups-per-user quota, or null when it cannot', async () => {
+  it('reads the groups-per-user quota, or null when it cannot (and then asks again next time)', async () => {
+    iamMock
+      .on(GetAccountSummaryCommand)
+      .rejectsOnce(awsError('AccessDenied', 'no'))
+      .resolvesOnce({ SummaryMap: { GroupsPerUserQuota: 10 } });
+    await expect(gateway.groupsPerUserQuota()).resolves.toBeNull();
+    await expect(gateway.groupsPerUserQuota()).resolves.toBe(10);
+    expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(2);
+  });
+
+  it('reads the quota once an hour, not on every request', async () => {
     iamMock
       .on(GetAccountSummaryCommand)
       .resolvesOnce({ SummaryMap: { GroupsPerUserQuota: 10 } })
-      .rejects(awsError('AccessDenied', 'no'));
+      .resolvesOnce({ SummaryMap: { GroupsPerUserQuota: 20 } });
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(10);
-    await expect(gateway.groupsPerUserQuota()).resolves.toBeNull();
+    nowMs += 59 * 60 * 1000;
+    await expect(gateway.groupsPerUserQuota()).resolves.toBe(10);
+    expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(1);
+    nowMs += 2 * 60 * 1000;
+    await expect(gateway.groupsPerUserQuota()).resolves.toBe(20);
+    expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(2);
   });
 });
 
