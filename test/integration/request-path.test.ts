@@ -1,4 +1,4 @@
-import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateGroupCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { FIELD, VIEW } from '../../src/slack/ids.js';
 import { type Harness, PEOPLE } from '../support/harness.js';
@@ -251,6 +251,23 @@ describe('request path: requester without MFA, REQUIRE_MFA=warn', () => {
     expect(content).toMatch(/no MFA device/);
     expect(content).toMatch(/:warning:/);
     expect(buttonLabels(h.adminMessages()[0])).toEqual(['Approve', 'Deny']);
+  });
+});
+
+describe("request path: requester at the account's groups-per-user limit", () => {
+  const harness = useHarness();
+
+  it('a requester already in as many groups as IAM allows a user (10 on moto, read with GetAccountSummary) is refused, and nothing is stored', async () => {
+    const h = harness();
+    for (let i = 1; i <= 10; i += 1) {
+      await h.iam.send(new CreateGroupCommand({ GroupName: `team-${i}` }));
+      await h.iam.send(new AddUserToGroupCommand({ GroupName: `team-${i}`, UserName: 'jane.doe' }));
+    }
+    const res = await h.command(employee, 'read-only 7d month-end close for October');
+    const answer = await waitForAnswer(h, res);
+    expect(answer).toContain('jane.doe');
+    expect(answer).toMatch(/already in 10 groups, the account's limit per user \(10\)/);
+    await expectNothingStored(h);
   });
 });
 

@@ -220,6 +220,8 @@ export class Harness {
     const res = await this.command(userId, text);
     if (res.status !== 200) throw new Error(`command answered ${res.status}: ${res.text}`);
     await this.slack.waitFor(() => this.adminMessages().length > before || this.replies(res.key).length > 0);
+    // The submission finishes after the admin post (it links the message to the request): wait for it.
+    await this.idle();
     const [latest] = await this.requestsOf(userId);
     if (!latest || this.adminMessages().length === before) throw new Error(`no request was stored: ${this.replies(res.key).join(' | ')}`);
     return latest;
