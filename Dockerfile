@@ -35,4 +35,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The heap flags of src/node-flags.ts (why: see there).
-CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/main.js"]
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=8", "dist/main.js"]

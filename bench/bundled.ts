@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { freePort } from '../test/support/moto.js';
-import { memoryMb, ROOT, spawnNode, waitForHttp200 } from './procs.js';
+import { memoryMb, placement, ROOT, spawnNode, waitForHttp200 } from './procs.js';
 import { botEnv, type Rig, type Stoppers } from './rig.js';
 
 export interface BundledStart {
@@ -40,6 +40,7 @@ export async function startBundledBot(stoppers: Stoppers, rig: Rig, logDir: stri
   const bytes = result.metafile?.outputs[Object.keys(result.metafile.outputs)[0] ?? '']?.bytes ?? Number.NaN;
   const port = await freePort();
   const child = spawnNode(outfile, {
+    ...(placement.underTest ? { cpus: placement.underTest } : {}),
     tsx: false,
     nodeArgs: [...BOT_NODE_FLAGS, ...(process.env.BENCH_BOT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     env: {

@@ -13,7 +13,7 @@ import { FakeSlack } from '../test/support/fake-slack.js';
 import { freePort, type MotoHandle, startMoto } from '../test/support/moto.js';
 import { DynamoProxy } from './dynamo-proxy.js';
 import { ADMIN_CHANNEL, ADMINS, BILLING_GROUPS, BOT_TOKEN, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, slackUsers, TEAM } from './fixtures.js';
-import { childPids, firstJsonLine, lowerPriority, memoryMb, type NodeChild, spawnNode, waitForHttp200 } from './procs.js';
+import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, setNice, spawnNode, waitForHttp200 } from './procs.js';
 
 /** Every IAM action name the SDK knows, so the proxy's counts can be summed whatever the bot calls. */
 const IAM_ACTIONS = Object.keys(iamSdk)
@@ -71,7 +71,7 @@ export async function startRig(stoppers: Stoppers, people: Employee[]): Promise<
   // The emulators stand in for remote services: on this machine they must not take the CPU from the
   // bot or the load generator first, so they run at a lower priority (BENCH_NICE=0 turns this off).
   if (process.env.BENCH_NICE !== '0') {
-    for (const pid of [...childPids('moto_server'), dynamo.process.pid]) lowerPriority(pid);
+    for (const pid of [...childPids('moto_server'), dynamo.process.pid]) setNice(pid);
   }
   const iamProxy = await AwsProxy.start(moto.endpoint);
   stoppers.add('IAM proxy', () => iamProxy.stop());
@@ -110,6 +110,7 @@ export async function startBare(stoppers: Stoppers, rig: Rig, logDir: string, cp
   const port = await freePort();
   const logFile = join(logDir, 'bare-bolt.log');
   const child = spawnNode('bench/bare-bolt.ts', {
+    ...(placement.underTest ? { cpus: placement.underTest } : {}),
     env: { PORT: String(port), SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: rig.slack.apiUrl },
     logFile,
     ...(cpuProfileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] } : {}),
@@ -168,6 +169,7 @@ export async function startBotProcess(
   const port = await freePort();
   const logFile = join(logDir, 'bot.log');
   const child = spawnNode('src/main.ts', {
+    ...(placement.underTest ? { cpus: placement.underTest } : {}),
     env: botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
     logFile,
     nodeArgs: [

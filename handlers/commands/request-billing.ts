@@ -19,6 +19,8 @@ export function requestBillingCommand(deps: HandlerDeps) {
     maxDurationDays: config.maxDurationDays,
     breakGlassEnabled: config.breakGlassMaxHours !== undefined,
   };
+  // The help text depends on the configuration only: built once.
+  const helpReply = ephemeral(helpText(config), dryRun);
 
   return async ({ command, ack, respond, client }: Args): Promise<void> => {
     const context = { event: 'command', userId: command.user_id, teamId: command.team_id, channelId: command.channel_id };
@@ -34,7 +36,7 @@ export function requestBillingCommand(deps: HandlerDeps) {
 
     switch (parsed.kind) {
       case 'help':
-        await ack(ephemeral(helpText(config), dryRun));
+        await ack(helpReply);
         return;
       case 'modal':
         await ack();
