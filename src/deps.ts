@@ -127,7 +127,8 @@ export async function buildDeps(options: {
     log,
   );
   const summaries = new SummaryService(config, store, iam, admins, notifier, clock, log, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
-  const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000 }, (label, err) =>
+  // Acks first: during a burst of clicks, post-ack work starts 5 ms after the last one (at most 250 ms later).
+  const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000, quietMs: 5, maxDeferMs: 250 }, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
   );
 
