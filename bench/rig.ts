@@ -116,6 +116,11 @@ export async function startBare(stoppers: Stoppers, rig: Rig, logDir: string, cp
     ...(cpuProfileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] } : {}),
   });
   stoppers.add('bare Bolt app', () => child.stop());
+  return whenListening(child, port, logFile);
+}
+
+/** Waits for the server's /healthz to answer 200; what it took and how much memory it holds then. */
+async function whenListening(child: NodeChild, port: number, logFile: string): Promise<StartedServer> {
   const ready = await waitForHttp200(`http://127.0.0.1:${port}/healthz`, 30_000, () => child.child.exitCode === null);
   return {
     process: child,
@@ -181,16 +186,8 @@ export async function startBotProcess(
   });
   // SIGTERM: the bot stops taking work, finishes what it has, and exits (writing a CPU profile if asked).
   stoppers.add('bot', () => child.stop('SIGTERM', 20_000));
-  const ready = await waitForHttp200(`http://127.0.0.1:${port}/healthz`, 30_000, () => child.child.exitCode === null);
-  return {
-    process: child,
-    port,
-    url: `http://127.0.0.1:${port}/slack/events`,
-    startupMs: ready - child.spawnedAt,
-    rssAfterStartMb: memoryMb(child.pid).rss,
-    ownStartupMs: startupLogged(logFile),
-    logFile,
-  };
+  const started = await whenListening(child, port, logFile);
+  return { ...started, ownStartupMs: startupLogged(logFile) };
 }
 
 /** The bot's own `startupMs` from its `started` log line (config loaded → listening; module loading not included). */

@@ -378,6 +378,45 @@ async function main(): Promise<void> {
     stoppers.add('RSS sampler', async () => sampler.stop());
     phaseDone('bot start');
 
+    /**
+     * Sends each round of signed bodies to the bot (after a short help warm-up, from a fresh load
+     * generator), waits until `done(answered so far)` says its post-ack work is finished, and lets
+     * the bot settle before the next round.
+     */
+    const botBurstInRounds = async (label: (round: number) => string, window: string, bodyRounds: SignedBody[][], done: (answered: number) => boolean) => {
+      const results: LoadResult[] = [];
+      const doneMs: number[] = [];
+      let drained = true;
+      let botCpuMs = 0;
+      for (const [i, bodies] of bodyRounds.entries()) {
+        // Warmed with help (no side effects) from the same load-generator process just before.
+        const warmup = { durationSec: 1, bodies: helpBodies(burstPeople, (k) => rig.slack.responseUrl(k), 500) };
+        let cpuBefore = 0;
+        let started = 0;
+        const load = await measured(`${window}_${i + 1}`, (restart) =>
+          runLoad(
+            logDir,
+            label(i + 1),
+            { url: bot.url, connections: SETTINGS.connections, durationSec: SETTINGS.loadSeconds, amount: bodies.length, bodies, warmup },
+            () => {
+              restart();
+              cpuBefore = cpuMs(bot.process.pid);
+              started = performance.now();
+            },
+          ),
+        );
+        botCpuMs += cpuMs(bot.process.pid) - cpuBefore;
+        results.push(load);
+        seeder?.resume();
+        const answered = results.reduce((a, r) => a + r.ok2xx, 0);
+        drained = (await waitFor(() => done(answered), SETTINGS.drainSeconds)) && drained;
+        doneMs.push(performance.now() - started);
+        await settle(rig);
+        await pauseSeeding();
+      }
+      return { load: ofRounds(results), drained, doneMs, botCpuMs };
+    };
+
     let help: (LoadResult & { bot_cpu_ms_per_request: number }) | undefined;
     if (PHASES.has('help')) {
       sampler.setPhase('command_ack');
@@ -481,38 +520,17 @@ async function main(): Promise<void> {
     if (PHASES.has('requests')) {
       sampler.setPhase('request burst');
       const replies = () => [...tracker.replies.keys()].filter((k) => k.startsWith('cr:')).length;
-      const results: LoadResult[] = [];
-      const drainMs: number[] = [];
-      let drained = true;
-      let cpuMsInRounds = 0;
-      for (const [i, texts] of rounds(requestTexts, SETTINGS.burstRounds).entries()) {
-        const bodies = texts.map(sign);
-        // Warmed with help (no side effects) from the same load-generator process just before.
-        const warmup = { durationSec: 1, bodies: helpBodies(burstPeople, (k) => rig.slack.responseUrl(k), 500) };
-        let cpuBefore = 0;
-        let started = 0;
-        const load = await measured(`command_request_burst_${i + 1}`, (restart) =>
-          runLoad(
-            logDir,
-            `command_ack (request burst ${i + 1})`,
-            { url: bot.url, connections: SETTINGS.connections, durationSec: SETTINGS.loadSeconds, amount: bodies.length, bodies, warmup },
-            () => {
-              restart();
-              cpuBefore = cpuMs(bot.process.pid);
-              started = performance.now();
-            },
-          ),
-        );
-        cpuMsInRounds += cpuMs(bot.process.pid) - cpuBefore;
-        results.push(load);
-        seeder?.resume();
-        const answered = results.reduce((a, r) => a + r.ok2xx, 0);
-        drained = (await waitFor(() => replies() >= answered, SETTINGS.drainSeconds)) && drained;
-        drainMs.push(performance.now() - started);
-        await settle(rig);
-        await pauseSeeding();
-      }
-      const load = ofRounds(results);
+      const {
+        load,
+        drained,
+        doneMs: drainMs,
+        botCpuMs,
+      } = await botBurstInRounds(
+        (n) => `command_ack (request burst ${n})`,
+        'command_request_burst',
+        rounds(requestTexts, SETTINGS.burstRounds).map((texts) => texts.map(sign)),
+        (answered) => replies() >= answered,
+      );
       const created = requestPairs.filter(({ person, level }) => tracker.posted.has(`${person.userId}:${level}`)).length;
       logLine(
         `  request bursts: ${replies()} replies, ${created} pending requests posted, ${tracker.busyReplies} busy; each round all answered within ${drainMs.map((d) => fmt(d / 1000, 1)).join(' / ')} s${drained ? '' : ' (NOT drained: timed out)'}`,
@@ -523,7 +541,7 @@ async function main(): Promise<void> {
         busy_replies: tracker.busyReplies,
         all_answered_ms_by_round: drainMs,
         drained,
-        bot_cpu_ms_per_request: cpuMsInRounds / Math.max(1, load.requests),
+        bot_cpu_ms_per_request: botCpuMs / Math.max(1, load.requests),
       };
       phaseDone('request bursts');
     }
@@ -556,45 +574,20 @@ async function main(): Promise<void> {
         refused: tracker.ephemerals - ephemeralsBefore,
         busy: tracker.busyEphemerals - busyBefore,
       });
-      const results: LoadResult[] = [];
-      const doneMs: number[] = [];
-      let drained = true;
-      let cpuMsInRounds = 0;
-      for (const [i, bodies] of rounds(clicks, SETTINGS.burstRounds).entries()) {
-        const warmup = { durationSec: 1, bodies: helpBodies(burstPeople, (k) => rig.slack.responseUrl(k), 500) };
-        let cpuBefore = 0;
-        let started = 0;
-        const load = await measured(`approve_burst_${i + 1}`, (restart) =>
-          runLoad(
-            logDir,
-            `approve_ack (burst ${i + 1})`,
-            { url: bot.url, connections: SETTINGS.connections, durationSec: SETTINGS.loadSeconds, amount: bodies.length, bodies, warmup },
-            () => {
-              restart();
-              cpuBefore = cpuMs(bot.process.pid);
-              started = performance.now();
-            },
-          ),
-        );
-        cpuMsInRounds += cpuMs(bot.process.pid) - cpuBefore;
-        results.push(load);
-        seeder?.resume();
-        const answered = results.reduce((a, r) => a + r.ok2xx, 0);
-        drained =
-          (await waitFor(() => {
-            const o = outcome();
-            return o.granted + o.failed + o.refused >= answered;
-          }, SETTINGS.drainSeconds)) && drained;
-        doneMs.push(performance.now() - started);
-        await settle(rig);
-        await pauseSeeding();
-      }
-      const load = ofRounds(results);
+      const { load, drained, doneMs, botCpuMs } = await botBurstInRounds(
+        (n) => `approve_ack (burst ${n})`,
+        'approve_burst',
+        rounds(clicks, SETTINGS.burstRounds),
+        (answered) => {
+          const o = outcome();
+          return o.granted + o.failed + o.refused >= answered;
+        },
+      );
       const o = outcome();
       logLine(
         `  approve bursts: ${o.granted} granted, ${o.failed} failed, ${o.refused} refused (${o.busy} busy); each round all done within ${doneMs.map((d) => fmt(d / 1000, 1)).join(' / ')} s${drained ? '' : ' (NOT drained: timed out)'}`,
       );
-      approvals = { ...load, ...o, all_done_ms_by_round: doneMs, drained, bot_cpu_ms_per_click: cpuMsInRounds / Math.max(1, load.requests) };
+      approvals = { ...load, ...o, all_done_ms_by_round: doneMs, drained, bot_cpu_ms_per_click: botCpuMs / Math.max(1, load.requests) };
       phaseDone('approve bursts');
     }
 
