@@ -30,11 +30,15 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Log bytes held for a stalled stdout before lines are dropped (the heap is capped: src/node-flags.ts). */
+const MAX_BUFFERED_LOG_BYTES = 8 * 1024 * 1024;
+
 /**
  * JSON lines to `destination`, or to stdout. On stdout the writes are asynchronous: lines that
  * come while a write is in flight go out together (one syscall instead of one per line under
- * load), and pino flushes what is left when the process exits. Only a SIGKILL can lose the
- * last lines, and nothing depends on them: the audit trail is the table, not the log.
+ * load), and pino flushes what is left when the process exits. A kill can lose the last lines,
+ * and if stdout stops taking them, lines past 8 MB are dropped rather than held without bound.
+ * Nothing depends on them: the audit trail is the table, not the log.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
@@ -50,7 +54,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_LOG_BYTES }),
   );
 }
 

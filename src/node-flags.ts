@@ -2,8 +2,9 @@
  * The V8 flags the bot runs with: `npm start`, the Docker image, the playground and the
  * benchmark all use these (test/unit/node-flags.test.ts keeps them in step).
  *
- * The bot's live heap stays near 35 MB under load (`npm run bench` with
- * BENCH_BOT_NODE_ARGS=--trace-gc). With V8's defaults, garbage from a burst of requests grows the
+ * The bot's live heap stays near 35 MB under load (`npm run bench`, STORE=dynamodb, with
+ * BENCH_BOT_NODE_ARGS=--trace-gc; the embedded store's dynalite adds about 8 MB of heap while it
+ * pages through a week of 1,000 requests). With V8's defaults, garbage from a burst of requests grows the
  * old space to about 140 MB before a full collection, and peak RSS passes 250 MB. Capping the old
  * space at 128 MB (over three times the live heap) keeps the peak near 160 MB; semi-spaces of
  * 8 MB (half the default) take a little more off without costing throughput (4 MB did: more

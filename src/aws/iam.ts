@@ -22,7 +22,11 @@ import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOut
 export { GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 
 const TAG_CACHE_MS = 5 * 60 * 1000;
-/** The account's groups-per-user quota changes only through a Service Quotas request: read it once an hour. */
+/**
+ * The account's groups-per-user quota changes only through a Service Quotas request: read it once
+ * an hour (after an increase, the pre-check may refuse for up to that long; AddUserToGroup is the
+ * real limit either way).
+ */
 const QUOTA_CACHE_MS = 60 * 60 * 1000;
 
 /**
