@@ -16,7 +16,11 @@ afterEach(() => {
 function recordingQueue(options: ConstructorParameters<typeof WorkQueue>[0]) {
   const started: { label: string; at: number }[] = [];
   const errors: string[] = [];
-  const queue = new WorkQueue(options, (label) => errors.push(label), () => Date.now());
+  const queue = new WorkQueue(
+    options,
+    (label) => errors.push(label),
+    () => Date.now(),
+  );
   const t0 = Date.now();
   const submit = (label: string) =>
     queue.tryRun(label, async () => {
