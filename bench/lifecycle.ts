@@ -37,6 +37,8 @@ export async function runLifecycles(options: {
   max: number;
   seconds: number;
   concurrency: number;
+  /** Prefix of the response_url keys, distinct per run on the same Slack stand-in (default `lc`). */
+  keyPrefix?: string;
 }): Promise<LifecycleRun> {
   const { slack, tracker } = options;
   const pairs = options.levels.flatMap((level) => options.people.map((p) => ({ person: p, level })));
@@ -50,7 +52,8 @@ export async function runLifecycles(options: {
 
   const one = async (person: Employee, level: string) => {
     const t0 = performance.now();
-    const key = `lc:${person.userId}:${level}`;
+    const prefix = options.keyPrefix ?? 'lc';
+    const key = `${prefix}:${person.userId}:${level}`;
     const command = buildCommand({
       user_id: person.userId,
       user_name: person.iamUserName,
@@ -69,7 +72,7 @@ export async function runLifecycles(options: {
       channelId: ADMIN_CHANNEL,
       actionId: ACTION.approve,
       value: requestId,
-      responseUrl: slack.responseUrl(`lc-click:${requestId}`),
+      responseUrl: slack.responseUrl(`${prefix}-click:${requestId}`),
     });
     const clicked = await postToBot(options.botUrl, SIGNING_SECRET, click);
     if (clicked.status !== 200) throw new Error(`approve answered HTTP ${clicked.status}`);

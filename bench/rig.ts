@@ -170,12 +170,14 @@ export async function startBotProcess(
   logDir: string,
   table: string,
   cpuProfileDir: string | undefined,
+  /** Variables over botEnv's (e.g. STORE=embedded), and the log file's name. */
+  variant: { env?: Record<string, string>; logName?: string } = {},
 ): Promise<StartedServer & { ownStartupMs: number | undefined }> {
   const port = await freePort();
-  const logFile = join(logDir, 'bot.log');
+  const logFile = join(logDir, variant.logName ?? 'bot.log');
   const child = spawnNode('src/main.ts', {
     ...(placement.underTest ? { cpus: placement.underTest } : {}),
-    env: botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
+    env: { ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table), ...variant.env },
     logFile,
     nodeArgs: [
       ...BOT_NODE_FLAGS,

@@ -5,7 +5,7 @@
  *
  * Environment:
  *   BENCH_QUICK=1       small counts, to try the harness (figures not comparable; results.json not written)
- *   BENCH_PHASES=a,b    only these phases: period, baseline, help, lifecycle, requests, approve, bundled
+ *   BENCH_PHASES=a,b    only these phases: period, baseline, help, lifecycle, requests, approve, bundled, embedded
  *                       (approve needs requests); results.json is written only when all ran
  *   BENCH_CPU_PROF=1    the bot runs with --cpu-prof; the profile's folder is printed (=all: the bare Bolt app too)
  *   BENCH_KEEP=1        keep the logs (bot, bare Bolt, load specs) in the temp folder
@@ -39,7 +39,7 @@ import { botEnv, logProblems, type Rig, Stoppers, startBare, startBotProcess, st
 import { SlackTracker } from './slack-tracker.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ALL_PHASES = ['period', 'baseline', 'help', 'lifecycle', 'requests', 'approve', 'bundled'] as const;
+const ALL_PHASES = ['period', 'baseline', 'help', 'lifecycle', 'requests', 'approve', 'bundled', 'embedded'] as const;
 type PhaseName = (typeof ALL_PHASES)[number];
 const PHASES = new Set<PhaseName>(process.env.BENCH_PHASES ? (process.env.BENCH_PHASES.split(',').map((p) => p.trim()) as PhaseName[]) : ALL_PHASES);
 const SETTINGS = {
@@ -65,6 +65,8 @@ const SETTINGS = {
   periodRuns: QUICK ? 3 : 7,
   /** The bundled bot's help load (for its memory under load). */
   bundledSeconds: QUICK ? 2 : 5,
+  /** The bot on STORE=embedded: a help load, then lifecycles, for its memory and throughput. */
+  embeddedLifecycleMax: QUICK ? 10 : 80,
   /** How long the bot may take to finish a burst's post-ack work before the run moves on. */
   drainSeconds: 90,
 };
@@ -638,6 +640,60 @@ async function main(): Promise<void> {
       phaseDone('bundled bot (start-up and memory)');
     }
 
+    // The bot as `npm start` runs it by default: STORE=embedded (dynalite and LevelDB in the bot's own process).
+    let embedded: Record<string, unknown> | undefined;
+    if (PHASES.has('embedded')) {
+      const e = await startBotProcess(stoppers, rig, logDir, BOT_TABLE, undefined, {
+        env: { STORE: 'embedded', DATA_DIR: join(logDir, 'embedded-data') },
+        logName: 'bot-embedded.log',
+      });
+      const eSampler = new ProcessSampler(e.process.pid);
+      eSampler.start();
+      eSampler.setPhase('help');
+      const bodies = helpBodies(burstPeople, (k) => rig.slack.responseUrl(k), 2_000);
+      const help = await measured('embedded_help', (restart) =>
+        runLoad(
+          logDir,
+          'embedded help',
+          { url: e.url, connections: SETTINGS.connections, durationSec: SETTINGS.bundledSeconds, bodies, warmup: { durationSec: 1, bodies } },
+          restart,
+        ),
+      );
+      eSampler.setPhase('lifecycle');
+      const run = await measured('embedded_lifecycle', () =>
+        runLifecycles({
+          botUrl: e.url,
+          slack: rig.slack,
+          tracker,
+          people: lifecyclePeople,
+          levels: LEVELS.map((l) => l.level),
+          max: SETTINGS.embeddedLifecycleMax,
+          seconds: SETTINGS.lifecycleSeconds,
+          concurrency: SETTINGS.lifecycleConcurrency,
+          keyPrefix: 'lc-embedded',
+        }),
+      );
+      await settle(rig);
+      eSampler.stop();
+      embedded = {
+        how: 'src/main.ts as npm start runs it, STORE=embedded (DATA_DIR in the run folder), IAM_MODE=live',
+        startup_ms: e.startupMs,
+        rss_mb_after_start: e.rssAfterStartMb,
+        help_rps: help.rps,
+        help_p99_ms: help.latency.p99,
+        lifecycles: run.completed.length,
+        lifecycle_failures: run.failures.length,
+        lifecycle_per_s: run.completed.length / (run.windowMs / 1000),
+        peak_rss_mb: memoryMb(e.process.pid).peak,
+        max_rss_mb_by_phase: Object.fromEntries(eSampler.maxRssByPhase),
+      };
+      await e.process.stop('SIGTERM', 20_000);
+      logLine(
+        `  embedded: /healthz 200 after ${fmt(e.startupMs, 0)} ms; help ${fmt(help.rps, 0)}/s; ${run.completed.length} lifecycles (${run.failures.length} failed) at ${fmt(embedded.lifecycle_per_s as number, 2)}/s; peak RSS ${fmt(embedded.peak_rss_mb as number, 0)} MB`,
+      );
+      phaseDone('embedded store (start-up, memory, lifecycles)');
+    }
+
     let period: (Omit<PeriodResult, 'seed' | 'week'> & { seed: PeriodResult['seed']; week: PeriodResult['week'] }) | undefined;
     if (seeding && periodDynamo) {
       seeding.seeder.resume();
@@ -711,6 +767,7 @@ async function main(): Promise<void> {
         approve_burst: approvals ?? null,
         lifecycle: lifecycle?.extras ?? null,
         bundled_bot: bundled ?? null,
+        embedded_store_bot: embedded ?? null,
         bot: {
           startup_ms: bot.startupMs,
           own_startup_ms: bot.ownStartupMs ?? null,
@@ -823,6 +880,11 @@ async function main(): Promise<void> {
       rows.push({
         figure: 'bot bundled (node main.cjs)',
         value: `startup ${fmt(bundled.startup_ms as number, 0)} ms, RSS ${fmt(bundled.rss_mb_after_start as number, 0)} MB idle, ${fmt(bundled.peak_rss_mb as number, 0)} MB peak (help ${SETTINGS.bundledSeconds} s)`,
+      });
+    if (embedded)
+      rows.push({
+        figure: 'bot on STORE=embedded',
+        value: `startup ${fmt(embedded.startup_ms as number, 0)} ms, ${fmt(embedded.lifecycle_per_s as number, 2)} lifecycles/s, peak RSS ${fmt(embedded.peak_rss_mb as number, 0)} MB`,
       });
     process.stdout.write(`\n${table(rows)}\n\n`);
     const busy = Object.entries(interference).filter(([, share]) => share > 0.1);
