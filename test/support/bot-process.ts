@@ -1,10 +1,11 @@
 /**
- * The bot as a separate OS process (`tsx src/main.ts`), for tests that must kill it for real.
- * tsx runs the program in a child node process, so the bot is started in its own process
- * group and signals go to the whole group: SIGKILL leaves nothing running.
+ * The bot as a separate OS process, launched as `npm start` launches it (node with the bot's heap
+ * flags and the tsx loader), for tests that must kill it for real. It is started in its own
+ * process group and signals go to the whole group: SIGKILL leaves nothing running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUTPUT_TAIL_CHARS = 8_000;
@@ -55,7 +56,7 @@ export class BotProcess {
   static async start(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<BotProcess> {
     const port = Number(env.PORT);
     if (!Number.isInteger(port) || port <= 0) throw new Error('BotProcess needs a fixed PORT in its env');
-    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/main.ts'], {
+    const child = spawn(process.execPath, [...BOT_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -119,7 +120,7 @@ export class BotProcess {
 
   /**
    * Sends `signal` to the bot's whole process group, waits for it to exit and for its port to
-   * stop answering (so the tsx child is gone too).
+   * stop answering.
    */
   async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 10_000): Promise<void> {
     const pid = this.child.pid;

@@ -1,7 +1,7 @@
 /**
  * The heap flags of src/node-flags.ts are the ones every launch of the bot uses: `npm start`
- * (package.json) and the Docker image (its CMD, checked in dockerfile.test.ts); the playground
- * and the benchmark import them.
+ * (package.json) and the Docker image (its CMD, checked in dockerfile.test.ts); the playground,
+ * the benchmark and the process tests (crash, SIGTERM) import them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +22,8 @@ describe('the bot’s node flags', () => {
     expect(oldSpace).toBeGreaterThanOrEqual(112);
   });
 
-  it('the playground and the benchmark launch the bot with them', () => {
-    for (const file of ['playground/main.ts', 'bench/rig.ts', 'bench/bundled.ts']) {
+  it('the playground, the benchmark and the crash and SIGTERM tests launch the bot with them', () => {
+    for (const file of ['playground/main.ts', 'bench/rig.ts', 'bench/bundled.ts', 'test/support/bot-process.ts']) {
       expect(readFileSync(join(ROOT, file), 'utf8'), file).toMatch(/\.\.\.BOT_NODE_FLAGS/);
     }
   });
