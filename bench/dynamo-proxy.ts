@@ -5,9 +5,10 @@
  * figures are kept apart: what the bot asked for, and what was added here. Responses pass
  * through unchanged.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { forward } from '../test/support/aws-proxy.js';
 
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -71,21 +72,9 @@ export class DynamoProxy {
           }
         }
         const headers = { ...req.headers, 'content-length': String(body.length) };
-        const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
-          const parts: Buffer[] = [];
-          upstreamRes.on('data', (c: Buffer) => parts.push(c));
-          upstreamRes.on('end', () => {
-            const raw = Buffer.concat(parts);
-            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-            res.end(raw);
-            (proxy as DynamoProxy).record(op, kind, added, upstreamRes.statusCode ?? 502, upstreamRes.headers['content-encoding'], raw);
-          });
-        });
-        out.on('error', () => {
-          res.writeHead(502);
-          res.end();
-        });
-        out.end(body);
+        forward(upstream, req, headers, body, res, (status, upstreamHeaders, raw) =>
+          (proxy as DynamoProxy).record(op, kind, added, status, upstreamHeaders['content-encoding'], raw),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

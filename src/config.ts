@@ -233,40 +233,31 @@ const envSchema = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 
-/**
- * Reads and validates the configuration. The only reader of the environment:
- * everything else receives a `Config`. Throws a ConfigError naming every bad
- * variable at once.
- */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  // Each variable is parsed on its own so that one bad value does not hide another.
+type Env = Record<string, string | undefined>;
+type Variables = z.infer<typeof envSchema>;
+type VariableName = keyof Variables;
+
+/** Parses the named variables, each on its own so that one bad value does not hide another. */
+function parseVariables(env: Env, names: readonly VariableName[]): { e: Variables; problems: string[]; failed: Set<string> } {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(envSchema.shape)) {
-    const result = (schema as z.ZodType).safeParse(env[name]);
+  for (const name of names) {
+    const result = (envSchema.shape[name] as z.ZodType).safeParse(env[name]);
     if (result.success) values[name] = result.data;
     else for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}`);
   }
   const failed = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
-  const e = values as z.infer<typeof envSchema>;
+  return { e: values as Variables, problems, failed };
+}
 
-  if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required (the bot token, xoxb-…, from your Slack app)');
-  else if (!e.SLACK_BOT_TOKEN.startsWith('xoxb-')) problems.push('SLACK_BOT_TOKEN: must be a bot token starting with xoxb-');
-  const mode = e.SLACK_APP_TOKEN ? 'socket' : 'http';
-  if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
-    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
-  }
-  if (!failed.has('ADMIN_CHANNEL_ID') && !e.ADMIN_CHANNEL_ID) problems.push('ADMIN_CHANNEL_ID: required (the channel where approvals are posted)');
-  if (!failed.has('ADMIN_USER_IDS') && e.ADMIN_USER_IDS.length === 0 && !e.ADMIN_USERGROUP_ID) {
-    problems.push('ADMIN_USER_IDS / ADMIN_USERGROUP_ID: set at least one (who may approve)');
-  }
+/** The levels of BILLING_GROUPS with their policies and approvals; problems are added to `problems`. */
+function levelsOf(
+  e: Pick<Variables, 'BILLING_GROUPS' | 'BILLING_GROUP_POLICIES' | 'APPROVALS_REQUIRED'>,
+  failed: Set<string>,
+  problems: string[],
+): LevelConfig[] {
   if (!failed.has('BILLING_GROUPS') && e.BILLING_GROUPS.length === 0) {
     problems.push('BILLING_GROUPS: required, e.g. read-only=BillingReadOnly,full=BillingFull');
-  }
-  if (e.DEFAULT_DURATION_DAYS !== undefined && e.MAX_DURATION_DAYS !== undefined) {
-    if (e.DEFAULT_DURATION_DAYS > e.MAX_DURATION_DAYS) {
-      problems.push(`DEFAULT_DURATION_DAYS: ${e.DEFAULT_DURATION_DAYS} is more than MAX_DURATION_DAYS (${e.MAX_DURATION_DAYS})`);
-    }
   }
   const configured = new Set((e.BILLING_GROUPS ?? []).map(([level]) => level));
   for (const level of e.BILLING_GROUP_POLICIES?.keys() ?? []) {
@@ -284,6 +275,38 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     levels.push({ level, groupName, policyArn, approvalsRequired: e.APPROVALS_REQUIRED?.get(level) ?? 1 });
   }
+  return levels;
+}
+
+/** The SDK has no default region: when neither the environment nor a profile names one, us-east-1. */
+function awsOf(env: Env): Config['aws'] {
+  return { region: env.AWS_REGION || env.AWS_DEFAULT_REGION || env.AWS_PROFILE ? undefined : 'us-east-1' };
+}
+
+/**
+ * Reads and validates the configuration (from `process.env` unless given). This module is the
+ * only reader of the environment: everything else receives a `Config`. Throws a ConfigError
+ * naming every bad variable at once.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const { e, problems, failed } = parseVariables(env, Object.keys(envSchema.shape) as VariableName[]);
+
+  if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required (the bot token, xoxb-…, from your Slack app)');
+  else if (!e.SLACK_BOT_TOKEN.startsWith('xoxb-')) problems.push('SLACK_BOT_TOKEN: must be a bot token starting with xoxb-');
+  const mode = e.SLACK_APP_TOKEN ? 'socket' : 'http';
+  if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (!failed.has('ADMIN_CHANNEL_ID') && !e.ADMIN_CHANNEL_ID) problems.push('ADMIN_CHANNEL_ID: required (the channel where approvals are posted)');
+  if (!failed.has('ADMIN_USER_IDS') && e.ADMIN_USER_IDS.length === 0 && !e.ADMIN_USERGROUP_ID) {
+    problems.push('ADMIN_USER_IDS / ADMIN_USERGROUP_ID: set at least one (who may approve)');
+  }
+  if (e.DEFAULT_DURATION_DAYS !== undefined && e.MAX_DURATION_DAYS !== undefined) {
+    if (e.DEFAULT_DURATION_DAYS > e.MAX_DURATION_DAYS) {
+      problems.push(`DEFAULT_DURATION_DAYS: ${e.DEFAULT_DURATION_DAYS} is more than MAX_DURATION_DAYS (${e.MAX_DURATION_DAYS})`);
+    }
+  }
+  const levels = levelsOf(e, failed, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -315,9 +338,37 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     summaryTimezone: e.SUMMARY_TIMEZONE,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS as number,
     logLevel: e.LOG_LEVEL,
-    // The SDK has no default region: when neither the environment nor a profile names one, us-east-1.
-    aws: { region: env.AWS_REGION || env.AWS_DEFAULT_REGION || env.AWS_PROFILE ? undefined : 'us-east-1' },
+    aws: awsOf(env),
   };
+}
+
+/** What the store tools (setup, audit) need: no Slack, no admins. */
+export interface StoreConfig {
+  store: StoreKind;
+  tableName: string;
+  dataDir: string;
+  aws: Config['aws'];
+  /** Read and checked only when asked for (`setup --groups`); otherwise empty. */
+  levels: LevelConfig[];
+}
+
+/**
+ * The store's (and, with `groups`, BILLING_GROUPS') variables only, validated like loadConfig's:
+ * the tools that only touch the table work without Slack settings, and a bad Slack setting does
+ * not stop them.
+ */
+export function loadStoreConfig(options: { groups: boolean }, env: Env = process.env): StoreConfig {
+  const names: VariableName[] = ['STORE', 'TABLE_NAME', 'DATA_DIR'];
+  if (options.groups) names.push('BILLING_GROUPS', 'BILLING_GROUP_POLICIES', 'APPROVALS_REQUIRED');
+  const { e, problems, failed } = parseVariables(env, names);
+  const levels = options.groups ? levelsOf(e, failed, problems) : [];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { store: e.STORE, tableName: e.TABLE_NAME, dataDir: e.DATA_DIR, aws: awsOf(env), levels };
+}
+
+/** Colour on a terminal unless NO_COLOR is set (https://no-color.org). */
+export function wantsColor(stream: { isTTY?: boolean }, env: Env = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR;
 }
 
 export function levelConfig(config: Pick<Config, 'levels'>, level: string): LevelConfig | undefined {

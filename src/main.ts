@@ -14,9 +14,9 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function loadOrExplain(env: NodeJS.ProcessEnv): Config {
+function loadOrExplain(): Config {
   try {
-    return loadConfig(env);
+    return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const noSlack = err.problems.some((p) => p.startsWith('SLACK_BOT_TOKEN: required'));
@@ -28,7 +28,7 @@ function loadOrExplain(env: NodeJS.ProcessEnv): Config {
 }
 
 async function main(): Promise<void> {
-  const config = loadOrExplain(process.env);
+  const config = loadOrExplain();
   const log = createLogger(config.logLevel);
   const startedAt = performance.now();
   let bot: Awaited<ReturnType<typeof startBot>>;

@@ -7,7 +7,7 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Config, loadConfig } from '../config.js';
+import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo } from '../deps.js';
 import type { AuditEvent } from '../domain/request.js';
 import { ConfigError } from '../errors.js';
@@ -23,16 +23,6 @@ const USAGE = `usage: npm run -s audit -- --since <date> [--until <date>] [--for
   --format   jsonl (default): one JSON object a line; csv: RFC 4180 with a header row
 Columns: requestId, at, actor, from, to, detail. Reads STORE, TABLE_NAME, DATA_DIR and the AWS SDK's variables.
 `;
-
-/** What audit reads of the environment; the Slack and IAM settings it never uses are placeholders. */
-const STORE_VARIABLES = ['STORE', 'TABLE_NAME', 'DATA_DIR', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE'] as const;
-const PLACEHOLDERS = {
-  SLACK_BOT_TOKEN: 'xoxb-audit',
-  SLACK_SIGNING_SECRET: 'audit',
-  ADMIN_CHANNEL_ID: 'CAUDIT',
-  ADMIN_USER_IDS: 'UAUDIT',
-  BILLING_GROUPS: 'read-only=AuditPlaceholder',
-};
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -121,11 +111,9 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  let config: Config;
+  let config: StoreConfig;
   try {
-    const env: Record<string, string | undefined> = {};
-    for (const name of STORE_VARIABLES) env[name] = process.env[name];
-    config = loadConfig({ ...env, ...PLACEHOLDERS });
+    config = loadStoreConfig({ groups: false });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -8,7 +8,7 @@ import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LogLevel, WebClient } from '@slack/web-api';
-import { type Config, loadConfig } from '../config.js';
+import { type Config, loadConfig, wantsColor } from '../config.js';
 import { openDynamo, openIam, openSts } from '../deps.js';
 import {
   type CheckResult,
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -160,7 +160,7 @@ async function main(): Promise<number> {
 
   if (json) process.stdout.write(formatJson(results));
   else {
-    const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+    const color = wantsColor(process.stdout);
     const heading = `billing-access bot doctor: STORE=${config.store}, TABLE_NAME=${config.tableName}, IAM_MODE=${config.iamMode}, Slack ${config.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP mode'}`;
     process.stdout.write(formatText(results, { color, heading }));
   }

@@ -5,24 +5,16 @@
  */
 import 'dotenv/config';
 import { ensureGroup } from '../aws/groups.js';
-import { loadConfig } from '../config.js';
+import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo, openIam } from '../deps.js';
 import { ConfigError } from '../errors.js';
 import { ensureTable } from '../store/table.js';
 
-/** Placeholders for the Slack variables, which setup never uses. */
-const SLACK_PLACEHOLDERS = {
-  SLACK_BOT_TOKEN: 'xoxb-setup',
-  SLACK_SIGNING_SECRET: 'setup',
-  ADMIN_CHANNEL_ID: 'CSETUP',
-  ADMIN_USER_IDS: 'USETUP',
-};
-
 async function main(): Promise<void> {
   const withGroups = process.argv.includes('--groups');
-  let config: ReturnType<typeof loadConfig>;
+  let config: StoreConfig;
   try {
-    config = loadConfig({ ...SLACK_PLACEHOLDERS, ...process.env });
+    config = loadStoreConfig({ groups: withGroups });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -3,8 +3,46 @@
  * (IAM's `Action=` form field, DynamoDB's `X-Amz-Target`) and can hold a chosen action until
  * released: a deterministic point for race and crash tests.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/**
+ * Sends `body` on to `upstream` as `req` came (with `headers`), answers `res` with the upstream's
+ * answer (502 if it could not be reached), and hands that answer to `seen`, if given.
+ */
+export function forward(
+  upstream: URL,
+  req: IncomingMessage,
+  headers: OutgoingHttpHeaders,
+  body: Buffer,
+  res: ServerResponse,
+  seen?: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void,
+): void {
+  const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
+    const parts: Buffer[] = [];
+    upstreamRes.on('data', (c: Buffer) => parts.push(c));
+    upstreamRes.on('end', () => {
+      const raw = Buffer.concat(parts);
+      const status = upstreamRes.statusCode ?? 502;
+      res.writeHead(status, upstreamRes.headers);
+      res.end(raw);
+      seen?.(status, upstreamRes.headers, raw);
+    });
+  });
+  out.on('error', () => {
+    res.writeHead(502);
+    res.end();
+  });
+  out.end(body);
+}
 
 export class AwsProxy {
   private readonly counts = new Map<string, number>();
@@ -25,15 +63,7 @@ export class AwsProxy {
         const body = Buffer.concat(chunks);
         const action = actionOf(req, body.toString('utf8'));
         void (proxy as AwsProxy).arrive(action).then(() => {
-          const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
-            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-            upstreamRes.pipe(res);
-          });
-          out.on('error', () => {
-            res.writeHead(502);
-            res.end();
-          });
-          out.end(body);
+          forward(upstream, req, req.headers, body, res);
         });
       });
     });

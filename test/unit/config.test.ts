@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Config, DEFAULT_POLICY_ARNS, levelConfig, loadConfig, SUBCOMMANDS } from '../../src/config.js';
+import { type Config, DEFAULT_POLICY_ARNS, levelConfig, loadConfig, loadStoreConfig, SUBCOMMANDS, wantsColor } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const READ_ONLY_ARN = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';
@@ -310,5 +310,40 @@ describe('loadConfig normalisation', () => {
     expect(loadConfig(env()).aws.region).toBe('us-east-1');
     expect(loadConfig(env({ AWS_REGION: 'eu-west-1' })).aws.region).toBeUndefined();
     expect(loadConfig(env({ AWS_PROFILE: 'billing' })).aws.region).toBeUndefined();
+  });
+});
+
+describe('loadStoreConfig (setup, audit)', () => {
+  it('needs no Slack or admin settings, and ignores bad ones', () => {
+    const config = loadStoreConfig({ groups: false }, { STORE: 'dynamodb', TABLE_NAME: 'billing-prod', SLACK_BOT_TOKEN: 'not-a-token', PORT: 'x' });
+    expect(config).toEqual({ store: 'dynamodb', tableName: 'billing-prod', dataDir: './data', aws: { region: 'us-east-1' }, levels: [] });
+  });
+
+  it('names every bad store variable at once', () => {
+    try {
+      loadStoreConfig({ groups: false }, { STORE: 'mysql', TABLE_NAME: 'x' });
+      throw new Error('accepted an invalid store configuration');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(problemVariables(err as ConfigError)).toEqual(['STORE', 'TABLE_NAME']);
+    }
+  });
+
+  it('with groups, reads and checks BILLING_GROUPS as loadConfig does', () => {
+    const config = loadStoreConfig({ groups: true }, { BILLING_GROUPS: 'read-only=BillingReadOnly,full=BillingFull' });
+    expect(config.levels.map((l) => [l.level, l.groupName, l.policyArn])).toEqual([
+      ['read-only', 'BillingReadOnly', READ_ONLY_ARN],
+      ['full', 'BillingFull', FULL_ARN],
+    ]);
+    expect(() => loadStoreConfig({ groups: true }, {})).toThrow(/BILLING_GROUPS: required/);
+    expect(() => loadStoreConfig({ groups: true }, { BILLING_GROUPS: 'custom=Custom' })).toThrow(/level "custom" needs a managed policy ARN/);
+  });
+});
+
+describe('wantsColor', () => {
+  it('colours a terminal unless NO_COLOR is set, and never a pipe', () => {
+    expect(wantsColor({ isTTY: true }, {})).toBe(true);
+    expect(wantsColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
+    expect(wantsColor({}, {})).toBe(false);
   });
 });
