@@ -231,7 +231,7 @@ function median(values: number[]): number {
 }
 
 /** The last scheduled firing (Monday 09:00 UTC) before `now`: the week the summary would cover. */
-export function lastWeek(now: Date): { from: string; to: string } {
+function lastWeek(now: Date): { from: string; to: string } {
   const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 9));
   while (to.getUTCDay() !== 1 || to.getTime() > now.getTime()) to.setTime(to.getTime() - DAY_MS);
   return { from: new Date(to.getTime() - 7 * DAY_MS).toISOString(), to: to.toISOString() };
