@@ -2,7 +2,6 @@
  * Starts the whole bot for a Config: store, services, Bolt (HTTP or Socket Mode), and
  * GET /healthz. Used by main.ts and by the integration tests, so both run the same code.
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
@@ -10,6 +9,7 @@ import { Cron } from 'croner';
 import { registerHandlers } from '../handlers/index.js';
 import type { Config } from './config.js';
 import { type AwsOptions, type BuiltDeps, buildDeps } from './deps.js';
+import { HTTP_SERVER_OPTIONS, limitConnections, limitRequestBodies, MAX_BODY_BYTES } from './http-limits.js';
 import { boltLogger, type Logger } from './log.js';
 import type { Clock } from './services/ports.js';
 import { SweepScheduler } from './services/sweeper.js';
@@ -109,7 +109,9 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       customRoutes,
       logger,
       processBeforeResponse: false,
+      bodyLimit: MAX_BODY_BYTES,
     });
+    limitRequestBodies(receiver);
     app = new App({ ...appOptions, receiver });
   }
   registerHandlers(app, deps);
@@ -117,7 +119,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   let port = config.http.port;
   try {
     if (receiver) {
-      const server = (await receiver.start({ port: config.http.port, host: config.http.host })) as Server;
+      const server = limitConnections(await receiver.start({ port: config.http.port, host: config.http.host }, HTTP_SERVER_OPTIONS));
       port = (server.address() as AddressInfo).port;
     } else {
       await app.start();
