@@ -2,7 +2,11 @@
  * The playground page's HTTP side: serves the page, the state a person sees, live updates
  * (server-sent events), and turns what the person does into what Slack would send the bot:
  * form-encoded slash commands and `payload=` JSON, signed, posted to the bot's /slack/events.
+ *
+ * Any page a developer visits can send requests to 127.0.0.1, so the page's own endpoints (/ui/)
+ * take only same-origin JSON carrying this run's token, which only the served page knows.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -17,7 +21,29 @@ const STATIC: Record<string, string> = {
   '/render.js': 'render.js',
   '/style.css': 'style.css',
 };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const HTML = 'text/html; charset=utf-8';
+const TYPES: Record<string, string> = { html: HTML, js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+/** The header the page sends the run's token in. EventSource cannot set headers: /ui/events takes `?token=`. */
+export const TOKEN_HEADER = 'x-playground-token';
+/** Where index.html carries the token; filled in as the page is served. */
+const TOKEN_META = '<meta name="playground-token" content="">';
+
+interface Refusal {
+  status: 403 | 415;
+  error: string;
+}
+
+/** Equal tokens, in time that does not depend on where they differ; hashing first gives both one length. */
+function sameToken(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** `application/json; charset=utf-8` is `application/json`. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
 
 interface Ephemeral {
   user: string;
@@ -53,6 +79,8 @@ export class PlaygroundUi {
   private readonly ackReplies: AckReply[] = [];
   private readonly responseKeys = new Map<string, { user: string; channel: string }>();
   private counter = 0;
+  /** Made for this run: a page from elsewhere, or from an earlier run, does not have it. */
+  private readonly token = randomBytes(32).toString('base64url');
   botUrl = '';
 
   constructor(
@@ -63,6 +91,7 @@ export class PlaygroundUi {
   /** The stand-in's extra routes: true when this request was the page's. */
   readonly route = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<boolean> => {
     const file = STATIC[url.pathname];
+    if (req.method === 'GET' && file === 'index.html') return this.index(req, res, url);
     if (req.method === 'GET' && file) {
       const content = await readFile(join(WEB_DIR, file));
       res.writeHead(200, { 'content-type': TYPES[file.split('.').pop() ?? 'html'] ?? 'text/plain', 'cache-control': 'no-store' });
@@ -73,6 +102,10 @@ export class PlaygroundUi {
       res.writeHead(204, { 'cache-control': 'max-age=86400' });
       res.end();
       return true;
+    }
+    if (url.pathname.startsWith('/ui/')) {
+      const refusal = this.refusal(req, url);
+      if (refusal) return this.json(res, refusal.status, { ok: false, error: refusal.error });
     }
     if (req.method === 'GET' && url.pathname === '/ui/state') return this.json(res, 200, this.state(url.searchParams.get('user') ?? ''));
     if (req.method === 'GET' && url.pathname === '/ui/events') return this.events(req, res);
@@ -101,6 +134,49 @@ export class PlaygroundUi {
     }
     return false;
   };
+
+  /**
+   * The playground's origin as this request names it, or undefined for any other Host. A
+   * DNS-rebound name (evil.example resolving to 127.0.0.1) would make a foreign page same-origin
+   * with the playground and let it read the token from index.html; checking Host stops that.
+   */
+  private ownOrigin(req: IncomingMessage, url: URL): string | undefined {
+    const host = req.headers.host?.toLowerCase();
+    return host === url.host || host === `localhost:${url.port}` ? `http://${host}` : undefined;
+  }
+
+  /** Why a request to /ui/ is refused, or undefined when it is the page's own. */
+  private refusal(req: IncomingMessage, url: URL): Refusal | undefined {
+    const own = this.ownOrigin(req, url);
+    if (!own) return { status: 403, error: 'unexpected Host' };
+    // Browsers send Origin on every cross-origin request that could change something; a request
+    // without one is a same-origin GET, or from a client that is not a browser and still needs the token.
+    if (req.headers.origin !== undefined && req.headers.origin !== own) return { status: 403, error: 'cross-origin request' };
+    // same-site covers another port on this host, which is not this origin either; none is a URL the person opened.
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return { status: 403, error: `${site} request` };
+    // A cross-site HTML form can send only form, multipart or text/plain bodies; JSON needs a CORS preflight this server never grants.
+    if (req.method !== 'GET' && mediaType(req.headers['content-type']) !== 'application/json') return { status: 415, error: 'expected application/json' };
+    const header = req.headers[TOKEN_HEADER];
+    const given = typeof header === 'string' ? header : url.pathname === '/ui/events' ? url.searchParams.get('token') : null;
+    if (given === null || !sameToken(given, this.token)) return { status: 403, error: 'missing or wrong playground token: reload the page' };
+    return undefined;
+  }
+
+  /** The page, carrying this run's token; never framed by another site, where clicks could be steered. */
+  private async index(req: IncomingMessage, res: ServerResponse, url: URL): Promise<true> {
+    if (!this.ownOrigin(req, url)) return this.json(res, 403, { ok: false, error: 'unexpected Host' });
+    const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
+    if (!html.includes(TOKEN_META)) throw new Error(`playground/web/index.html lacks ${TOKEN_META}`);
+    res.writeHead(200, {
+      'content-type': HTML,
+      'cache-control': 'no-store',
+      'content-security-policy': "frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+    });
+    res.end(html.replace(TOKEN_META, `<meta name="playground-token" content="${this.token}">`));
+    return true;
+  }
 
   private json(res: ServerResponse, status: number, body: unknown): true {
     res.writeHead(status, { 'content-type': 'application/json' });

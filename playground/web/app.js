@@ -2,6 +2,8 @@ import { escapeHtml, mrkdwn, renderBlocks, renderModal } from './render.js';
 
 const ADMIN_CHANNEL = 'C0BILLINGADMINS';
 const BOT = 'U0BILLINGBOT';
+/** This run's token, put in the page as it is served: the playground refuses /ui/ calls without it. */
+const TOKEN = document.querySelector('meta[name="playground-token"]')?.content ?? '';
 let me = localStorage.getItem('playground.me') || 'U0JANE';
 let channel = localStorage.getItem('playground.channel') || ADMIN_CHANNEL;
 let state = null;
@@ -13,8 +15,22 @@ let pageNote = null;
 
 const $ = (id) => document.getElementById(id);
 
+/** Refused for the token: the playground was restarted since this page was loaded, with a new one. */
+function stale() {
+  events.close();
+  $('hint').textContent = 'The playground was restarted: reload this page.';
+}
+
 async function post(path, body) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: me, ...body }) });
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-playground-token': TOKEN },
+    body: JSON.stringify({ user: me, ...body }),
+  });
+  if (res.status === 403) {
+    stale();
+    return { ok: false };
+  }
   return res.json();
 }
 
@@ -167,7 +183,11 @@ function refresh() {
     do {
       again = false;
       const user = me;
-      const res = await fetch(`/ui/state?user=${encodeURIComponent(user)}`);
+      const res = await fetch(`/ui/state?user=${encodeURIComponent(user)}`, { headers: { 'x-playground-token': TOKEN } });
+      if (res.status === 403) {
+        stale();
+        return;
+      }
       const next = await res.json();
       if (user === me) {
         state = next;
@@ -267,7 +287,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && !$('modal').hidden) void closeModal();
 });
 
-const events = new EventSource('/ui/events');
+const events = new EventSource(`/ui/events?token=${encodeURIComponent(TOKEN)}`);
 events.onmessage = () => void refresh();
 // After a reconnect, changes made while the stream was down are fetched at once.
 events.onopen = () => void refresh();

@@ -5,6 +5,8 @@
  * click the buttons, fill the modals. If Chromium is missing these tests fail with the install hint.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -335,6 +337,56 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
 
     for (const page of [alice, jane]) {
       expect(await page.evaluate(() => (globalThis as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    }
+  });
+
+  it('a page on another site cannot send commands through the playground: its form post and fetch are refused', async () => {
+    const commandUrl = new URL('/ui/command', playground?.url ?? '').href;
+    // What any site the developer visits could do: a text/plain form post whose body parses as
+    // JSON, and a no-cors fetch; neither needs a CORS preflight, and neither can read the token.
+    const forged = (how: string) => ({ user: JANE, channel: ADMIN_CHANNEL, text: `/request-billing read-only 7d forged by ${how}` });
+    const formField = `${JSON.stringify(forged('a form')).slice(0, -1)},"pad":"`;
+    const attacker = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><iframe name="sink"></iframe>
+        <form method="POST" action="${commandUrl}" enctype="text/plain" target="sink">
+          <input type="hidden" name='${formField.replace(/'/g, '&#39;')}' value='"}'><button>Win a prize</button>
+        </form>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    try {
+      const context = await requireBrowser().newContext();
+      contexts.push(context);
+      const evil = await context.newPage();
+      // localhost and 127.0.0.1 are different sites to the browser.
+      await evil.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      const posted = () => evil.waitForResponse((r) => r.url() === commandUrl && r.request().method() === 'POST');
+      const formPosted = posted();
+      await evil.click('button');
+      expect((await formPosted).status()).toBe(403);
+      await evil.evaluate(
+        async ({ url, body }) => {
+          await fetch(url, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body });
+        },
+        { url: commandUrl, body: JSON.stringify(forged('a fetch')) },
+      );
+
+      // A genuine request made afterwards arrives; the forged ones, sent first, never do.
+      const page = await openPage();
+      await actAs(page, BOB);
+      await openChannel(page, ADMIN_CHANNEL);
+      await type(page, '/request-billing read-only 7d genuine request after the forged ones');
+      await ephemeral(page, 'is sent to the admins').waitFor();
+      await actAs(page, ALICE);
+      await message(page, 'Billing access request', 'genuine request after the forged ones').waitFor();
+      expect(await message(page, 'forged by').count()).toBe(0);
+      await actAs(page, JANE);
+      expect(await page.getByText('forged by').count()).toBe(0);
+      await openChannel(page, DM(JANE));
+      await page.locator('#messages .empty').waitFor();
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise<void>((resolve) => attacker.close(() => resolve()));
     }
   });
 });
