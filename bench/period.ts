@@ -295,9 +295,11 @@ export async function timePeriodReads(
   const silent = { info: () => undefined, error: () => undefined };
   const admins = new AdminPolicy(config.adminUserIds, undefined, { getUser: async () => undefined, usergroupMembers: async () => [] });
   const poster = { postSummary: async () => undefined };
+  const identity = { isOwnIamUser: async () => false };
+  const common = { config, iam: quietIam(), admins, identity, poster, clock, log: silent };
   const summaries = {
-    weekOnly: new SummaryService(config, stores.weekOnly, quietIam(), admins, poster, clock, silent, 'bench-a'),
-    withHistory: new SummaryService(config, stores.withHistory, quietIam(), admins, poster, clock, silent, 'bench-b'),
+    weekOnly: new SummaryService({ ...common, store: stores.weekOnly, replicaId: 'bench-a' }),
+    withHistory: new SummaryService({ ...common, store: stores.withHistory, replicaId: 'bench-b' }),
   };
 
   const times = {

@@ -1,6 +1,7 @@
-import { BillingAccessError, errorName } from '../src/errors.js';
+import { randomBytes } from 'node:crypto';
+import { BillingAccessError, errorMessage, errorName } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { escapeMrkdwn } from '../src/slack/escape.js';
+import { renderText } from '../src/slack/escape.js';
 import { markDryRun, plain } from '../src/slack/messages.js';
 
 export const BUSY_MESSAGE = 'The bot is busy right now and did not take this; please try again in a minute.';
@@ -10,9 +11,20 @@ export function ephemeral(text: string, dryRun: boolean) {
   return { response_type: 'ephemeral' as const, ...markDryRun(plain(text), dryRun) };
 }
 
-/** The message a user sees for an error: a domain error's own words, else a generic line (details go to the log). */
+/** A short id that ties what a user saw to the log line holding the details. */
+export function newReference(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/**
+ * The message a user sees for an error: a domain error's own words, else a generic line.
+ * Raw details (AWS error text, account ids, role names) go only to the log, under a
+ * reference id the user is given.
+ */
 export function userMessage(err: unknown, log: Logger, context: object): string {
-  if (err instanceof BillingAccessError) return escapeMrkdwn(err.message);
-  log.error({ ...context, event: 'handler.error', error: errorName(err), message: err instanceof Error ? err.message : String(err) });
-  return 'Something went wrong on our side and nothing was changed. The error is logged; please try again or tell an admin.';
+  if (err instanceof BillingAccessError && !err.detail) return renderText(err.parts);
+  const reference = newReference();
+  log.error({ ...context, event: 'handler.error', reference, error: errorName(err), message: errorMessage(err) });
+  if (err instanceof BillingAccessError) return `${renderText(err.parts)} Reference \`${reference}\` (the details are in the bot's log).`;
+  return `Something went wrong on our side and nothing was changed. Reference \`${reference}\` (the details are in the bot's log); please try again or tell an admin.`;
 }

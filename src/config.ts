@@ -9,6 +9,23 @@ export const DEFAULT_POLICY_ARNS: Record<string, string> = {
   full: 'arn:aws:iam::aws:policy/job-function/Billing',
 };
 
+/** PRODUCT §1 Usage evidence: the IAM service namespaces that count as billing. */
+export const DEFAULT_BILLING_NAMESPACES: readonly string[] = [
+  'aws-portal',
+  'billing',
+  'budgets',
+  'ce',
+  'consolidatedbilling',
+  'cur',
+  'freetier',
+  'invoicing',
+  'payments',
+  'pricing',
+  'purchase-orders',
+  'sustainability',
+  'tax',
+];
+
 export interface LevelConfig {
   level: string;
   groupName: string;
@@ -36,6 +53,8 @@ export interface Config {
   /** In configured order; the first is the default level. */
   levels: LevelConfig[];
   allowedEmailDomains: string[] | undefined;
+  /** BILLING_NAMESPACES, lowercase: what the group guard lets a customer-managed policy allow. */
+  billingNamespaces: string[];
   defaultDurationDays: number;
   maxDurationDays: number;
   requireMfa: MfaPolicy;
@@ -58,6 +77,8 @@ export interface Config {
 const LEVEL_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const IAM_GROUP_NAME = /^[\w+=,.@-]{1,128}$/;
 const SLACK_ID = /^[A-Z0-9]{2,20}$/;
+/** An IAM service prefix as it stands before the colon of an action (ce, aws-portal, purchase-orders). */
+const SERVICE_NAMESPACE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 const optionalString = z
   .string()
@@ -186,6 +207,25 @@ const envSchema = z.object({
           .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
           .filter(Boolean),
   ),
+  BILLING_NAMESPACES: optionalString.transform((v, ctx) => {
+    if (v === undefined) return [...DEFAULT_BILLING_NAMESPACES];
+    const names = [
+      ...new Set(
+        v
+          .split(',')
+          .map((n) => n.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ];
+    if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'names no namespace (leave it unset for the default list)' });
+    for (const name of names) {
+      if (!SERVICE_NAMESPACE.test(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not an IAM service namespace (like ce or purchase-orders)` });
+      // account:* can close the account or change its contacts; its reads are allowed on their own.
+      else if (name === 'account')
+        ctx.addIssue({ code: 'custom', message: '"account" is not a billing namespace (account:Get* and account:List* are allowed without it)' });
+    }
+    return names;
+  }),
   DEFAULT_DURATION_DAYS: intIn(1, 3650, 7),
   MAX_DURATION_DAYS: intIn(1, 3650, 90),
   REQUIRE_MFA: oneOf(['block', 'warn', 'off'] as const, 'block'),
@@ -323,6 +363,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminUsergroupId: e.ADMIN_USERGROUP_ID,
     levels,
     allowedEmailDomains: e.ALLOWED_EMAIL_DOMAINS,
+    billingNamespaces: e.BILLING_NAMESPACES,
     defaultDurationDays: e.DEFAULT_DURATION_DAYS as number,
     maxDurationDays: e.MAX_DURATION_DAYS as number,
     requireMfa: e.REQUIRE_MFA,

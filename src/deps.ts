@@ -18,9 +18,10 @@ import { DecisionService } from './services/decision-service.js';
 import { GrantExecutor } from './services/grant.js';
 import { IdentityResolver } from './services/identity.js';
 import { LifecycleService } from './services/lifecycle.js';
-import { type Clock, type IamGateway, systemClock } from './services/ports.js';
+import { GroupMembership } from './services/membership.js';
+import { type Clock, type IamGateway, type Notifier, type RequestStore, type SlackDirectory, type SummaryStore, systemClock } from './services/ports.js';
 import { RequestService } from './services/request-service.js';
-import { SummaryService } from './services/summary-service.js';
+import { type SummaryPoster, SummaryService } from './services/summary-service.js';
 import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack/directory.js';
 import { SlackNotifier } from './slack/notifier.js';
@@ -71,6 +72,71 @@ export function openSts(aws: AwsOptions): STSClient {
   return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3 });
 }
 
+/** The outside world the services talk to, built by buildDeps (or by a test from fakes). */
+export interface ServiceParts {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  store: RequestStore & SummaryStore;
+  iam: IamGateway;
+  directory: SlackDirectory;
+  notifier: Notifier & SummaryPoster;
+  /** The bot's own workspace (auth.test team_id). */
+  teamId: () => string | undefined;
+  /** Names this replica in summary period claims. */
+  replicaId: string;
+}
+
+export interface Services {
+  admins: AdminPolicy;
+  identity: IdentityResolver;
+  grants: GrantExecutor;
+  requests: RequestService;
+  decisions: DecisionService;
+  lifecycle: LifecycleService;
+  sweeper: Sweeper;
+  summaries: SummaryService;
+}
+
+/** Wires the use cases over their ports: no SDK client, no Slack client, nothing started. */
+export function wireServices(parts: ServiceParts): Services {
+  const { config, log, clock, store, iam, directory, notifier } = parts;
+  const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
+  const identity = new IdentityResolver(directory, store, iam, {
+    mapping: config.iamUserMapping,
+    allowedEmailDomains: config.allowedEmailDomains,
+    teamId: parts.teamId,
+  });
+  const announcer = new Announcer(notifier, store, log);
+  const membership = new GroupMembership(store);
+  const grants = new GrantExecutor({
+    store,
+    iam,
+    announcer,
+    membership,
+    clock,
+    levels: config.levels,
+    billingNamespaces: config.billingNamespaces,
+    maxDurationDays: config.maxDurationDays,
+    log,
+  });
+  const requests = new RequestService(config, store, iam, identity, admins, notifier, announcer, grants, clock);
+  const decisions = new DecisionService(config, store, iam, identity, admins, announcer, grants, clock);
+  const lifecycle = new LifecycleService({ adminChannelId: config.adminChannelId, store, iam, admins, identity, announcer, membership, notifier, clock, log });
+  const sweeper = new Sweeper(
+    { pendingTimeoutHours: config.pendingTimeoutHours, graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000) },
+    store,
+    lifecycle,
+    grants,
+    announcer,
+    notifier,
+    clock,
+    log,
+  );
+  const summaries = new SummaryService({ config, store, iam, admins, identity, poster: notifier, clock, log, replicaId: parts.replicaId });
+  return { admins, identity, grants, requests, decisions, lifecycle, sweeper, summaries };
+}
+
 export async function buildDeps(options: {
   config: Config;
   log: Logger;
@@ -100,33 +166,28 @@ export async function buildDeps(options: {
   const store = new DynamoRequestStore(doc, config.tableName);
 
   const groups = config.levels.map((l) => l.groupName);
-  const awsIam = new AwsIamGateway(openIam(options.aws), groups);
+  const awsIam = new AwsIamGateway(
+    openIam(options.aws),
+    groups,
+    Date.now,
+    config.levels.map((l) => l.policyArn),
+  );
   const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(groups));
 
   const directory = new SlackWebDirectory(slack);
-  const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
   const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun, options.teamUrl);
-  const identity = new IdentityResolver(directory, store, iam, {
-    mapping: config.iamUserMapping,
-    allowedEmailDomains: config.allowedEmailDomains,
-    teamId: options.teamId,
-  });
-  const announcer = new Announcer(notifier, store, log);
-  const grants = new GrantExecutor({ store, iam, announcer, clock, levels: config.levels, maxDurationDays: config.maxDurationDays, log });
-  const requests = new RequestService(config, store, iam, identity, admins, notifier, announcer, grants, clock);
-  const decisions = new DecisionService(config, store, iam, identity, admins, announcer, grants, clock);
-  const lifecycle = new LifecycleService(config.adminChannelId, store, iam, admins, announcer, clock);
-  const sweeper = new Sweeper(
-    { pendingTimeoutHours: config.pendingTimeoutHours, graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000) },
-    store,
-    lifecycle,
-    grants,
-    announcer,
-    notifier,
-    clock,
+  const replicaId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const { requests, decisions, lifecycle, sweeper, summaries } = wireServices({
+    config,
     log,
-  );
-  const summaries = new SummaryService(config, store, iam, admins, notifier, clock, log, `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+    clock,
+    store,
+    iam,
+    directory,
+    notifier,
+    teamId: options.teamId,
+    replicaId,
+  });
   // Acks first: during a burst of clicks, post-ack work starts 5 ms after the last one (at most 250 ms later).
   const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000, quietMs: 5, maxDeferMs: 250 }, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),

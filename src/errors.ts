@@ -1,11 +1,43 @@
 /**
- * Domain errors. Each has a stable `name`, accepts `{ cause }`, and carries a
- * message that is safe to show to a Slack user (no secrets, no stack).
+ * Domain errors. Each has a stable `name`, accepts `{ cause }`, and carries text that is safe
+ * to show to a Slack user (no secrets, no stack, no raw AWS error text). The text is kept as
+ * parts, not markup: the Slack layer decides how a user id or a code value is shown, so
+ * nothing is escaped twice.
  */
+
+/** One piece of user-facing text: plain words, a Slack user, or a value shown as code. */
+export type TextPart = string | { user: string } | { code: string };
+export type Text = string | readonly TextPart[];
+
+export const user = (id: string): TextPart => ({ user: id });
+export const code = (value: string): TextPart => ({ code: value });
+
+/** `text\`Request ${code(id)} is ${status}.\``: interpolated strings stay plain words. */
+export function text(strings: TemplateStringsArray, ...values: (TextPart | number)[]): TextPart[] {
+  const parts: TextPart[] = [];
+  strings.forEach((s, i) => {
+    if (s) parts.push(s);
+    const value = values[i];
+    if (value !== undefined) parts.push(typeof value === 'number' ? String(value) : value);
+  });
+  return parts;
+}
+
+/** The text without any markup: users as @U…, code values as they are. For logs and modal field errors. */
+export function plainText(parts: Text): string {
+  if (typeof parts === 'string') return parts;
+  return parts.map((p) => (typeof p === 'string' ? p : 'user' in p ? `@${p.user}` : p.code)).join('');
+}
+
 export class BillingAccessError extends Error {
   override name = 'BillingAccessError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly parts: readonly TextPart[];
+  /** What operators (admin message, logs) see in place of the user's text: raw AWS detail, ids. Never shown to employees. */
+  readonly detail: string | undefined;
+  constructor(message: Text, options?: { cause?: unknown; detail?: string }) {
+    super(plainText(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.parts = typeof message === 'string' ? [message] : message;
+    this.detail = options?.detail;
   }
 }
 
@@ -13,7 +45,7 @@ export class BillingAccessError extends Error {
 export class ValidationError extends BillingAccessError {
   override name = 'ValidationError';
   constructor(
-    message: string,
+    message: Text,
     readonly field?: string,
     options?: { cause?: unknown },
   ) {
@@ -34,7 +66,7 @@ export class RequestRefusedError extends BillingAccessError {
 export class RequestNotFoundError extends BillingAccessError {
   override name = 'RequestNotFoundError';
   constructor(readonly requestId: string) {
-    super(`No request with id ${requestId}.`);
+    super(text`No request with id ${code(requestId)}.`);
   }
 }
 
@@ -45,7 +77,7 @@ export class RequestNotFoundError extends BillingAccessError {
 export class ConflictError<T = unknown> extends BillingAccessError {
   override name = 'ConflictError';
   constructor(
-    message: string,
+    message: Text,
     readonly current: T | undefined,
     options?: { cause?: unknown },
   ) {
@@ -66,7 +98,9 @@ export function errorName(err: unknown): string {
   return 'UnknownError';
 }
 
+/** The words for operators and logs: an error's raw detail where it has one, else its message. */
 export function errorMessage(err: unknown): string {
+  if (err instanceof BillingAccessError && err.detail) return err.detail;
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -78,7 +112,7 @@ export class IamUnavailableError extends BillingAccessError {
     readonly operation: string,
     cause: unknown,
   ) {
-    super(`IAM ${operation} failed: ${errorName(cause)}: ${errorMessage(cause)}`, { cause });
+    super('AWS IAM could not be read or changed right now.', { cause, detail: `IAM ${operation} failed: ${errorName(cause)}: ${errorMessage(cause)}` });
   }
 }
 
@@ -88,4 +122,22 @@ export class GroupNotAllowedError extends BillingAccessError {
   constructor(groupName: string) {
     super(`IAM group "${groupName}" is not one of the configured billing groups.`);
   }
+}
+
+/** Two or more IAM users carry the same `email` tag: the Slack user cannot be mapped to one of them. */
+export class AmbiguousMappingError extends BillingAccessError {
+  override name = 'AmbiguousMappingError';
+  constructor(
+    readonly email: string,
+    readonly userNames: string[],
+  ) {
+    super(
+      `IAM users ${listNames(userNames)} are ${userNames.length === 2 ? 'both' : 'all'} tagged email=${email}; ask an admin to fix the tags or link your Slack user with /request-billing link.`,
+    );
+  }
+}
+
+function listNames(names: string[]): string {
+  if (names.length <= 2) return names.join(' and ');
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { type Command, parseCommand } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
-import { escapeMrkdwn } from '../../src/slack/escape.js';
+import { escapeMrkdwn, renderText } from '../../src/slack/escape.js';
 import { helpText } from '../../src/slack/help.js';
 import { requestConfirmation, statusReply } from '../../src/slack/messages.js';
 import { requestModal } from '../../src/slack/views.js';
@@ -29,7 +29,7 @@ export function requestBillingCommand(deps: HandlerDeps) {
       parsed = parseCommand(command.text, parseOptions);
     } catch (err) {
       log.info({ ...context, outcome: 'invalid' });
-      await ack(ephemeral(err instanceof ValidationError ? escapeMrkdwn(err.message) : 'Could not read that command.', dryRun));
+      await ack(ephemeral(err instanceof ValidationError ? renderText(err.parts) : 'Could not read that command.', dryRun));
       return;
     }
     log.info({ ...context, kind: parsed.kind });
@@ -51,14 +51,23 @@ export function requestBillingCommand(deps: HandlerDeps) {
         return;
       default: {
         await ack();
-        const accepted = deps.work.tryRun(`command.${parsed.kind}`, () => run(deps, parsed, command.user_id, command.team_id, respond, context));
+        const accepted = deps.work.tryRun(`command.${parsed.kind}`, () =>
+          run(deps, parsed, { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id }, respond, context),
+        );
         if (!accepted) await respond(ephemeral(BUSY_MESSAGE, dryRun));
       }
     }
   };
 }
 
-async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: string, respond: RespondFn, context: object): Promise<void> {
+interface Caller {
+  userId: string;
+  teamId: string;
+  channelId: string;
+}
+
+async function run(deps: HandlerDeps, parsed: Command, caller: Caller, respond: RespondFn, context: object): Promise<void> {
+  const { userId, teamId, channelId } = caller;
   const reply = (text: string) => respond(ephemeral(text, deps.dryRun));
   try {
     switch (parsed.kind) {
@@ -67,7 +76,10 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         const extension = result.extends?.expiresAt ? { currentExpiresAt: result.extends.expiresAt } : undefined;
         let text = requestConfirmation(result.request, extension);
         if (result.request.breakGlass)
-          text = `:rotating_light: Break-glass access ${result.request.status === 'ACTIVE' ? `granted until ${result.request.expiresAt}` : `failed: ${escapeMrkdwn(result.request.failure?.message ?? '')}`}. The admins are alerted.`;
+          text =
+            result.request.status === 'ACTIVE'
+              ? `:rotating_light: Break-glass access granted until ${result.request.expiresAt}. The admins are alerted.`
+              : `:rotating_light: Break-glass access could not be granted: the change in AWS did not go through. The admins are alerted and see the details (reference \`${result.request.id}\`).`;
         if (result.adminPostFailed) text += '\n:warning: The admin channel could not be told yet; the request is stored and will be posted again.';
         await reply(text);
         return;
@@ -81,11 +93,11 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         return;
       }
       case 'link':
-        await deps.requests.link(userId, parsed.userId, parsed.iamUserName);
+        await deps.requests.link(userId, channelId, parsed.userId, parsed.iamUserName);
         await reply(`<@${parsed.userId}> is now linked to IAM user \`${escapeMrkdwn(parsed.iamUserName)}\`.`);
         return;
       case 'revoke': {
-        const ended = await deps.lifecycle.revoke(userId, parsed.target);
+        const ended = await deps.lifecycle.revoke(userId, parsed.target, channelId);
         await reply(`Revoked: ${ended.map((g) => `\`${g.id}\` (${g.level}, <@${g.requesterId}>)`).join(', ') || 'nothing (already ended)'}.`);
         return;
       }
@@ -95,7 +107,7 @@ async function run(deps: HandlerDeps, parsed: Command, userId: string, teamId: s
         return;
       }
       case 'summary': {
-        const report = await deps.summaries.postOnDemand(userId);
+        const report = await deps.summaries.postOnDemand(userId, channelId);
         await reply(
           `Summary of the last 7 days posted in <#${deps.config.adminChannelId}> (${report.stats.total} requests, ${report.activeGrants.length} active grants).`,
         );

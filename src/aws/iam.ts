@@ -3,10 +3,13 @@ import {
   GetAccountSummaryCommand,
   GetGroupCommand,
   GetLoginProfileCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetUserCommand,
   type IAMClient,
   ListMFADevicesCommand,
   ListUserTagsCommand,
+  type ListUserTagsCommandOutput,
   NoSuchEntityException,
   paginateGetGroup,
   paginateListAccessKeys,
@@ -16,12 +19,65 @@ import {
   paginateListUsers,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
-import { BillingAccessError, errorName, GroupNotAllowedError, IamUnavailableError } from '../errors.js';
+import { needsPolicyDocument, type PolicyVersion } from '../domain/group-policy.js';
+import { AmbiguousMappingError, BillingAccessError, errorName, GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOutcome } from '../services/ports.js';
 
-export { GroupNotAllowedError, IamUnavailableError } from '../errors.js';
+export { AmbiguousMappingError, GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 
-const TAG_CACHE_MS = 5 * 60 * 1000;
+/** A policy outside BILLING_GROUP_POLICIES was asked for: refused before any IAM call. */
+export class PolicyNotAllowedError extends BillingAccessError {
+  override name = 'PolicyNotAllowedError';
+  constructor(policyArn: string) {
+    super(`Policy ${policyArn} is not one of the configured billing group policies.`);
+  }
+}
+
+/**
+ * The default version of a managed policy: GetPolicy names it, GetPolicyVersion returns its
+ * document URL-encoded. Shared by the gateway and doctor so both judge the same text. SDK errors
+ * are passed on as they come.
+ */
+export async function readDefaultPolicyVersion(iam: IAMClient, policyArn: string): Promise<PolicyVersion> {
+  const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+  const versionId = policy.Policy?.DefaultVersionId;
+  if (!versionId) throw new BillingAccessError(`IAM did not name the default version of ${policyArn}.`);
+  const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }));
+  return { policyArn, versionId, document: parseDocument(version.PolicyVersion?.Document) };
+}
+
+/** Text that is not JSON is handed on as it is: the guard refuses what it cannot read. */
+function parseDocument(encoded: string | undefined): unknown {
+  if (encoded === undefined) return undefined;
+  let text = encoded;
+  try {
+    text = decodeURIComponent(encoded);
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * IAM_USER_MAPPING=tag costs one ListUserTags per IAM user, so the email → user index is built
+ * at most once per interval, and concurrent lookups share one build.
+ * A hit is served from an index up to 5 minutes old: a re-tagged user is seen within that, and
+ * the approval resolves the identity again.
+ */
+const TAG_INDEX_MAX_AGE_MS = 5 * 60 * 1000;
+/**
+ * A miss is believed for a minute after a build: a newly tagged user is found within a minute,
+ * while a stream of unknown emails lists the account at most once a minute.
+ */
+const TAG_MISS_MAX_AGE_MS = 60 * 1000;
+
+interface TagIndex {
+  /** When the listing ended: a listing that takes minutes (thousands of users) is not started again at once. */
+  builtAt: number;
+  /** Lowercased email → every IAM user tagged with it (more than one is an ambiguous mapping). */
+  byEmail: Map<string, string[]>;
+}
+
 /**
  * The account's groups-per-user quota changes only through a Service Quotas request: read it once
  * an hour (after an increase, the pre-check may refuse for up to that long; AddUserToGroup is the
@@ -36,15 +92,20 @@ const QUOTA_CACHE_MS = 60 * 60 * 1000;
 export class AwsIamGateway implements IamGateway {
   readonly dryRun = false;
   private readonly allowedGroups: ReadonlySet<string>;
-  private tagIndex: { builtAt: number; byEmail: Map<string, string> } | undefined;
+  private readonly allowedPolicies: ReadonlySet<string>;
+  private tagIndex: TagIndex | undefined;
+  private tagIndexBuild: Promise<TagIndex> | undefined;
   private quota: { readAt: number; value: number | null } | undefined;
 
   constructor(
     private readonly iam: IAMClient,
     allowedGroups: Iterable<string>,
     private readonly now: () => number = Date.now,
+    /** BILLING_GROUP_POLICIES: the only policies whose documents are read. */
+    allowedPolicies: Iterable<string> = [],
   ) {
     this.allowedGroups = new Set(allowedGroups);
+    this.allowedPolicies = new Set(allowedPolicies);
   }
 
   private assertAllowed(groupName: string): void {
@@ -93,33 +154,64 @@ export class AwsIamGateway implements IamGateway {
   }
 
   /**
-   * Finds the IAM user tagged `email=<address>`. Costs one ListUserTags per IAM user, so
-   * the whole index is built once and cached for five minutes (refreshed on a miss).
+   * The IAM user tagged `email=<address>` (compared case-insensitively), from the cached index.
+   * Throws AmbiguousMappingError when more than one user carries the address.
    */
   async findUserByEmailTag(email: string): Promise<string | undefined> {
     const wanted = email.toLowerCase();
-    const fresh = this.tagIndex && this.now() - this.tagIndex.builtAt < TAG_CACHE_MS;
-    if (fresh && this.tagIndex?.byEmail.has(wanted)) return this.tagIndex.byEmail.get(wanted);
-    const byEmail = new Map<string, string>();
+    let index = this.tagIndex;
+    const age = index ? this.now() - index.builtAt : Number.POSITIVE_INFINITY;
+    const usable = index?.byEmail.has(wanted) ? age < TAG_INDEX_MAX_AGE_MS : age < TAG_MISS_MAX_AGE_MS;
+    if (!index || !usable) index = await this.buildTagIndex();
+    const userNames = index.byEmail.get(wanted) ?? [];
+    if (userNames.length > 1) throw new AmbiguousMappingError(wanted, userNames);
+    return userNames[0];
+  }
+
+  /** One build at a time: lookups arriving while it runs wait for it instead of listing again. */
+  private buildTagIndex(): Promise<TagIndex> {
+    this.tagIndexBuild ??= this.listEmailTags().finally(() => {
+      this.tagIndexBuild = undefined;
+    });
+    return this.tagIndexBuild;
+  }
+
+  private async listEmailTags(): Promise<TagIndex> {
+    const byEmail = new Map<string, string[]>();
     try {
       for await (const page of paginateListUsers({ client: this.iam }, {})) {
         for (const user of page.Users ?? []) {
           if (!user.UserName) continue;
-          let marker: string | undefined;
-          do {
-            const tags = await this.iam.send(new ListUserTagsCommand({ UserName: user.UserName, Marker: marker }));
-            for (const tag of tags.Tags ?? []) {
-              if (tag.Key === 'email' && tag.Value) byEmail.set(tag.Value.toLowerCase(), user.UserName);
-            }
-            marker = tags.IsTruncated ? tags.Marker : undefined;
-          } while (marker);
+          for (const address of await this.emailTagsOf(user.UserName)) {
+            const names = byEmail.get(address) ?? [];
+            if (!names.includes(user.UserName)) byEmail.set(address, [...names, user.UserName]);
+          }
         }
       }
     } catch (err) {
       throw new IamUnavailableError('ListUsers/ListUserTags', err);
     }
     this.tagIndex = { builtAt: this.now(), byEmail };
-    return byEmail.get(wanted);
+    return this.tagIndex;
+  }
+
+  /** The lowercased `email` tag values of one user, every tag page read. */
+  private async emailTagsOf(userName: string): Promise<string[]> {
+    const addresses: string[] = [];
+    let marker: string | undefined;
+    do {
+      let tags: ListUserTagsCommandOutput;
+      try {
+        tags = await this.iam.send(new ListUserTagsCommand({ UserName: userName, Marker: marker }));
+      } catch (err) {
+        // Deleted between ListUsers and ListUserTags: it maps nobody, and the rest of the index stands.
+        if (err instanceof NoSuchEntityException) return [];
+        throw err;
+      }
+      for (const tag of tags.Tags ?? []) if (tag.Key === 'email' && tag.Value) addresses.push(tag.Value.trim().toLowerCase());
+      marker = tags.IsTruncated ? tags.Marker : undefined;
+    } while (marker);
+    return addresses;
   }
 
   /** The account's limit of groups per IAM user (a pre-check only: AddUserToGroup enforces it); null when unreadable. */
@@ -136,8 +228,23 @@ export class AwsIamGateway implements IamGateway {
     }
   }
 
-  async groupPolicies(groupName: string): Promise<GroupPolicyState> {
+  /**
+   * Attached and inline policies of a configured group, and the default version of its expected
+   * policy when that one is customer-managed and attached (the guard judges the document too).
+   */
+  async groupPolicies(groupName: string, expectedPolicyArn: string): Promise<GroupPolicyState> {
     this.assertAllowed(groupName);
+    if (!this.allowedPolicies.has(expectedPolicyArn)) throw new PolicyNotAllowedError(expectedPolicyArn);
+    const state = await this.listGroupPolicies(groupName);
+    if (!needsPolicyDocument(expectedPolicyArn, state.attachedPolicyArns)) return state;
+    try {
+      return { ...state, expectedVersion: await readDefaultPolicyVersion(this.iam, expectedPolicyArn) };
+    } catch (err) {
+      throw new IamUnavailableError(`reading the default version of policy ${expectedPolicyArn}`, err);
+    }
+  }
+
+  private async listGroupPolicies(groupName: string): Promise<GroupPolicyState> {
     try {
       const attachedPolicyArns: string[] = [];
       for await (const page of paginateListAttachedGroupPolicies({ client: this.iam }, { GroupName: groupName })) {
@@ -206,8 +313,9 @@ export class AwsIamGateway implements IamGateway {
    * IAM answers NoSuchEntity both for "not a member" and for "no such group": the group is
    * looked up before calling a removal harmless.
    */
-  async removeUserFromGroup(userName: string, groupName: string): Promise<RemoveOutcome> {
-    this.assertAllowed(groupName);
+  async removeUserFromGroup(userName: string, groupName: string, options: { endingGrant?: boolean } = {}): Promise<RemoveOutcome> {
+    if (options.endingGrant) assertGroupName(groupName);
+    else this.assertAllowed(groupName);
     try {
       await this.iam.send(new RemoveUserFromGroupCommand({ UserName: userName, GroupName: groupName }));
       return 'removed';
@@ -222,6 +330,14 @@ export class AwsIamGateway implements IamGateway {
       return 'not-a-member';
     }
   }
+}
+
+/**
+ * A grant read from the table names the group it was made into, which may have left
+ * BILLING_GROUPS since: removal is allowed from it, but never from a name IAM could not hold.
+ */
+function assertGroupName(groupName: string): void {
+  if (!/^[\w+=,.@-]{1,128}$/.test(groupName)) throw new GroupNotAllowedError(groupName);
 }
 
 /**
@@ -244,8 +360,8 @@ export class DryRunIamGateway implements IamGateway {
   groupsPerUserQuota() {
     return this.reader.groupsPerUserQuota();
   }
-  groupPolicies(groupName: string) {
-    return this.reader.groupPolicies(groupName);
+  groupPolicies(groupName: string, expectedPolicyArn: string) {
+    return this.reader.groupPolicies(groupName, expectedPolicyArn);
   }
   groupMembers(groupName: string) {
     return this.reader.groupMembers(groupName);
@@ -257,8 +373,9 @@ export class DryRunIamGateway implements IamGateway {
   async addUserToGroup(_userName: string, groupName: string): Promise<void> {
     if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
   }
-  async removeUserFromGroup(_userName: string, groupName: string): Promise<RemoveOutcome> {
-    if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
+  async removeUserFromGroup(_userName: string, groupName: string, options: { endingGrant?: boolean } = {}): Promise<RemoveOutcome> {
+    if (options.endingGrant) assertGroupName(groupName);
+    else if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
     return 'removed';
   }
 }

@@ -7,6 +7,7 @@
 import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { type Config, loadConfig, wantsColor } from '../config.js';
 import { openDynamo, openIam, openSts } from '../deps.js';
@@ -22,8 +23,10 @@ import {
   type TableCheck,
 } from '../doctor/checks.js';
 import { formatJson, formatText } from '../doctor/report.js';
+import { checkStrandedGrants } from '../doctor/stranded.js';
 import { ConfigError } from '../errors.js';
 import { boltLogger, createLogger } from '../log.js';
+import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
 
 const USAGE = 'usage: npm run doctor [-- --json]\n';
@@ -82,7 +85,10 @@ async function storeChecks(config: Config): Promise<{ results: CheckResult[]; ta
   const opened = await openDynamo(config, config.aws);
   try {
     const table = await checkTable(opened.client, { tableName: config.tableName, store: config.store, createdAtStart: config.store === 'embedded' });
-    return { results: [table.result], table };
+    if (table.result.status !== 'ok' || table.indexNames.length === 0) return { results: [table.result], table };
+    const store = new DynamoRequestStore(DynamoDBDocumentClient.from(opened.client), config.tableName);
+    const stranded = checkStrandedGrants(await store.listByStatus('ACTIVE'), config.levels);
+    return { results: [table.result, stranded], table };
   } finally {
     opened.client.destroy();
     await opened.embedded?.close();
@@ -94,11 +100,12 @@ async function iamChecks(config: Config, table: TableCheck | undefined): Promise
   const sts = openSts(config.aws);
   try {
     const groups = [];
-    for (const level of config.levels) groups.push(await checkGroup(iam, level));
+    for (const level of config.levels) groups.push(await checkGroup(iam, level, config.billingNamespaces));
     const permissions = await checkPermissions({
       iam,
       sts,
       groups: groups.map((g) => ({ groupName: g.level.groupName, ...(g.arn ? { arn: g.arn } : {}) })),
+      policyArns: config.levels.map((l) => l.policyArn),
       iamMode: config.iamMode,
       iamUserMapping: config.iamUserMapping,
       ...(config.store === 'dynamodb' && table?.tableArn ? { table: { arn: table.tableArn, indexNames: table.indexNames } } : {}),

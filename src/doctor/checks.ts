@@ -18,7 +18,10 @@ import {
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { readDefaultPolicyVersion } from '../aws/iam.js';
 import type { Config, IamMode, LevelConfig } from '../config.js';
+import { type GroupPolicyProblem, groupPolicyProblems, isAwsManagedPolicy, needsPolicyDocument } from '../domain/group-policy.js';
+import type { GroupPolicyState } from '../services/ports.js';
 import { tableDefinition } from '../store/table.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -439,8 +442,12 @@ export interface GroupCheck {
   arn?: string;
 }
 
-/** Each configured group exists and holds exactly its expected managed policy and no inline policy (PRODUCT §3). */
-export async function checkGroup(iam: IAMClient, level: LevelConfig): Promise<GroupCheck> {
+/**
+ * Each configured group exists and holds exactly its expected managed policy and no inline
+ * policy, and a customer-managed expected policy allows billing actions only (PRODUCT §3): the
+ * grant's own rule (src/domain/group-policy.ts), on what doctor reads itself.
+ */
+export async function checkGroup(iam: IAMClient, level: LevelConfig, namespaces: readonly string[]): Promise<GroupCheck> {
   const title = `IAM group ${level.groupName} (level ${level.level})`;
   let arn: string | undefined;
   try {
@@ -474,18 +481,36 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig): Promise<Gr
     };
   }
   const found = arn ? { arn } : {};
-  const attached: string[] = [];
-  const inline: string[] = [];
+  const read = await readGroupPolicies(iam, level, title);
+  if ('problem' in read) return { level, ...found, result: read.problem };
+  const problems = groupPolicyProblems({ expectedArn: level.policyArn, ...read.state, namespaces });
+  if (problems.length === 0) return { level, ...found, result: ok('IAM', title, `exists and holds exactly ${level.policyArn}${versionNote(read.state)}`) };
+  return {
+    level,
+    ...found,
+    result: fail(
+      'IAM',
+      title,
+      `${problems.map((p) => p.text).join('; ')} (the bot refuses to grant this group until it holds exactly ${level.policyArn}, within billing)`,
+      [...new Set(problems.map((p) => groupFix(level, p)))].join('; '),
+    ),
+  };
+}
+
+const versionNote = (state: GroupPolicyState) => (state.expectedVersion ? ` (default version ${state.expectedVersion.versionId}: billing actions only)` : '');
+
+/** The group's policies, through the same SDK calls as the bot (the expected policy's default version too, when customer-managed). */
+async function readGroupPolicies(iam: IAMClient, level: LevelConfig, title: string): Promise<{ state: GroupPolicyState } | { problem: CheckResult }> {
+  const state: GroupPolicyState = { attachedPolicyArns: [], inlinePolicyNames: [] };
   try {
     for await (const page of paginateListAttachedGroupPolicies({ client: iam }, { GroupName: level.groupName })) {
-      for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) attached.push(p.PolicyArn);
+      for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) state.attachedPolicyArns.push(p.PolicyArn);
     }
-    for await (const page of paginateListGroupPolicies({ client: iam }, { GroupName: level.groupName })) inline.push(...(page.PolicyNames ?? []));
+    for await (const page of paginateListGroupPolicies({ client: iam }, { GroupName: level.groupName }))
+      state.inlinePolicyNames.push(...(page.PolicyNames ?? []));
   } catch (err) {
     return {
-      level,
-      ...found,
-      result: fail(
+      problem: fail(
         'IAM',
         title,
         `could not list the group's policies: ${describeError(err)}`,
@@ -493,26 +518,39 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig): Promise<Gr
       ),
     };
   }
-  const extra = attached.filter((a) => a !== level.policyArn);
-  const problems: string[] = [];
-  if (!attached.includes(level.policyArn)) problems.push(`lacks ${level.policyArn}`);
-  if (extra.length > 0) problems.push(`also has attached ${extra.join(', ')}`);
-  if (inline.length > 0) problems.push(`has inline ${inline.length === 1 ? 'policy' : 'policies'} ${inline.join(', ')}`);
-  if (problems.length === 0) return { level, ...found, result: ok('IAM', title, `exists and holds exactly ${level.policyArn}`) };
-  const fixes: string[] = [];
-  if (!attached.includes(level.policyArn)) fixes.push('run npm run setup -- --groups to attach the expected policy');
-  for (const a of extra) fixes.push(`aws iam detach-group-policy --group-name ${level.groupName} --policy-arn ${a}`);
-  for (const name of inline) fixes.push(`aws iam delete-group-policy --group-name ${level.groupName} --policy-name ${name}`);
-  return {
-    level,
-    ...found,
-    result: fail('IAM', title, `${problems.join('; ')} (the bot refuses to grant this group until it holds exactly ${level.policyArn})`, fixes.join('; ')),
-  };
+  if (!needsPolicyDocument(level.policyArn, state.attachedPolicyArns)) return { state };
+  try {
+    return { state: { ...state, expectedVersion: await readDefaultPolicyVersion(iam, level.policyArn) } };
+  } catch (err) {
+    return {
+      problem: fail(
+        'IAM',
+        title,
+        `could not read the default version of ${level.policyArn}: ${describeError(err)}`,
+        `give the bot iam:GetPolicy and iam:GetPolicyVersion on ${level.policyArn} (the policy in deploy/, parameter CustomerManagedPolicyArns)`,
+      ),
+    };
+  }
+}
+
+function groupFix(level: LevelConfig, problem: GroupPolicyProblem): string {
+  switch (problem.kind) {
+    case 'missing':
+      return 'run npm run setup -- --groups to attach the expected policy';
+    case 'unexpected':
+      return `aws iam detach-group-policy --group-name ${level.groupName} --policy-arn ${problem.subject}`;
+    case 'inline':
+      return `aws iam delete-group-policy --group-name ${level.groupName} --policy-name ${problem.subject}`;
+    case 'document':
+      return `make a version of ${problem.subject} that allows billing actions only its default (aws iam list-policy-versions --policy-arn ${problem.subject}, then aws iam set-default-policy-version --policy-arn ${problem.subject} --version-id <that version>)`;
+  }
 }
 
 /** IAM calls the bot makes (src/aws/iam.ts), by the resources they act on. */
 const GROUP_READS = ['iam:GetGroup', 'iam:ListAttachedGroupPolicies', 'iam:ListGroupPolicies'];
 const GROUP_WRITES = ['iam:AddUserToGroup', 'iam:RemoveUserFromGroup'];
+/** Only on customer-managed expected policies: the guard reads their default version. */
+const POLICY_READS = ['iam:GetPolicy', 'iam:GetPolicyVersion'];
 const USER_READS = ['iam:GetUser', 'iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListGroupsForUser', 'iam:ListAccessKeys'];
 const TABLE_ACTIONS = ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
 
@@ -527,6 +565,8 @@ export interface PermissionInput {
   iam: IAMClient;
   sts: STSClient;
   groups: { groupName: string; arn?: string }[];
+  /** BILLING_GROUP_POLICIES: the customer-managed ones among them are probed for POLICY_READS. */
+  policyArns?: string[];
   iamMode: IamMode;
   iamUserMapping: Config['iamUserMapping'];
   /** STORE=dynamodb with a table found: its ARN and index names. */
@@ -604,6 +644,7 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
       resources: groupArns,
       ...(input.iamMode === 'dry-run' ? { soft: 'needed once IAM_MODE=live; dry-run only reads' } : {}),
     },
+    { actions: POLICY_READS, resources: [...new Set((input.policyArns ?? []).filter((arn) => !isAwsManagedPolicy(arn)))] },
     { actions: USER_READS, resources: [`arn:${partition}:iam::${caller.Account}:user/*`] },
     { actions: ['iam:GetAccountSummary'], resources: ['*'], soft: 'optional: without it the groups-per-user quota is not checked' },
   ];

@@ -2,7 +2,7 @@
  * Parses the text of /request-billing into a command. Pure and total: every
  * input gives either a command or a ValidationError with a message for the user.
  */
-import { ValidationError } from '../errors.js';
+import { code, text, ValidationError } from '../errors.js';
 
 export const JUSTIFICATION_MIN = 10;
 export const JUSTIFICATION_MAX = 500;
@@ -30,9 +30,9 @@ export type Command =
   | { kind: 'request'; level: string; durationDays: number; justification: string; breakGlass: boolean };
 
 export function parseCommand(rawText: string, opts: ParseOptions): Command {
-  const text = rawText.trim();
-  if (text === '') return { kind: 'modal' };
-  const words = text.split(/\s+/);
+  const input = rawText.trim();
+  if (input === '') return { kind: 'modal' };
+  const words = input.split(/\s+/);
   const [first = '', ...rest] = words;
   switch (first.toLowerCase()) {
     case 'help':
@@ -49,7 +49,7 @@ export function parseCommand(rawText: string, opts: ParseOptions): Command {
     case 'cancel': {
       const id = rest[0]?.toUpperCase();
       if (!id || !REQUEST_ID.test(id) || rest.length > 1) {
-        throw new ValidationError('Usage: `/request-billing cancel <request id>` (the id from your confirmation or `status`).');
+        throw new ValidationError(text`Usage: ${code('/request-billing cancel <request id>')} (the id from your confirmation or ${code('status')}).`);
       }
       return { kind: 'cancel', requestId: id };
     }
@@ -60,13 +60,13 @@ export function parseCommand(rawText: string, opts: ParseOptions): Command {
       if (target && REQUEST_ID.test(target.toUpperCase()) && rest.length === 1) {
         return { kind: 'revoke', target: { requestId: target.toUpperCase() } };
       }
-      throw new ValidationError('Usage: `/request-billing revoke <@user>` or `/request-billing revoke <request id>`.');
+      throw new ValidationError(text`Usage: ${code('/request-billing revoke <@user>')} or ${code('/request-billing revoke <request id>')}.`);
     }
     case 'link': {
       const mention = rest[0] ? MENTION.exec(rest[0]) : null;
       const iamUserName = rest[1];
       if (!mention?.[1] || !iamUserName || rest.length !== 2) {
-        throw new ValidationError('Usage: `/request-billing link <@user> <iam-user-name>`.');
+        throw new ValidationError(text`Usage: ${code('/request-billing link <@user> <iam-user-name>')}.`);
       }
       if (!IAM_USER_NAME.test(iamUserName)) {
         throw new ValidationError(`"${iamUserName}" is not a valid IAM user name.`);
@@ -120,31 +120,31 @@ export function parseDuration(word: string, maxDays: number): number {
 }
 
 export function validateJustification(raw: string): string {
-  const text = raw.trim();
-  if (text.length < JUSTIFICATION_MIN) {
+  const trimmed = raw.trim();
+  if (trimmed.length < JUSTIFICATION_MIN) {
     throw new ValidationError(
-      `Please give a justification of at least ${JUSTIFICATION_MIN} characters, e.g. \`/request-billing read-only 7d month-end close for October\`.`,
+      text`Please give a justification of at least ${JUSTIFICATION_MIN} characters, e.g. ${code('/request-billing read-only 7d month-end close for October')}.`,
       'justification',
     );
   }
-  if (text.length > JUSTIFICATION_MAX) {
-    throw new ValidationError(`The justification is ${text.length} characters; the limit is ${JUSTIFICATION_MAX}.`, 'justification');
+  if (trimmed.length > JUSTIFICATION_MAX) {
+    throw new ValidationError(`The justification is ${trimmed.length} characters; the limit is ${JUSTIFICATION_MAX}.`, 'justification');
   }
-  return text;
+  return trimmed;
 }
 
 export function validateDenyReason(raw: string | undefined | null): string | undefined {
-  const text = (raw ?? '').trim();
-  if (text === '') return undefined;
-  if (text.length > DENY_REASON_MAX) {
-    throw new ValidationError(`The reason is ${text.length} characters; the limit is ${DENY_REASON_MAX}.`, 'reason');
+  const trimmed = (raw ?? '').trim();
+  if (trimmed === '') return undefined;
+  if (trimmed.length > DENY_REASON_MAX) {
+    throw new ValidationError(`The reason is ${trimmed.length} characters; the limit is ${DENY_REASON_MAX}.`, 'reason');
   }
-  return text;
+  return trimmed;
 }
 
-function unknownLevel(level: string, levels: string[]): ValidationError {
+export function unknownLevel(level: string, levels: string[]): ValidationError {
   const shown = level.length > 40 ? `${level.slice(0, 40)}…` : level;
-  return new ValidationError(`Unknown access level "${shown}". Levels: ${levels.map((l) => `\`${l}\``).join(', ')}.`, 'level');
+  return new ValidationError([`Unknown access level "${shown}". Levels: `, ...levels.flatMap((l, i) => [...(i ? [', '] : []), code(l)]), '.'], 'level');
 }
 
 export function isRequestId(value: string): boolean {

@@ -57,7 +57,13 @@ export interface AccessRequest {
   breakGlass?: boolean;
   /** On a grant: the extension requests already applied to its expiry. */
   appliedExtensions?: string[];
-  failure?: { name: string; message: string; at: string };
+  failure?: {
+    name: string;
+    message: string;
+    at: string;
+    /** The failed add may have reached IAM and taking the user out again was not confirmed: the sweeper tries again. */
+    membershipUnknown?: boolean;
+  };
   dryRun: boolean;
   iam: IamSnapshot;
   adminMessage?: { channel: string; ts: string };
@@ -78,7 +84,7 @@ export interface AccessRequest {
 const TRANSITIONS: Record<RequestStatus, readonly RequestStatus[]> = {
   PENDING: ['APPROVED', 'DENIED', 'CANCELLED', 'TIMED_OUT'],
   APPROVED: ['ACTIVE', 'FAILED', 'EXTENDED'],
-  FAILED: ['APPROVED'],
+  FAILED: ['APPROVED', 'TIMED_OUT'],
   ACTIVE: ['ACTIVE', 'EXPIRED', 'REVOKED'],
   DENIED: [],
   CANCELLED: [],
@@ -90,6 +96,22 @@ const TRANSITIONS: Record<RequestStatus, readonly RequestStatus[]> = {
 
 export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
   return TRANSITIONS[from].includes(to);
+}
+
+/** A write tried a status change PRODUCT §2 does not allow: a defect, refused before it reaches the table. */
+export class IllegalTransitionError extends Error {
+  override name = 'IllegalTransitionError';
+  constructor(
+    readonly from: RequestStatus,
+    readonly to: RequestStatus,
+  ) {
+    super(`${from} → ${to} is not a transition of the request state machine`);
+  }
+}
+
+/** Throws unless `from → to` is allowed; staying in the same status (a non-status change) always is. */
+export function assertTransition(from: RequestStatus, to: RequestStatus): void {
+  if (from !== to && !canTransition(from, to)) throw new IllegalTransitionError(from, to);
 }
 
 export function isTerminal(status: RequestStatus): boolean {

@@ -1,16 +1,30 @@
 /**
  * The admin's side: approve (with multi-approval), deny, retry. Every decision is
- * re-checked here, whatever the click said: admin, channel, not one's own request,
- * identity and MFA again at approval.
+ * re-checked here, whatever the click said: admin, channel, not one's own request (by Slack
+ * id, and by IAM user from any Slack account), and at approval and retry everything a grant
+ * depends on again: identity, workspace, the level, the IAM user and its MFA.
  */
 import type { Config } from '../config.js';
+import { iamUserProblem, sameIamUser } from '../domain/iam-user.js';
 import { type AccessRequest, approvalOutcome } from '../domain/request.js';
-import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
+import {
+  BillingAccessError,
+  ConflictError,
+  code,
+  errorMessage,
+  errorName,
+  IamUnavailableError,
+  NotAllowedError,
+  RequestNotFoundError,
+  RequestRefusedError,
+  type TextPart,
+  text,
+} from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import type { IdentityResolver } from './identity.js';
-import type { Clock, IamGateway, RequestStore } from './ports.js';
+import type { Clock, IamGateway, IamUserInfo, RequestStore } from './ports.js';
 
 export interface Click {
   userId: string;
@@ -29,7 +43,7 @@ const MAX_RACE_RETRIES = 5;
 
 export class DecisionService {
   constructor(
-    private readonly config: Pick<Config, 'adminChannelId' | 'requireMfa' | 'iamMode'>,
+    private readonly config: Pick<Config, 'adminChannelId' | 'requireMfa' | 'iamMode' | 'levels'>,
     private readonly store: RequestStore,
     private readonly iam: IamGateway,
     private readonly identity: IdentityResolver,
@@ -39,7 +53,7 @@ export class DecisionService {
     private readonly clock: Clock,
   ) {}
 
-  /** Who may click at all: an admin, in the admin channel. Cheap; run before opening a modal. */
+  /** Who may click at all: an admin, in the admin channel (a click naming no channel is refused). Cheap; run before opening a modal. */
   async authorize(click: Click): Promise<AccessRequest> {
     if (click.channelId !== this.config.adminChannelId) throw new NotAllowedError('Decisions are only taken in the admin channel.');
     if (!(await this.admins.isAdmin(click.userId))) throw new NotAllowedError('Only billing admins can decide on requests.');
@@ -49,8 +63,18 @@ export class DecisionService {
     return request;
   }
 
+  /** No approval of one's own IAM user, whichever Slack account the click comes from. */
+  private async refuseOwnIamUser(click: Click, request: AccessRequest): Promise<void> {
+    if (await this.identity.isOwnIamUser(click.userId, request.iamUserName)) {
+      throw new NotAllowedError(
+        text`The IAM user ${code(request.iamUserName)} is your own, so you cannot approve it from any Slack account; another admin must.`,
+      );
+    }
+  }
+
   async approve(click: Click): Promise<DecisionResult> {
     let request = await this.authorize(click);
+    await this.refuseOwnIamUser(click, request);
     for (let attempt = 0; ; attempt++) {
       if (request.status !== 'PENDING') return { kind: 'already-decided', request };
       if (request.approverIds.includes(click.userId)) {
@@ -58,7 +82,7 @@ export class DecisionService {
           `You already approved this request; it needs ${request.approvalsRequired - request.approverIds.length} more approval(s) from other admins.`,
         );
       }
-      if (approvalOutcome(request) === 'complete') await this.recheckAtApproval(request);
+      if (approvalOutcome(request) === 'complete') await this.recheck(request, 'The request stays pending.');
       const now = this.clock.now().toISOString();
       const approvals = [...request.approvals, { by: click.userId, at: now }];
       const approverIds = [...request.approverIds, click.userId];
@@ -87,30 +111,66 @@ export class DecisionService {
     }
   }
 
-  /** The mapping is resolved again at approval (§3), and with REQUIRE_MFA=block the MFA check runs again. */
-  private async recheckAtApproval(request: AccessRequest): Promise<void> {
-    const who = await this.identity.resolve(request.requesterId);
-    if (who.iamUserName !== request.iamUserName) {
+  /**
+   * Everything a grant rests on, checked again when it is about to happen (approval, retry):
+   * the level is still configured, the requester still may request (workspace, guest,
+   * deactivated, email domain) and still maps to the same IAM user, which still exists and,
+   * under REQUIRE_MFA=block, still has MFA. Live mode never goes on with a check it could not make.
+   */
+  private async recheck(request: AccessRequest, stays: string): Promise<void> {
+    const level = this.config.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
+    if (!level) {
       throw new RequestRefusedError(
-        `The requester now maps to IAM user \`${who.iamUserName}\`, not \`${request.iamUserName}\` as requested. Deny this request and ask them to request again.`,
+        text`The ${request.level} level (IAM group ${code(request.groupName)}) is no longer configured, so nothing is granted into it. ${stays}`,
       );
     }
-    if (this.config.requireMfa !== 'block') return;
-    const live = this.config.iamMode === 'live';
-    const couldNotCheck = new RequestRefusedError(`Could not re-check MFA for \`${request.iamUserName}\`; the request stays pending. Try again.`);
-    let user: Awaited<ReturnType<IamGateway['getUser']>>;
+    let who: Awaited<ReturnType<IdentityResolver['resolve']>>;
     try {
-      user = await this.iam.getUser(request.iamUserName);
-    } catch {
-      // Dry-run goes on when IAM cannot be read; live mode never approves on a check it could not make.
-      if (live) throw couldNotCheck;
-      return;
+      who = await this.identity.resolve(request.requesterId);
+    } catch (err) {
+      if (err instanceof BillingAccessError && !(err instanceof IamUnavailableError)) {
+        throw new RequestRefusedError(['The requester can no longer be granted: ', ...err.parts, ` ${stays}`], { cause: err });
+      }
+      throw err;
     }
-    if (!user) throw new RequestRefusedError(`IAM user \`${request.iamUserName}\` no longer exists. The request stays pending.`);
-    if (user.mfaDeviceCount === 0) {
-      throw new RequestRefusedError(`IAM user \`${request.iamUserName}\` has no MFA device any more, so it cannot be approved. The request stays pending.`);
+    if (!sameIamUser(who.iamUserName, request.iamUserName)) {
+      throw new RequestRefusedError(
+        text`The requester now maps to IAM user ${code(who.iamUserName)}, not ${code(request.iamUserName)} as requested. Deny this request and ask them to request again.`,
+      );
     }
-    if (user.mfaDeviceCount === null && live) throw couldNotCheck;
+    await this.recheckIamUser(request.iamUserName, stays);
+  }
+
+  private async recheckIamUser(userName: string, stays: string): Promise<void> {
+    let user: IamUserInfo | undefined;
+    let readError: unknown;
+    try {
+      user = await this.iam.getUser(userName);
+    } catch (err) {
+      readError = err;
+    }
+    const problem = iamUserProblem(readError === undefined ? { user } : { error: readError }, {
+      requireMfa: this.config.requireMfa,
+      live: this.config.iamMode === 'live',
+    });
+    const refuse = (why: TextPart[], detail?: string) =>
+      new RequestRefusedError([...why, ` ${stays}`], { ...(readError === undefined ? {} : { cause: readError }), ...(detail ? { detail } : {}) });
+    switch (problem) {
+      case 'missing':
+        throw refuse(text`IAM user ${code(userName)} no longer exists.`);
+      case 'no-mfa':
+        throw refuse(text`IAM user ${code(userName)} has no MFA device any more, so it cannot be granted.`);
+      case 'unreadable':
+        throw refuse(
+          text`Could not re-check IAM user ${code(userName)}; try again.`,
+          `re-checking IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}`,
+        );
+      case 'mfa-unreadable':
+        throw refuse(text`Could not re-check MFA for ${code(userName)}; try again.`);
+      default:
+        // 'partly-unreadable' (console password, groups): the request showed them; a grant does not rest on them.
+        return;
+    }
   }
 
   async deny(click: Click, reason: string | undefined): Promise<DecisionResult> {
@@ -135,10 +195,12 @@ export class DecisionService {
     }
   }
 
-  /** FAILED → APPROVED, then the grant again (membership is idempotent, so a retry is safe). */
+  /** FAILED → APPROVED after every check an approval runs, then the grant again (membership is idempotent, so a retry is safe). */
   async retry(click: Click): Promise<DecisionResult> {
     const request = await this.authorize(click);
     if (request.status !== 'FAILED') return { kind: 'already-decided', request };
+    await this.refuseOwnIamUser(click, request);
+    await this.recheck(request, 'The request stays failed.');
     const now = this.clock.now().toISOString();
     let approved: AccessRequest;
     try {

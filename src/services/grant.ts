@@ -4,10 +4,12 @@
  * membership is idempotent and every state change is conditional.
  */
 import type { LevelConfig } from '../config.js';
+import { groupPolicyProblems } from '../domain/group-policy.js';
 import { type AccessRequest, addDays, DAY_MS } from '../domain/request.js';
 import { BillingAccessError, ConflictError, errorMessage, errorName, IamUnavailableError } from '../errors.js';
 import type { Announcer } from './announcer.js';
-import type { Clock, IamGateway, RequestStore } from './ports.js';
+import type { GroupMembership } from './membership.js';
+import type { Clock, GroupPolicyState, IamGateway, RequestStore } from './ports.js';
 
 export class GroupPolicyMismatchError extends BillingAccessError {
   override name = 'GroupPolicyMismatch';
@@ -17,8 +19,11 @@ export interface GrantDeps {
   store: RequestStore;
   iam: IamGateway;
   announcer: Announcer;
+  membership: GroupMembership;
   clock: Clock;
   levels: LevelConfig[];
+  /** BILLING_NAMESPACES: what a customer-managed group policy may allow. */
+  billingNamespaces: readonly string[];
   maxDurationDays: number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -30,11 +35,13 @@ export class GrantExecutor {
   async complete(approved: AccessRequest, actor: string): Promise<AccessRequest> {
     const { store, clock, log } = this.deps;
     let finished: AccessRequest;
+    let addTried = false;
     try {
       const groupCheck = await this.checkGroup(approved);
       if (approved.extendsRequestId) {
         finished = await this.extend(approved, actor);
       } else {
+        addTried = true;
         await this.deps.iam.addUserToGroup(approved.iamUserName, approved.groupName);
         const now = clock.now().toISOString();
         const expiresAt = approved.expiresAt ?? addDays(now, approved.durationDays);
@@ -51,11 +58,17 @@ export class GrantExecutor {
     } catch (err) {
       if (err instanceof ConflictError) throw err;
       log.warn({ event: 'grant.failed', requestId: approved.id, error: errorName(err), message: errorMessage(err) });
+      const undo = addTried ? await this.undoUncertainAdd(approved) : { detail: '', confirmed: true };
       const now = clock.now().toISOString();
       finished = await store.update(
         approved,
-        { status: 'FAILED', failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now }, noticeDue: 'DUE', updatedAt: now },
-        { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}` },
+        {
+          status: 'FAILED',
+          failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now, ...(undo.confirmed ? {} : { membershipUnknown: true }) },
+          noticeDue: 'DUE',
+          updatedAt: now,
+        },
+        { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}${undo.detail}` },
       );
     }
     // A Slack failure here never undoes the grant: the notice stays due for the sweeper.
@@ -63,27 +76,46 @@ export class GrantExecutor {
     return finished;
   }
 
-  /** A group is only granted while it holds exactly its level's managed policy and no inline policy (§3). */
-  /** '' when checked; in dry-run a note when IAM could not be read (live mode never grants on an unmade check). */
+  /**
+   * An add that failed may still have reached IAM (a reset connection, a timeout after the
+   * change). A FAILED request must not leave anyone in the group: take the user out again
+   * unless another grant needs the group or they were a member before they asked.
+   * `confirmed` is false when IAM could not be asked; the sweeper tries again.
+   */
+  async undoUncertainAdd(request: AccessRequest): Promise<{ detail: string; confirmed: boolean }> {
+    const { iam } = this.deps;
+    if (iam.dryRun || request.extendsRequestId || request.iam.currentGroups?.includes(request.groupName)) return { detail: '', confirmed: true };
+    try {
+      if ((await this.deps.membership.othersNeeding(request)).length > 0) return { detail: '', confirmed: true };
+      const outcome = await iam.removeUserFromGroup(request.iamUserName, request.groupName, { endingGrant: true });
+      return {
+        detail: outcome === 'removed' ? `; removed ${request.iamUserName} from ${request.groupName} again (the add had reached IAM)` : '',
+        confirmed: true,
+      };
+    } catch (err) {
+      return { detail: `; could not confirm ${request.iamUserName} is out of ${request.groupName}: ${errorName(err)}`, confirmed: false };
+    }
+  }
+
+  /**
+   * A group is only granted while it holds exactly its level's managed policy, no inline policy,
+   * and (for a customer-managed policy) a default version that stays within billing (§3).
+   * '' when checked; in dry-run a note when IAM could not be read (live mode never grants on an unmade check).
+   */
   private async checkGroup(request: AccessRequest): Promise<string> {
     const level = this.deps.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
     if (!level) throw new GroupPolicyMismatchError(`Level ${request.level} / group ${request.groupName} is no longer configured.`);
-    let state: Awaited<ReturnType<IamGateway['groupPolicies']>>;
+    let state: GroupPolicyState;
     try {
-      state = await this.deps.iam.groupPolicies(request.groupName);
+      state = await this.deps.iam.groupPolicies(request.groupName, level.policyArn);
     } catch (err) {
       if (this.deps.iam.dryRun && err instanceof IamUnavailableError) return ` (group policies not checked: ${errorName(err.cause)})`;
       throw err;
     }
-    const extra = state.attachedPolicyArns.filter((arn) => arn !== level.policyArn);
-    const missing = state.attachedPolicyArns.includes(level.policyArn) ? [] : [level.policyArn];
-    if (extra.length || missing.length || state.inlinePolicyNames.length) {
-      const found = [
-        missing.length ? `missing ${missing.join(', ')}` : '',
-        extra.length ? `unexpected managed policies ${extra.join(', ')}` : '',
-        state.inlinePolicyNames.length ? `inline policies ${state.inlinePolicyNames.join(', ')}` : '',
-      ].filter(Boolean);
-      throw new GroupPolicyMismatchError(`Group ${request.groupName} does not hold exactly ${level.policyArn}: ${found.join('; ')}.`);
+    const problems = groupPolicyProblems({ expectedArn: level.policyArn, ...state, namespaces: this.deps.billingNamespaces });
+    if (problems.length > 0) {
+      const found = problems.map((p) => p.text).join('; ');
+      throw new GroupPolicyMismatchError(`Group ${request.groupName} must hold exactly ${level.policyArn}, within billing, and no inline policy: ${found}.`);
     }
     return '';
   }

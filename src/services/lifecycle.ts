@@ -1,81 +1,147 @@
 /**
  * Ending grants: expiry (sweeper), revoke (admin) and done (holder). ACTIVE → EXPIRED or
- * REVOKED after the user is out of the group, unless another ACTIVE grant of theirs still
- * needs that group.
+ * REVOKED after the user is out of the group, unless another grant of theirs still needs
+ * that group. The table is the truth: when the ending write loses to an extension or to
+ * another end, IAM is put back in line with what won, and every IAM change is audited.
  */
+import { sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest } from '../domain/request.js';
-import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
+import { ConflictError, code, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError, text, user } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
-import type { Clock, IamGateway, RequestStore } from './ports.js';
+import type { IdentityResolver } from './identity.js';
+import type { GroupMembership } from './membership.js';
+import type { Clock, IamGateway, Notifier, RequestStore } from './ports.js';
 
 export type EndStatus = 'EXPIRED' | 'REVOKED';
 
+const MAX_RACE_RETRIES = 5;
+
+type Log = { error(obj: object, msg?: string): void };
+
+export interface LifecycleDeps {
+  adminChannelId: string;
+  store: RequestStore;
+  iam: IamGateway;
+  admins: AdminPolicy;
+  identity: IdentityResolver;
+  announcer: Announcer;
+  membership: GroupMembership;
+  notifier: Notifier;
+  clock: Clock;
+  log: Log;
+}
+
+/** What releasing a grant's group membership did in IAM. */
+interface Release {
+  detail: string;
+  removed: boolean;
+}
+
 export class LifecycleService {
-  constructor(
-    private readonly adminChannelId: string,
-    private readonly store: RequestStore,
-    private readonly iam: IamGateway,
-    private readonly admins: AdminPolicy,
-    private readonly announcer: Announcer,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deps: LifecycleDeps) {}
 
   /**
-   * Ends one grant. Returns the ended request, or undefined when someone else ended or
-   * changed it first (only the winner of the conditional write tells anyone).
+   * Ends one grant. Returns the ended request, or undefined when someone else ended it first
+   * or an extension moved its expiry (only the winner of the conditional write tells anyone).
    */
   async end(grant: AccessRequest, to: EndStatus, actor: string): Promise<AccessRequest | undefined> {
-    if (grant.status !== 'ACTIVE') return undefined;
-    const now = this.clock.now().toISOString();
-    let detail: string;
-    const others = await this.othersNeedingGroup(grant, now);
-    if (others.length > 0) {
-      detail = `kept ${grant.iamUserName} in ${grant.groupName}: still needed by ${others.map((o) => o.id).join(', ')}`;
-    } else {
-      const removed = await this.iam.removeUserFromGroup(grant.iamUserName, grant.groupName);
-      const who = `${grant.iamUserName} from ${grant.groupName}`;
-      detail = this.iam.dryRun
-        ? `[dry-run] would remove ${who}`
-        : removed === 'not-a-member'
-          ? `already removed ${who} (not a member any more)`
-          : `removed ${who}`;
-      // A grant of the same user may have been approved while we removed: look again and put the user back.
-      const arrived = await this.othersNeedingGroup(grant, now);
-      if (arrived.length > 0) {
-        await this.iam.addUserToGroup(grant.iamUserName, grant.groupName);
-        detail += `; re-added: ${arrived.map((o) => o.id).join(', ')} was granted meanwhile`;
+    const { store, clock } = this.deps;
+    let current: AccessRequest | undefined = grant;
+    let removedEarlier = false;
+    for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
+      const now = clock.now().toISOString();
+      if (current?.status !== 'ACTIVE' || (to === 'EXPIRED' && (current.expiresAt ?? '') > now)) break;
+      const release = await this.release(current, removedEarlier);
+      removedEarlier ||= release.removed;
+      try {
+        const ended = await store.update(
+          current,
+          { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', updatedAt: now },
+          { actor, detail: release.detail },
+        );
+        await this.deps.announcer.announce(ended);
+        return ended;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        current = err.current as AccessRequest | undefined;
       }
     }
+    if (removedEarlier) await this.putBack(grant, current, actor);
+    return undefined;
+  }
+
+  /** Takes the user out of the group unless another grant of theirs needs it; re-adds if one was approved meanwhile. */
+  private async release(grant: AccessRequest, removedEarlier: boolean): Promise<Release> {
+    const { iam } = this.deps;
+    const who = `${grant.iamUserName} from ${grant.groupName}`;
+    const others = await this.othersNeedingGroup(grant);
+    if (others.length > 0) {
+      const ids = others.map((o) => o.id).join(', ');
+      if (!removedEarlier) return { removed: false, detail: `kept ${grant.iamUserName} in ${grant.groupName}: still needed by ${ids}` };
+      await iam.addUserToGroup(grant.iamUserName, grant.groupName);
+      return { removed: false, detail: `removed ${who}; re-added: ${ids} was granted meanwhile` };
+    }
+    const outcome = await iam.removeUserFromGroup(grant.iamUserName, grant.groupName, { endingGrant: true });
+    let detail = iam.dryRun
+      ? `[dry-run] would remove ${who}`
+      : outcome === 'not-a-member' && !removedEarlier
+        ? `already removed ${who} (not a member any more)`
+        : `removed ${who}`;
+    // A grant of the same user may have been approved while we removed: look again and put the user back.
+    const arrived = await this.othersNeedingGroup(grant);
+    if (arrived.length > 0) {
+      await iam.addUserToGroup(grant.iamUserName, grant.groupName);
+      detail += `; re-added: ${arrived.map((o) => o.id).join(', ')} was granted meanwhile`;
+      return { removed: false, detail };
+    }
+    return { removed: outcome === 'removed' || removedEarlier, detail };
+  }
+
+  /**
+   * The ending write lost after the user was taken out of the group. The table is the truth:
+   * if the grant (or another of the user's) is still ACTIVE, the user goes back in; either
+   * way the removal is recorded on the grant's audit trail.
+   */
+  private async putBack(grant: AccessRequest, winner: AccessRequest | undefined, actor: string): Promise<void> {
+    const { store, iam, clock } = this.deps;
+    const subject = winner ?? grant;
+    const who = `${grant.iamUserName} in ${grant.groupName}`;
+    const stillActive = winner?.status === 'ACTIVE' || (await this.othersNeedingGroup(grant)).length > 0;
+    const lost = `removed ${grant.iamUserName} from ${grant.groupName}, then lost the ending write (now ${winner?.status ?? 'gone'})`;
+    if (!stillActive) {
+      await store.appendNote(subject, { actor, detail: lost, at: clock.now().toISOString() });
+      return;
+    }
     try {
-      const ended = await this.store.update(grant, { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', updatedAt: now }, { actor, detail });
-      await this.announcer.announce(ended);
-      return ended;
+      await iam.addUserToGroup(grant.iamUserName, grant.groupName);
     } catch (err) {
-      if (err instanceof ConflictError) return undefined;
+      const detail = `${lost}; could not re-add ${who}: ${errorName(err)}: ${errorMessage(err)}`;
+      await store.appendNote(subject, { actor, detail, at: clock.now().toISOString() });
+      this.deps.log.error({ event: 'iam.put_back_failed', requestId: grant.id, error: errorName(err), message: errorMessage(err) });
+      await this.deps.notifier
+        .threadReply(
+          subject,
+          `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while this grant was extended, and could not be put back (${errorName(err)}). Re-add them by hand or revoke the grant.`,
+        )
+        .catch(() => undefined);
       throw err;
     }
+    await store.appendNote(subject, { actor, detail: `${lost}; re-added ${who}: the table says ACTIVE`, at: clock.now().toISOString() });
   }
 
-  /** Other grants of the same IAM user on the same group that are live or about to be (APPROVED: the add is in flight). */
-  private async othersNeedingGroup(grant: AccessRequest, now: string): Promise<AccessRequest[]> {
-    return (await this.store.listByIamUser(grant.iamUserName)).filter(
-      (r) =>
-        r.id !== grant.id &&
-        r.groupName === grant.groupName &&
-        !r.extendsRequestId &&
-        (r.status === 'APPROVED' || (r.status === 'ACTIVE' && (r.expiresAt ?? '') > now)),
-    );
+  private othersNeedingGroup(grant: AccessRequest): Promise<AccessRequest[]> {
+    return this.deps.membership.othersNeeding(grant);
   }
 
-  /** Admin revoke of one request, or of every active grant of a user. */
-  async revoke(actor: string, target: { requestId: string } | { userId: string }, channelId?: string): Promise<AccessRequest[]> {
-    if (channelId !== undefined && channelId !== this.adminChannelId) throw new NotAllowedError('Revoke buttons only work in the admin channel.');
-    if (!(await this.admins.isAdmin(actor))) throw new NotAllowedError('Only billing admins can revoke access.');
-    const grants = await this.activeGrants(target);
+  /** Admin revoke of one request, or of every active grant of a user; only in the admin channel (a click naming no channel is refused). */
+  async revoke(actor: string, target: { requestId: string } | { userId: string }, channelId: string | undefined): Promise<AccessRequest[]> {
+    if (channelId !== this.deps.adminChannelId) throw new NotAllowedError('Revoking is only done in the admin channel.');
+    if (!(await this.deps.admins.isAdmin(actor))) throw new NotAllowedError('Only billing admins can revoke access.');
+    const grants = 'requestId' in target ? await this.activeRequest(target.requestId) : await this.activeGrantsOf(target.userId);
     if (grants.length === 0) {
       throw new RequestRefusedError(
-        'requestId' in target ? `Request \`${target.requestId}\` is not an active grant.` : `<@${target.userId}> holds no active grant.`,
+        'requestId' in target ? text`Request ${code(target.requestId)} is not an active grant.` : text`${user(target.userId)} holds no active grant.`,
       );
     }
     return this.endAll(grants, actor);
@@ -83,7 +149,7 @@ export class LifecycleService {
 
   /** The holder ends their own grant(s) early. */
   async done(userId: string, level: string | undefined): Promise<AccessRequest[]> {
-    const grants = (await this.activeGrants({ userId })).filter((g) => level === undefined || g.level === level);
+    const grants = (await this.activeGrantsOf(userId)).filter((g) => level === undefined || g.level === level);
     if (grants.length === 0) throw new RequestRefusedError(`You hold no active ${level ? `${level} ` : ''}billing access.`);
     return this.endAll(grants, userId);
   }
@@ -98,12 +164,15 @@ export class LifecycleService {
     return ended;
   }
 
-  private async activeGrants(target: { requestId: string } | { userId: string }): Promise<AccessRequest[]> {
-    if ('requestId' in target) {
-      const request = await this.store.get(target.requestId);
-      if (!request) throw new RequestNotFoundError(target.requestId);
-      return request.status === 'ACTIVE' ? [request] : [];
-    }
-    return (await this.store.listByRequester(target.userId, 100)).filter((r) => r.status === 'ACTIVE');
+  private async activeRequest(requestId: string): Promise<AccessRequest[]> {
+    const request = await this.deps.store.get(requestId);
+    if (!request) throw new RequestNotFoundError(requestId);
+    return request.status === 'ACTIVE' ? [request] : [];
+  }
+
+  /** Every ACTIVE grant a Slack user holds, by Slack id and by the IAM users they reach, through the status index: however long their history. */
+  private async activeGrantsOf(slackUserId: string): Promise<AccessRequest[]> {
+    const [active, iamUsers] = await Promise.all([this.deps.store.listByStatus('ACTIVE'), this.deps.identity.iamUsersOf(slackUserId)]);
+    return active.filter((r) => r.requesterId === slackUserId || iamUsers.some((u) => sameIamUser(u, r.iamUserName)));
   }
 }

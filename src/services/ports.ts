@@ -2,6 +2,8 @@
  * The interfaces the services depend on. Implementations live in src/store,
  * src/aws and src/slack and are wired together in src/deps.ts only.
  */
+import type { PolicyVersion } from '../domain/group-policy.js';
+import type { IamUserInfo } from '../domain/iam-user.js';
 import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
 
 export interface AuditInput {
@@ -41,22 +43,23 @@ export interface RequestStore {
   auditEvents(requestId: string): Promise<AuditEvent[]>;
   /** Audit events at or after `since` and before `until` (default: now), page by page. */
   auditEventsSince(since: string, until?: string): AsyncIterable<AuditEvent[]>;
+  /** Appends an audit event to a request without changing it: an IAM change made outside a status change (a lost race put right). */
+  appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void>;
   getLink(userId: string): Promise<IdentityLink | undefined>;
+  /** The link that pins a Slack user to this IAM user (compared case-insensitively), if any. */
+  linkHolder(iamUserName: string): Promise<IdentityLink | undefined>;
+  /** Pins a Slack user to an IAM user. Throws ConflictError carrying the other link when another
+   * Slack user is already linked to that IAM user: the mapping is one-to-one. */
   putLink(link: IdentityLink): Promise<void>;
 }
 
-export interface IamUserInfo {
-  userName: string;
-  /** null: could not be checked (reason in `notChecked`). */
-  hasConsolePassword: boolean | null;
-  mfaDeviceCount: number | null;
-  groups: string[] | null;
-  notChecked: string[];
-}
+export type { IamUserInfo } from '../domain/iam-user.js';
 
 export interface GroupPolicyState {
   attachedPolicyArns: string[];
   inlinePolicyNames: string[];
+  /** The expected policy's default version: read when it is customer-managed and attached. */
+  expectedVersion?: PolicyVersion;
 }
 
 export type RemoveOutcome = 'removed' | 'not-a-member';
@@ -76,16 +79,25 @@ export interface MemberReview {
 export interface IamGateway {
   /** undefined: the user does not exist. Throws IamUnavailableError when IAM cannot be read. */
   getUser(userName: string): Promise<IamUserInfo | undefined>;
-  /** The IAM user whose `email` tag equals the address (cached, paged). */
+  /** The IAM user whose `email` tag equals the address (cached, paged). Throws AmbiguousMappingError when several are. */
   findUserByEmailTag(email: string): Promise<string | undefined>;
   groupsPerUserQuota(): Promise<number | null>;
-  groupPolicies(groupName: string): Promise<GroupPolicyState>;
+  /**
+   * A configured group's policies, with the default version of `expectedPolicyArn` (its level's
+   * policy, which must be configured) when that is customer-managed and attached.
+   */
+  groupPolicies(groupName: string, expectedPolicyArn: string): Promise<GroupPolicyState>;
   /** Every member of a configured group (paged). */
   groupMembers(groupName: string): Promise<string[]>;
   /** MFA, access keys and console use of one user: a bounded number of IAM reads. */
   reviewMember(userName: string, now: Date): Promise<MemberReview>;
   addUserToGroup(userName: string, groupName: string): Promise<void>;
-  removeUserFromGroup(userName: string, groupName: string): Promise<RemoveOutcome>;
+  /**
+   * Only from a configured group, unless `endingGrant`: then from any group that holds a grant
+   * of the bot (the caller read it from the table), so a level removed from BILLING_GROUPS
+   * does not strand its holders.
+   */
+  removeUserFromGroup(userName: string, groupName: string, options?: { endingGrant?: boolean }): Promise<RemoveOutcome>;
   readonly dryRun: boolean;
 }
 

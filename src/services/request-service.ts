@@ -4,14 +4,16 @@
  */
 import { monotonicFactory } from 'ulid';
 import type { Config, LevelConfig } from '../config.js';
+import { unknownLevel } from '../domain/command.js';
+import { type IamUserInfo, iamUserProblem, sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest, IamSnapshot, MfaStatus } from '../domain/request.js';
 import { addDays } from '../domain/request.js';
-import { ConflictError, NotAllowedError, RequestNotFoundError, RequestRefusedError, ValidationError } from '../errors.js';
+import { ConflictError, code, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError, text, ValidationError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import type { IdentityResolver } from './identity.js';
-import type { Clock, IamGateway, IamUserInfo, Notifier, RequestStore } from './ports.js';
+import type { Clock, IamGateway, IdentityLink, Notifier, RequestStore } from './ports.js';
 
 export interface SubmitInput {
   userId: string;
@@ -30,7 +32,7 @@ export interface SubmitResult {
   adminPostFailed?: boolean;
 }
 
-type RequestConfig = Pick<Config, 'levels' | 'requireMfa' | 'iamMode' | 'maxDurationDays' | 'breakGlassMaxHours'>;
+type RequestConfig = Pick<Config, 'levels' | 'requireMfa' | 'iamMode' | 'maxDurationDays' | 'breakGlassMaxHours' | 'adminChannelId'>;
 
 export class RequestService {
   private readonly newId = monotonicFactory();
@@ -49,12 +51,11 @@ export class RequestService {
 
   level(level: string): LevelConfig {
     const found = this.config.levels.find((l) => l.level === level);
-    if (!found) {
-      throw new ValidationError(
-        `Unknown access level "${level.slice(0, 40)}". Levels: ${this.config.levels.map((l) => `\`${l.level}\``).join(', ')}.`,
-        'level',
+    if (!found)
+      throw unknownLevel(
+        level,
+        this.config.levels.map((l) => l.level),
       );
-    }
     return found;
   }
 
@@ -63,31 +64,38 @@ export class RequestService {
     if (input.durationDays < 1 || input.durationDays > this.config.maxDurationDays) {
       throw new ValidationError(`${input.durationDays} days is more than the maximum of ${this.config.maxDurationDays} days.`, 'duration');
     }
+    const breakGlassHours = input.breakGlass ? this.config.breakGlassMaxHours : undefined;
+    if (input.breakGlass && !breakGlassHours) throw new ValidationError('Break-glass is not enabled on this workspace.');
     const who = await this.identity.resolve(input.userId);
     const live = this.config.iamMode === 'live';
     const user = await this.readIamUser(who.iamUserName, live);
     const snapshot = this.snapshot(who.iamUserName, user);
 
-    const mine = await this.store.listByIamUser(who.iamUserName);
-    const held = mine.find((r) => r.status === 'ACTIVE' && r.level === level.level);
-    const pending = mine.find((r) => r.status === 'PENDING' && r.level === level.level);
+    // Found through the status index: what a user holds or waits for, however long their history.
+    const [active, approved, pendingAll] = await Promise.all([
+      this.store.listByStatus('ACTIVE'),
+      this.store.listByStatus('APPROVED'),
+      this.store.listByStatus('PENDING'),
+    ]);
+    const mine = (r: AccessRequest) => sameIamUser(r.iamUserName, who.iamUserName);
+    const held = active.find((r) => mine(r) && r.level === level.level && r.groupName === level.groupName);
+    const pending = pendingAll.find((r) => mine(r) && r.level === level.level);
     if (pending) {
       throw new RequestRefusedError(
-        `You already have a pending ${level.level} request (\`${pending.id}\`). Wait for the admins, or cancel it with \`/request-billing cancel ${pending.id}\`.`,
+        text`You already have a pending ${level.level} request (${code(pending.id)}). Wait for the admins, or cancel it with ${code(`/request-billing cancel ${pending.id}`)}.`,
       );
     }
+    if (breakGlassHours) this.refuseStretchedBreakGlass(level, held, [...active, ...approved].filter(mine));
     if (user?.groups && !held && !user.groups.includes(level.groupName)) {
       const quota = await this.iam.groupsPerUserQuota();
       if (quota !== null && user.groups.length + 1 > quota) {
         throw new RequestRefusedError(
-          `Your IAM user \`${who.iamUserName}\` is already in ${user.groups.length} groups, the account's limit per user (${quota}). An AWS admin must remove one first.`,
+          text`Your IAM user ${code(who.iamUserName)} is already in ${user.groups.length} groups, the account's limit per user (${quota}). An AWS admin must remove one first.`,
         );
       }
     }
 
     const now = this.clock.now().toISOString();
-    const breakGlassHours = input.breakGlass ? this.config.breakGlassMaxHours : undefined;
-    if (input.breakGlass && !breakGlassHours) throw new ValidationError('Break-glass is not enabled on this workspace.');
     const request: AccessRequest = {
       id: this.newId(Date.parse(now)),
       status: breakGlassHours ? 'APPROVED' : 'PENDING',
@@ -108,6 +116,7 @@ export class RequestService {
       version: 1,
       updatedAt: now,
       ...(held ? { extendsRequestId: held.id } : {}),
+      // The cap is fixed here and only ever shortened: a grant made later (after a crash) ends sooner, never later.
       ...(breakGlassHours
         ? { decidedBy: input.userId, decidedAt: now, breakGlass: true, expiresAt: addDays(now, Math.min(breakGlassHours / 24, input.durationDays)) }
         : {}),
@@ -121,7 +130,9 @@ export class RequestService {
       if (err instanceof ConflictError) {
         const other = err.current as AccessRequest | undefined;
         throw new RequestRefusedError(
-          `You already have a pending ${level.level} request${other ? ` (\`${other.id}\`)` : ''}. Wait for the admins or cancel it first.`,
+          other
+            ? text`You already have a pending ${level.level} request (${code(other.id)}). Wait for the admins or cancel it first.`
+            : text`You already have a pending ${level.level} request. Wait for the admins or cancel it first.`,
         );
       }
       throw err;
@@ -140,34 +151,56 @@ export class RequestService {
     return { request: stored, ...(held ? { extends: held } : {}), ...(adminPostFailed ? { adminPostFailed } : {}) };
   }
 
-  /** Reads the IAM user; refuses when it does not exist, and in live mode when it cannot be read. */
+  /**
+   * Break-glass never extends anything (PRODUCT §1): refused while the requester holds the level
+   * or has another break-glass grant live, so repeating it cannot add up to more than its hours.
+   */
+  private refuseStretchedBreakGlass(level: LevelConfig, held: AccessRequest | undefined, live: AccessRequest[]): void {
+    if (held) {
+      throw new RequestRefusedError(
+        text`You already hold ${level.level} access (${code(held.id)}), so break-glass is refused: it never extends a grant. To keep it longer, ask the admins with ${code(`/request-billing ${level.level} <n>d <justification>`)}.`,
+      );
+    }
+    const other = live.find((r) => r.breakGlass);
+    if (other) {
+      throw new RequestRefusedError(
+        text`You already have break-glass ${other.level} access (${code(other.id)}); only one break-glass grant may be live at a time. Ask the admins for anything more.`,
+      );
+    }
+  }
+
+  /** Reads the IAM user and refuses what the verdict refuses; undefined when unreadable in dry-run (the flow goes on, marked). */
   private async readIamUser(userName: string, live: boolean): Promise<IamUserInfo | undefined> {
     let user: IamUserInfo | undefined;
+    let readError: unknown;
     try {
       user = await this.iam.getUser(userName);
     } catch (err) {
-      if (live) {
+      readError = err;
+    }
+    const read = readError === undefined ? { user } : { error: readError };
+    switch (iamUserProblem(read, { requireMfa: this.config.requireMfa, live })) {
+      case 'missing':
         throw new RequestRefusedError(
-          `Could not check your IAM user \`${userName}\` (${(err as Error).message}). Nothing was stored; try again later or tell an admin.`,
-          { cause: err },
+          text`There is no IAM user ${code(userName)} in this AWS account. Ask an admin to create it, or to link your Slack user to your IAM user with ${code('/request-billing link @you <iam-user>')}.`,
         );
-      }
-      return undefined;
+      case 'unreadable':
+        throw new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, {
+          cause: readError,
+          detail: `reading IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}`,
+        });
+      case 'no-mfa':
+        throw new RequestRefusedError(
+          text`Your IAM user ${code(userName)} has no MFA device, and billing access requires one. Add one in the AWS console (IAM → Users → ${userName} → Security credentials → Assign MFA device), then ask again.`,
+        );
+      case 'mfa-unreadable':
+      case 'partly-unreadable':
+        throw new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, {
+          detail: `IAM user ${userName} not fully readable: ${user?.notChecked.join('; ') ?? ''}`,
+        });
+      default:
+        return user;
     }
-    if (!user) {
-      throw new RequestRefusedError(
-        `There is no IAM user \`${userName}\` in this AWS account. Ask an admin to create it, or to link your Slack user to your IAM user with \`/request-billing link @you <iam-user>\`.`,
-      );
-    }
-    if (live && user.notChecked.length) {
-      throw new RequestRefusedError(`Could not check your IAM user \`${userName}\` (${user.notChecked.join('; ')}). Nothing was stored.`);
-    }
-    if (this.config.requireMfa === 'block' && user.mfaDeviceCount === 0) {
-      throw new RequestRefusedError(
-        `Your IAM user \`${userName}\` has no MFA device, and billing access requires one. Add one in the AWS console (IAM → Users → ${userName} → Security credentials → Assign MFA device), then ask again.`,
-      );
-    }
-    return user;
   }
 
   private snapshot(userName: string, user: IamUserInfo | undefined): IamSnapshot {
@@ -195,7 +228,7 @@ export class RequestService {
     const request = await this.store.get(requestId);
     if (!request || request.requesterId !== userId) throw new RequestNotFoundError(requestId);
     if (request.status !== 'PENDING') {
-      throw new RequestRefusedError(`Request \`${requestId}\` is ${request.status.toLowerCase()}, so it cannot be cancelled.`);
+      throw new RequestRefusedError(text`Request ${code(requestId)} is ${request.status.toLowerCase()}, so it cannot be cancelled.`);
     }
     const now = this.clock.now().toISOString();
     let cancelled: AccessRequest;
@@ -208,7 +241,7 @@ export class RequestService {
     } catch (err) {
       if (err instanceof ConflictError) {
         const current = err.current as AccessRequest | undefined;
-        throw new RequestRefusedError(`Request \`${requestId}\` was ${current?.status.toLowerCase() ?? 'changed'} meanwhile, so it cannot be cancelled.`);
+        throw new RequestRefusedError(text`Request ${code(requestId)} was ${current?.status.toLowerCase() ?? 'changed'} meanwhile, so it cannot be cancelled.`);
       }
       throw err;
     }
@@ -216,10 +249,22 @@ export class RequestService {
     return cancelled;
   }
 
-  async link(adminId: string, userId: string, iamUserName: string): Promise<void> {
+  /** An admin pins a Slack user to an IAM user, in the admin channel; one IAM user is never pinned to two Slack users. */
+  async link(adminId: string, channelId: string | undefined, userId: string, iamUserName: string): Promise<void> {
+    if (channelId !== this.config.adminChannelId) throw new NotAllowedError('Linking is only done in the admin channel.');
     if (!(await this.admins.isAdmin(adminId))) throw new NotAllowedError('Only admins can link Slack users to IAM users.');
     const user = await this.iam.getUser(iamUserName).catch(() => null);
-    if (user === undefined) throw new RequestRefusedError(`There is no IAM user \`${iamUserName}\`; nothing was linked.`);
-    await this.store.putLink({ userId, iamUserName, linkedBy: adminId, linkedAt: this.clock.now().toISOString() });
+    if (user === undefined) throw new RequestRefusedError(text`There is no IAM user ${code(iamUserName)}; nothing was linked.`);
+    try {
+      await this.store.putLink({ userId, iamUserName, linkedBy: adminId, linkedAt: this.clock.now().toISOString() });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      const other = err.current as IdentityLink | undefined;
+      throw new RequestRefusedError(
+        other
+          ? text`IAM user ${code(iamUserName)} is already linked to ${{ user: other.userId }}; one IAM user belongs to one Slack user. Nothing was linked.`
+          : text`IAM user ${code(iamUserName)} is already linked to another Slack user. Nothing was linked.`,
+      );
+    }
   }
 }

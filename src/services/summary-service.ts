@@ -5,10 +5,13 @@
  */
 import { Cron } from 'croner';
 import type { Config } from '../config.js';
+import { groupPolicyProblems } from '../domain/group-policy.js';
+import { sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
-import { ConflictError, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
+import { ConflictError, code, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError, text } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
+import type { IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,26 +41,53 @@ export interface SummaryPoster {
 }
 
 type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
-type SummaryConfig = Pick<Config, 'levels' | 'pendingTimeoutHours' | 'driftPolicy' | 'summaryCron' | 'summaryTimezone' | 'adminChannelId'>;
+type SummaryConfig = Pick<
+  Config,
+  'levels' | 'billingNamespaces' | 'pendingTimeoutHours' | 'driftPolicy' | 'summaryCron' | 'summaryTimezone' | 'adminChannelId'
+>;
+
+export interface SummaryDeps {
+  config: SummaryConfig;
+  store: RequestStore & SummaryStore;
+  iam: IamGateway;
+  admins: AdminPolicy;
+  /** Tells whether a reviewer's own IAM user is the grant's (Keep is refused then). */
+  identity: Pick<IdentityResolver, 'isOwnIamUser'>;
+  poster: SummaryPoster;
+  clock: Clock;
+  log: Log;
+  /** Names this replica in period claims. */
+  replicaId: string;
+  /** How long a claimed but unposted period is left to its claimant before another takes it over. */
+  claimGraceMs?: number;
+}
 
 export class SummaryService {
   private readonly cron: Cron;
   private firstStart: string | undefined;
+  private readonly config: SummaryConfig;
+  private readonly store: RequestStore & SummaryStore;
+  private readonly iam: IamGateway;
+  private readonly admins: AdminPolicy;
+  private readonly identity: Pick<IdentityResolver, 'isOwnIamUser'>;
+  private readonly poster: SummaryPoster;
+  private readonly clock: Clock;
+  private readonly log: Log;
+  private readonly replicaId: string;
+  private readonly claimGraceMs: number;
 
-  constructor(
-    private readonly config: SummaryConfig,
-    private readonly store: RequestStore & SummaryStore,
-    private readonly iam: IamGateway,
-    private readonly admins: AdminPolicy,
-    private readonly poster: SummaryPoster,
-    private readonly clock: Clock,
-    private readonly log: Log,
-    /** Names this replica in period claims. */
-    private readonly replicaId: string,
-    /** How long a claimed but unposted period is left to its claimant before another takes it over. */
-    private readonly claimGraceMs = 5 * 60_000,
-  ) {
-    this.cron = new Cron(config.summaryCron, { timezone: config.summaryTimezone, paused: true });
+  constructor(deps: SummaryDeps) {
+    this.config = deps.config;
+    this.store = deps.store;
+    this.iam = deps.iam;
+    this.admins = deps.admins;
+    this.identity = deps.identity;
+    this.poster = deps.poster;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.replicaId = deps.replicaId;
+    this.claimGraceMs = deps.claimGraceMs ?? 5 * 60_000;
+    this.cron = new Cron(this.config.summaryCron, { timezone: this.config.summaryTimezone, paused: true });
   }
 
   /** The schedule's next firing after `from` (for the in-process timer). */
@@ -98,14 +128,14 @@ export class SummaryService {
   private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date): Promise<GroupReview> {
     const review: GroupReview = { level, groupName, members: [], policyProblems: [] };
     try {
-      const expected = this.config.levels.find((l) => l.level === level)?.policyArn;
-      const policies = await this.iam.groupPolicies(groupName);
-      const extra = policies.attachedPolicyArns.filter((arn) => arn !== expected);
-      if (extra.length) review.policyProblems.push(`unexpected managed policies: ${extra.join(', ')}`);
-      if (expected && !policies.attachedPolicyArns.includes(expected)) review.policyProblems.push(`missing ${expected}`);
-      if (policies.inlinePolicyNames.length) review.policyProblems.push(`inline policies: ${policies.inlinePolicyNames.join(', ')}`);
+      const expectedArn = this.config.levels.find((l) => l.level === level)?.policyArn;
+      if (expectedArn) {
+        const policies = await this.iam.groupPolicies(groupName, expectedArn);
+        const problems = groupPolicyProblems({ expectedArn, ...policies, namespaces: this.config.billingNamespaces });
+        review.policyProblems.push(...problems.map((p) => p.text));
+      }
       for (const userName of await this.iam.groupMembers(groupName)) {
-        const grants = active.filter((g) => g.iamUserName === userName && g.groupName === groupName);
+        const grants = active.filter((g) => sameIamUser(g.iamUserName, userName) && g.groupName === groupName);
         review.members.push(await this.reviewMember(userName, groupName, grants, now));
       }
     } catch (err) {
@@ -152,6 +182,11 @@ export class SummaryService {
     if (!grant) throw new RequestNotFoundError(click.requestId);
     if (grant.requesterId === click.userId) throw new NotAllowedError('You cannot review your own access; another admin must.');
     if (grant.status !== 'ACTIVE') throw new RequestRefusedError(`That grant is no longer active (${grant.status.toLowerCase()}).`);
+    if (await this.identity.isOwnIamUser(click.userId, grant.iamUserName)) {
+      throw new NotAllowedError(
+        text`The IAM user ${code(grant.iamUserName)} is your own, so you cannot keep its access from any Slack account; another admin must.`,
+      );
+    }
     try {
       return await this.store.recordReview(grant, click.userId, this.clock.now().toISOString());
     } catch (err) {
@@ -161,7 +196,8 @@ export class SummaryService {
   }
 
   /** `/request-billing summary`: admins only, the last 7 days, not claimed (it is not a period). */
-  async postOnDemand(userId: string): Promise<SummaryReport> {
+  async postOnDemand(userId: string, channelId: string | undefined): Promise<SummaryReport> {
+    if (channelId !== this.config.adminChannelId) throw new NotAllowedError('The summary is only posted from the admin channel.');
     if (!(await this.admins.isAdmin(userId))) throw new NotAllowedError('Only billing admins can post the summary.');
     const now = this.clock.now();
     const report = await this.build(new Date(now.getTime() - 7 * DAY_MS).toISOString(), now.toISOString(), { onDemand: true });

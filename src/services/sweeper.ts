@@ -70,6 +70,7 @@ export class Sweeper {
     );
     await each('expire', await this.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
     await each('pending', await this.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
+    await each('failed', await this.store.listByStatus('FAILED'), (r) => this.failed(r, at), 'timedOut');
     await each('redeliver', await this.store.listNoticeDue(graceCutoff), (r) => this.announcer.announce(r), 'redelivered');
 
     this.lastSweep = report;
@@ -122,6 +123,45 @@ export class Sweeper {
       }
     }
     return false;
+  }
+
+  /**
+   * A FAILED request is closed when nobody retried it within PENDING_TIMEOUT_HOURS of its
+   * failure (FAILED → TIMED_OUT, Retry removed, requester told). Before that, and before
+   * closing, a failed add whose undoing was not confirmed is undone: nobody stays in a group
+   * on a request that failed.
+   */
+  private async failed(request: AccessRequest, now: string): Promise<boolean> {
+    let current = request;
+    if (current.failure?.membershipUnknown) {
+      const undo = await this.grants.undoUncertainAdd(current);
+      if (!undo.confirmed) throw new Error(`membership of ${current.iamUserName} in ${current.groupName} still unknown${undo.detail}`);
+      const { membershipUnknown: _, ...failure } = current.failure;
+      try {
+        current = await this.store.update(
+          current,
+          { failure, updatedAt: now },
+          { actor: 'system', detail: `confirmed ${current.iamUserName} is out of ${current.groupName}${undo.detail}` },
+        );
+      } catch (err) {
+        if (err instanceof ConflictError) return false;
+        throw err;
+      }
+    }
+    const failedAt = current.failure?.at ?? current.updatedAt;
+    if (pendingDeadline(failedAt, this.options.pendingTimeoutHours) > now) return false;
+    try {
+      const timedOut = await this.store.update(
+        current,
+        { status: 'TIMED_OUT', noticeDue: 'DUE', updatedAt: now },
+        { actor: 'system', detail: `not retried within ${this.options.pendingTimeoutHours} h of its failure` },
+      );
+      await this.announcer.announce(timedOut);
+      return true;
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
   }
 
   /** The admin channel was not told when the request was made: post it now, once. */

@@ -1,3 +1,5 @@
+import type { Text } from '../errors.js';
+
 /**
  * Escapes user text for Slack mrkdwn: `&`, `<` and `>` become entities, so user text
  * cannot mention people, ping `<!channel>` or disguise links.
@@ -12,3 +14,9 @@ export function truncate(text: string, max: number): string {
 }
 
 export const mention = (userId: string) => `<@${userId}>`;
+
+/** User-facing text parts as mrkdwn: words escaped, users as mentions, code values in backticks. */
+export function renderText(parts: Text): string {
+  if (typeof parts === 'string') return escapeMrkdwn(parts);
+  return parts.map((p) => (typeof p === 'string' ? escapeMrkdwn(p) : 'user' in p ? mention(p.user) : `\`${escapeMrkdwn(p.code)}\``)).join('');
+}

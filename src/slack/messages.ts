@@ -71,7 +71,9 @@ export function statusLine(request: AccessRequest): string {
     case 'CANCELLED':
       return 'Cancelled by the requester';
     case 'TIMED_OUT':
-      return 'Timed out without a decision';
+      return request.failure
+        ? `Approved by ${approvalsLine(request)}, but the IAM change failed (${escapeMrkdwn(request.failure.name)}) and was not retried in time: closed`
+        : 'Timed out without a decision';
     case 'EXPIRED':
       return `Approved by ${approvalsLine(request)}; expired ${request.endedAt ? slackDate(request.endedAt) : ''}`;
     case 'REVOKED':
@@ -199,12 +201,16 @@ export function requesterMessage(request: AccessRequest): SlackMessage {
       );
     case 'FAILED':
       return plain(
-        `:warning: Your *${request.level}* request ${id} was approved, but the IAM change failed (${escapeMrkdwn(request.failure?.name ?? 'Error')}). The admins can see the error and retry; nothing is needed from you.`,
+        `:warning: Your *${request.level}* request ${id} was approved, but the change in AWS did not go through. The admins can see the details (reference ${id}) and retry; nothing is needed from you.`,
       );
     case 'CANCELLED':
       return plain(`Your request ${id} is cancelled.`);
     case 'TIMED_OUT':
-      return plain(`Your *${request.level}* request ${id} timed out without a decision. You can ask again with \`/request-billing\`.`);
+      return plain(
+        request.failure
+          ? `Your *${request.level}* request ${id} was approved, but the change in AWS did not go through and was not retried in time, so it is closed. You can ask again with \`/request-billing\`.`
+          : `Your *${request.level}* request ${id} timed out without a decision. You can ask again with \`/request-billing\`.`,
+      );
     case 'EXPIRED':
       return plain(`Your *${request.level}* billing access (${id}) has expired and was removed. Ask again with \`/request-billing\` if you still need it.`);
     case 'REVOKED':

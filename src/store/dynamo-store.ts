@@ -1,9 +1,11 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
+import { ulid } from 'ulid';
+import { sameIamUser } from '../domain/iam-user.js';
+import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../domain/request.js';
 import { ConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
-import { auditKey, INDEX, installKey, linkKey, looseAuditKey, monthOf, pendingLockKey, periodKey, requestKey } from './keys.js';
+import { auditKey, auditNoteKey, INDEX, installKey, linkedIamKey, linkKey, looseAuditKey, monthOf, pendingLockKey, periodKey, requestKey } from './keys.js';
 
 /** Capacity units DynamoDB reported for this store's calls (table and indexes, as returned). */
 export interface CapacityTotals {
@@ -140,6 +142,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   }
 
   async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
+    if (changes.status) assertTransition(expected.status, changes.status);
     const now = changes.updatedAt ?? new Date().toISOString();
     const next: AccessRequest = { ...expected, ...changes, version: expected.version + 1, updatedAt: now };
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
@@ -187,6 +190,28 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       await this.putAudit(next, expected.status, next.status, now, audit);
     }
     return next;
+  }
+
+  async appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void> {
+    const out = await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...auditNoteKey(request.id, request.version, ulid(Date.parse(note.at))),
+          entity: 'audit',
+          requestId: request.id,
+          at: note.at,
+          actor: note.actor,
+          from: request.status,
+          to: request.status,
+          detail: note.detail,
+          auditMonth: monthOf(note.at),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.count('write', out.ConsumedCapacity);
   }
 
   private async putAudit(request: AccessRequest, from: RequestStatus | null, to: RequestStatus, at: string, audit: AuditInput): Promise<void> {
@@ -423,8 +448,66 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     return { userId, iamUserName, linkedBy, linkedAt };
   }
 
+  async linkHolder(iamUserName: string): Promise<IdentityLink | undefined> {
+    const claim = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkedIamKey(iamUserName), ConsistentRead: true }));
+    const holderId = claim.Item?.userId as string | undefined;
+    if (!holderId) return undefined;
+    // The claim is written before the link and removed after a re-link: it counts only while the link agrees.
+    const link = await this.getLink(holderId);
+    return link && sameIamUser(link.iamUserName, iamUserName) ? link : undefined;
+  }
+
+  /**
+   * One IAM user, one Slack user: the IAM user is claimed first (a conditional write that also
+   * takes over a claim its holder's link no longer backs), then the link is written, then the
+   * user's previous claim is released.
+   */
   async putLink(link: IdentityLink): Promise<void> {
+    const previous = await this.getLink(link.userId);
+    await this.claimIamUser(link);
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkKey(link.userId), entity: 'link', ...link } }));
+    if (previous && !sameIamUser(previous.iamUserName, link.iamUserName)) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: linkedIamKey(previous.iamUserName),
+            ConditionExpression: 'userId = :me',
+            ExpressionAttributeValues: { ':me': link.userId },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+  }
+
+  private async claimIamUser(link: IdentityLink): Promise<void> {
+    const key = linkedIamKey(link.iamUserName);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const holder = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const holderId = holder.Item?.userId as string | undefined;
+      if (holderId && holderId !== link.userId) {
+        const holderLink = await this.getLink(holderId);
+        if (holderLink && sameIamUser(holderLink.iamUserName, link.iamUserName)) {
+          throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holderLink);
+        }
+      }
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...key, entity: 'link-claim', userId: link.userId, iamUserName: link.iamUserName },
+            ConditionExpression: holderId ? 'userId = :seen' : 'attribute_not_exists(pk)',
+            ...(holderId ? { ExpressionAttributeValues: { ':seen': holderId } } : {}),
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again.`, undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Every key of the single table, built in one place. */
 export type RequestPk = `REQ#${string}`;
 export type LinkPk = `LINK#${string}`;
+export type LinkedIamPk = `LINKIAM#${string}`;
 export type PendingLockPk = `PENDING#${string}`;
 
 export const REQUEST_SK = 'REQUEST';
@@ -15,10 +16,17 @@ export const auditKey = (requestId: string, version: number) => ({
   pk: `REQ#${requestId}` as RequestPk,
   sk: `AUDIT#${String(version).padStart(6, '0')}`,
 });
+/** An IAM change made outside a status change (a lost race put right), kept beside the event of the version it followed. */
+export const auditNoteKey = (requestId: string, version: number, noteId: string) => ({
+  pk: `REQ#${requestId}` as RequestPk,
+  sk: `AUDIT#${String(version).padStart(6, '0')}#${noteId}`,
+});
 export const linkKey = (userId: string) => ({ pk: `LINK#${userId}` as LinkPk, sk: LINK_SK });
-/** One pending request per IAM user and level: this item is the guard. */
+/** Which Slack user an IAM user is pinned to (IAM names are case-insensitive): one-to-one links. */
+export const linkedIamKey = (iamUserName: string) => ({ pk: `LINKIAM#${iamUserName.toLowerCase()}` as LinkedIamPk, sk: LINK_SK });
+/** One pending request per IAM user (case-insensitive, as IAM) and level: this item is the guard. */
 export const pendingLockKey = (iamUserName: string, level: string) => ({
-  pk: `PENDING#${iamUserName}#${level}` as PendingLockPk,
+  pk: `PENDING#${iamUserName.toLowerCase()}#${level}` as PendingLockPk,
   sk: LOCK_SK,
 });
 

@@ -108,7 +108,12 @@ describe('decisions', () => {
     expect(JSON.stringify(failedMessage?.blocks)).toContain('GroupPolicyMismatch');
     expect(JSON.stringify(failedMessage?.blocks)).toContain(EXTRA_POLICY);
     expect(buttonLabels(failedMessage)).toEqual(['Retry']);
-    expect(messageContent(h.dms(employee)[0])).toMatch(/failed/);
+    // The requester is told, with a reference, but never the AWS detail (policy ARNs, account ids).
+    const told = messageContent(h.dms(employee)[0]);
+    expect(told).toMatch(/did not go through/);
+    expect(told).toContain(request.id);
+    expect(told).not.toContain(EXTRA_POLICY);
+    expect(told).not.toContain('GroupPolicyMismatch');
 
     await h.iam.send(new DetachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: EXTRA_POLICY }));
     const retry = await h.click(admin2.id, 'retry', request.id);

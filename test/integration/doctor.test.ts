@@ -11,14 +11,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AttachGroupPolicyCommand, DeleteGroupCommand, DetachGroupPolicyCommand, type IAMClient, PutGroupPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachGroupPolicyCommand,
+  CreatePolicyVersionCommand,
+  DeleteGroupCommand,
+  DetachGroupPolicyCommand,
+  type IAMClient,
+  PutGroupPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BUILT_IN_SCOPES, type CheckResult, manifestBotScopes } from '../../src/doctor/checks.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
-import { createGroup, FULL_POLICY, iamClient, READ_ONLY_POLICY } from '../support/iam-fixtures.js';
+import {
+  BILLING_ONLY_DOCUMENT,
+  createCustomerPolicy,
+  createGroup,
+  EVERYTHING_DOCUMENT,
+  FULL_POLICY,
+  iamClient,
+  READ_ONLY_POLICY,
+} from '../support/iam-fixtures.js';
 import { resetMoto } from '../support/moto.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -297,6 +312,31 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
     expect(find(report, 'IAM group BillingFull (level full)').status).toBe('ok');
     expect(report.counts.fail).toBe(1);
     expectRootToggle(report);
+  });
+
+  it('a customer-managed policy: ✓ while its default version allows billing only, ✗ naming the statement once it allows "*", exit 1', async () => {
+    const custom = await createCustomerPolicy(iam, 'BillingCustomReadOnly', BILLING_ONLY_DOCUMENT);
+    await iam.send(new DetachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: READ_ONLY_POLICY }));
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: custom }));
+    const fake = await startSlack();
+    const customEnv = env(fake, { BILLING_GROUP_POLICIES: `read-only=${custom}` });
+
+    const untouched = await doctorJson(customEnv);
+    expect(untouched.run.code, explain(untouched.run)).toBe(0);
+    const good = find(untouched.report, 'IAM group BillingReadOnly (level read-only)');
+    expect(good.status).toBe('ok');
+    expect(good.detail).toBe(`exists and holds exactly ${custom} (default version v1: billing actions only)`);
+
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: custom, PolicyDocument: JSON.stringify(EVERYTHING_DOCUMENT), SetAsDefault: true }));
+    const edited = await doctorJson(customEnv);
+    expect(edited.run.code, explain(edited.run)).toBe(1);
+    const bad = find(edited.report, 'IAM group BillingReadOnly (level read-only)');
+    expect(bad.status).toBe('fail');
+    expect(bad.detail).toContain(`${custom} (default version v2) statement 1 allows * (outside the billing namespaces)`);
+    expect(bad.fix).toContain(`aws iam set-default-policy-version --policy-arn ${custom}`);
+    expect(find(edited.report, 'IAM group BillingFull (level full)').status).toBe('ok');
+    expect(edited.report.counts.fail).toBe(1);
+    expectSimulationCouldNotCheck(edited.report);
   });
 
   it('policy simulation that moto does not support is ⚠ could not check, never ✓ or ✗, in dry-run too', async () => {

@@ -213,10 +213,6 @@ describe('grant lifecycle', () => {
 
     it('keeps the IAM user in a group another ACTIVE grant still needs; removes it when the last one expires', async () => {
       const h = await start();
-      // carol (admin3) is pinned to the IAM user jane.doe, so two Slack users share one IAM user.
-      const link = await h.command(admin1.id, `link <@${admin3.id}> jane.doe`);
-      expect(await h.waitForReply(link.key)).toContain('jane.doe');
-
       // Someone edits the group: jane's approval fails and leaves her request FAILED (not ACTIVE, not PENDING).
       await h.iam.send(new DetachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: READ_ONLY_POLICY }));
       const long = await pendingRequest(h, employee, 'read-only 7d month-end close for October');
@@ -225,9 +221,9 @@ describe('grant lifecycle', () => {
       await h.idle();
       await h.iam.send(new AttachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: READ_ONLY_POLICY }));
 
-      // carol asks for a 1-day grant on the same IAM user and level: a new grant, not an extension.
+      // jane asks again, for a 1-day grant on the same level: a new grant, not an extension (the failed one is not held).
       clock.advance(MINUTE);
-      const short = await pendingRequest(h, admin3.id, 'read-only 1d quarterly cost review');
+      const short = await pendingRequest(h, employee, 'read-only 1d quarterly cost review');
       expect(short.iamUserName).toBe('jane.doe');
       expect(short.extendsRequestId).toBeUndefined();
       const shortActive = await approve(h, short.id, admin1.id);
@@ -256,7 +252,7 @@ describe('grant lifecycle', () => {
       expect(kept?.to).toBe('EXPIRED');
       expect(kept?.detail).toContain('kept jane.doe in BillingReadOnly');
       expect(kept?.detail).toContain(long.id);
-      expect(h.dms(admin3.id).filter((m) => /expired/.test(m.text))).toHaveLength(1);
+      expect(h.dms(employee).filter((m) => /expired/.test(m.text))).toHaveLength(1);
 
       clock.set(at(T0, 8 * DAY));
       const second = await h.sweep();
@@ -266,14 +262,11 @@ describe('grant lifecycle', () => {
       expect(await groupsOf(h.iam, 'jane.doe')).not.toContain('BillingReadOnly');
       expect(h.iamProxy.count('RemoveUserFromGroup')).toBe(1);
       expect((await h.bot.deps.store.auditEvents(long.id)).at(-1)?.detail).toBe('removed jane.doe from BillingReadOnly');
-      expect(h.dms(employee).filter((m) => /expired/.test(m.text))).toHaveLength(1);
+      expect(h.dms(employee).filter((m) => /expired/.test(m.text))).toHaveLength(2);
     });
 
     it('does not leave an ACTIVE grant without its group when another grant of the same IAM user ends at the same moment', async () => {
       const h = await start();
-      const link = await h.command(admin1.id, `link <@${admin3.id}> jane.doe`);
-      expect(await h.waitForReply(link.key)).toContain('jane.doe');
-
       await h.iam.send(new DetachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: READ_ONLY_POLICY }));
       const later = await pendingRequest(h, employee, 'read-only 7d month-end close for October');
       await h.click(admin1.id, 'approve', later.id);
@@ -282,7 +275,7 @@ describe('grant lifecycle', () => {
       await h.iam.send(new AttachGroupPolicyCommand({ GroupName: 'BillingReadOnly', PolicyArn: READ_ONLY_POLICY }));
 
       clock.advance(MINUTE);
-      const ending = await activeGrant(h, admin3.id, 'read-only 1d quarterly cost review');
+      const ending = await activeGrant(h, employee, 'read-only 1d quarterly cost review');
 
       // The sweeper has decided that nothing else needs the group and is removing jane.doe ...
       clock.advanceHours(25);
@@ -346,7 +339,7 @@ describe('grant lifecycle', () => {
       const grant = await activeGrant(h, employee, 'read-only 7d month-end close for October');
       clock.advanceHours(2);
 
-      const res = await h.command(admin2.id, `revoke <@${employee}>`);
+      const res = await h.adminCommand(admin2.id, `revoke <@${employee}>`);
       expect(res.status).toBe(200);
       const reply = await h.waitForReply(res.key);
       expect(reply).toContain('Revoked');
@@ -371,8 +364,9 @@ describe('grant lifecycle', () => {
       expect(last).toMatchObject({ from: 'ACTIVE', to: 'REVOKED', actor: admin2.id });
 
       // Nothing left to revoke: the admin is told, nothing changes.
-      const again = await h.command(admin2.id, `revoke <@${employee}>`);
-      expect(await h.waitForReply(again.key)).toMatch(/no active grant/);
+      const again = await h.adminCommand(admin2.id, `revoke <@${employee}>`);
+      // The mention is a mention, not the escaped text of one (the error carries the user, the Slack layer renders it).
+      expect(await h.waitForReply(again.key)).toBe(`<@${employee}> holds no active grant.`);
       expect(h.dms(employee)).toHaveLength(2);
     });
 
@@ -381,7 +375,7 @@ describe('grant lifecycle', () => {
       const grant = await activeGrant(h, employee, 'read-only 7d month-end close for October');
 
       for (const who of [outsider.id, employee]) {
-        const res = await h.command(who, `revoke <@${employee}>`);
+        const res = await h.adminCommand(who, `revoke <@${employee}>`);
         expect(res.status).toBe(200);
         expect(await h.waitForReply(res.key)).toMatch(/Only billing admins can revoke/);
       }

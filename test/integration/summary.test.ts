@@ -184,7 +184,7 @@ describe('weekly summary', () => {
       await grant(h, admin2.id, 'read-only 7d cost anomaly', admin1.id);
       await h.iam.send(new AddUserToGroupCommand({ GroupName: 'BillingReadOnly', UserName: 'hand.added' }));
 
-      await h.bot.deps.summaries.postOnDemand(admin1.id);
+      await h.bot.deps.summaries.postOnDemand(admin1.id, ADMIN_CHANNEL);
       const [summary] = onDemandSummaries(h);
       const text = summaryParts(h, summary as StoredMessage)
         .map(textOf)
@@ -437,7 +437,7 @@ describe('weekly summary', () => {
       expect(await groupsOf(h.iam, 'jane.doe')).toEqual(expect.arrayContaining(['BillingReadOnly', 'BillingFull']));
 
       clock.advanceHours(2);
-      await h.bot.deps.summaries.postOnDemand(admin2.id);
+      await h.bot.deps.summaries.postOnDemand(admin2.id, ADMIN_CHANNEL);
       const summaryOf = () => onDemandSummaries(h)[0] as StoredMessage;
       const original = summaryOf();
       expect(buttonsIn(original.blocks ?? []).filter((b) => b.label === 'Keep')).toHaveLength(3);
@@ -493,7 +493,7 @@ describe('weekly summary', () => {
   describe('/request-billing summary', () => {
     it('is refused ephemerally to a non-admin, and nothing is posted', async () => {
       const h = await start({ at: '2030-03-04T09:00:00.000Z' });
-      const res = await h.command(outsider.id, 'summary');
+      const res = await h.adminCommand(outsider.id, 'summary');
       expect(res.status).toBe(200);
       expect(await waitForAnswer(h, res)).toContain('Only billing admins can post the summary.');
       await h.idle();
@@ -506,7 +506,7 @@ describe('weekly summary', () => {
       await grant(h, employee.id, 'read-only 7d month-end close', admin2.id);
       clock.advanceHours(1);
       const before = h.adminMessages().length;
-      const res = await h.command(admin1.id, 'summary');
+      const res = await h.adminCommand(admin1.id, 'summary');
       expect(res.status).toBe(200);
       expect(await waitForAnswer(h, res)).toContain(`Summary of the last 7 days posted in <#${ADMIN_CHANNEL}> (1 requests, 1 active grants)`);
       const posted = onDemandSummaries(h);

@@ -149,9 +149,21 @@ export class Harness {
   }
 
   /** Sends a slash command; its response_url is the fake's, keyed by `key`. */
-  command(userId: string, text: string, key = `${userId}-${Date.now()}-${Math.random()}`): Promise<BotResponse & { key: string }> {
-    const body = buildCommand({ user_id: userId, text, response_url: this.slack.responseUrl(key), team_id: TEAM });
+  command(userId: string, text: string, options: { channelId?: string; key?: string } = {}): Promise<BotResponse & { key: string }> {
+    const key = options.key ?? `${userId}-${Date.now()}-${Math.random()}`;
+    const body = buildCommand({
+      user_id: userId,
+      text,
+      response_url: this.slack.responseUrl(key),
+      team_id: TEAM,
+      ...(options.channelId ? { channel_id: options.channelId } : {}),
+    });
     return this.post(body).then((r) => ({ ...r, key }));
+  }
+
+  /** An admin command (revoke, link, summary), typed in the admin channel where they are accepted. */
+  adminCommand(userId: string, text: string): Promise<BotResponse & { key: string }> {
+    return this.command(userId, text, { channelId: ADMIN_CHANNEL });
   }
 
   click(userId: string, action: keyof typeof ACTION, requestId: string, channelId = ADMIN_CHANNEL): Promise<BotResponse> {

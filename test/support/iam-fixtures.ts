@@ -3,6 +3,7 @@ import {
   CreateAccessKeyCommand,
   CreateGroupCommand,
   CreateLoginProfileCommand,
+  CreatePolicyCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
   EnableMFADeviceCommand,
@@ -13,6 +14,19 @@ import {
 
 export const READ_ONLY_POLICY = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';
 export const FULL_POLICY = 'arn:aws:iam::aws:policy/job-function/Billing';
+/** moto's account. */
+export const ACCOUNT_ID = '123456789012';
+
+/** A customer-managed policy that stays within billing: what the group guard lets through. */
+export const BILLING_ONLY_DOCUMENT = {
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'CostExplorer', Effect: 'Allow', Action: ['ce:Get*', 'ce:Describe*', 'billing:View*', 'budgets:ViewBudget'], Resource: '*' },
+    { Sid: 'AccountReads', Effect: 'Allow', Action: ['account:Get*', 'account:List*'], Resource: '*' },
+  ],
+};
+/** A default version edited to allow everything. */
+export const EVERYTHING_DOCUMENT = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 export function iamClient(endpoint: string): IAMClient {
   return new IAMClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -21,6 +35,13 @@ export function iamClient(endpoint: string): IAMClient {
 export async function createGroup(iam: IAMClient, name: string, policyArn: string): Promise<void> {
   await iam.send(new CreateGroupCommand({ GroupName: name }));
   await iam.send(new AttachGroupPolicyCommand({ GroupName: name, PolicyArn: policyArn }));
+}
+
+/** Creates a customer-managed policy (its first version is the default) and returns its ARN. */
+export async function createCustomerPolicy(iam: IAMClient, name: string, document: object): Promise<string> {
+  const out = await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(document) }));
+  if (!out.Policy?.Arn) throw new Error(`CreatePolicy ${name} returned no ARN`);
+  return out.Policy.Arn;
 }
 
 export interface UserFixture {

@@ -1,4 +1,5 @@
-import type { AccessRequest, AuditEvent, RequestStatus } from '../../src/domain/request.js';
+import { sameIamUser } from '../../src/domain/iam-user.js';
+import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../../src/domain/request.js';
 import { ConflictError } from '../../src/errors.js';
 import type { AuditInput, IdentityLink, RequestStore } from '../../src/services/ports.js';
 
@@ -25,7 +26,7 @@ export class MemoryRequestStore implements RequestStore {
     if (this.items.has(request.id)) throw new ConflictError(`Request ${request.id} already exists.`, clone(this.items.get(request.id)));
     if (request.status === 'PENDING') {
       for (const other of this.items.values()) {
-        if (other.status === 'PENDING' && other.iamUserName === request.iamUserName && other.level === request.level) {
+        if (other.status === 'PENDING' && sameIamUser(other.iamUserName, request.iamUserName) && other.level === request.level) {
           throw new ConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
         }
       }
@@ -40,6 +41,7 @@ export class MemoryRequestStore implements RequestStore {
   }
 
   async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
+    if (changes.status) assertTransition(expected.status, changes.status);
     const stored = this.items.get(expected.id);
     if (!stored || stored.version !== expected.version || stored.status !== expected.status) {
       throw new ConflictError(`Request ${expected.id} changed meanwhile.`, stored ? clone(stored) : undefined);
@@ -80,6 +82,10 @@ export class MemoryRequestStore implements RequestStore {
       (r) => r.id,
     ).reverse();
     return limit === undefined ? newestFirst : newestFirst.slice(0, limit);
+  }
+
+  async appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void> {
+    this.audit.push({ requestId: request.id, at: note.at, actor: note.actor, from: request.status, to: request.status, detail: note.detail });
   }
 
   async listByIamUser(iamUserName: string): Promise<AccessRequest[]> {
@@ -127,7 +133,15 @@ export class MemoryRequestStore implements RequestStore {
     return link ? clone(link) : undefined;
   }
 
+  async linkHolder(iamUserName: string): Promise<IdentityLink | undefined> {
+    const holder = [...this.links.values()].find((l) => sameIamUser(l.iamUserName, iamUserName));
+    return holder ? clone(holder) : undefined;
+  }
+
+  /** Refuses an IAM user already linked to another Slack user, as the DynamoDB store does. */
   async putLink(link: IdentityLink): Promise<void> {
+    const holder = await this.linkHolder(link.iamUserName);
+    if (holder && holder.userId !== link.userId) throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holder);
     this.links.set(link.userId, clone(link));
   }
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { type Config, DEFAULT_POLICY_ARNS, levelConfig, loadConfig, loadStoreConfig, SUBCOMMANDS, wantsColor } from '../../src/config.js';
+import {
+  type Config,
+  DEFAULT_BILLING_NAMESPACES,
+  DEFAULT_POLICY_ARNS,
+  levelConfig,
+  loadConfig,
+  loadStoreConfig,
+  SUBCOMMANDS,
+  wantsColor,
+} from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const READ_ONLY_ARN = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';
@@ -310,6 +319,43 @@ describe('loadConfig normalisation', () => {
     expect(loadConfig(env()).aws.region).toBe('us-east-1');
     expect(loadConfig(env({ AWS_REGION: 'eu-west-1' })).aws.region).toBeUndefined();
     expect(loadConfig(env({ AWS_PROFILE: 'billing' })).aws.region).toBeUndefined();
+  });
+});
+
+describe('loadConfig BILLING_NAMESPACES', () => {
+  const DEFAULTS = [
+    'aws-portal',
+    'billing',
+    'budgets',
+    'ce',
+    'consolidatedbilling',
+    'cur',
+    'freetier',
+    'invoicing',
+    'payments',
+    'pricing',
+    'purchase-orders',
+    'sustainability',
+    'tax',
+  ];
+
+  it('defaults to the billing namespaces of PRODUCT §1, also when empty', () => {
+    expect(loadConfig(env()).billingNamespaces).toEqual(DEFAULTS);
+    expect(loadConfig(env({ BILLING_NAMESPACES: '' })).billingNamespaces).toEqual(DEFAULTS);
+    expect(DEFAULT_BILLING_NAMESPACES).toEqual(DEFAULTS);
+  });
+
+  it('reads a comma list: trimmed, lowercase, each once', () => {
+    expect(loadConfig(env({ BILLING_NAMESPACES: ' CE, billing ,,ce,Purchase-Orders' })).billingNamespaces).toEqual(['ce', 'billing', 'purchase-orders']);
+  });
+
+  it('refuses what is not an IAM service namespace, naming each, and account (only its reads are billing)', () => {
+    const err = configError(env({ BILLING_NAMESPACES: 'ce,c*,billing:*,aws portal,-ce,account' }));
+    const problems = err.problems.filter((p) => p.startsWith('BILLING_NAMESPACES:'));
+    expect(problems).toHaveLength(5);
+    for (const bad of ['"c*"', '"billing:*"', '"aws portal"', '"-ce"', '"account"']) expect(problems.join('\n')).toContain(bad);
+    expect(problemVariables(configError(env({ BILLING_NAMESPACES: '*' })))).toEqual(['BILLING_NAMESPACES']);
+    expect(problemVariables(configError(env({ BILLING_NAMESPACES: ' , ' })))).toEqual(['BILLING_NAMESPACES']);
   });
 });
 

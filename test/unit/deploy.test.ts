@@ -32,6 +32,9 @@ interface PolicyDocument {
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const ACCOUNT = '123456789012';
+const CUSTOM_POLICY = `arn:aws:iam::${ACCOUNT}:policy/BillingCustom`;
+/** The parameters under which the policy holds every statement the code may need. */
+const EVERYTHING = { CustomerManagedPolicyArns: CUSTOM_POLICY };
 
 function botPolicy(parameters: Record<string, string> = {}): { document: PolicyDocument; roles: unknown } {
   const resources = render(template, { parameters, accountId: ACCOUNT });
@@ -50,6 +53,7 @@ function resourcesByAction(doc: PolicyDocument): Map<string, string[]> {
 }
 
 const GROUP_ACTIONS = ['iam:AddUserToGroup', 'iam:RemoveUserFromGroup', 'iam:GetGroup', 'iam:ListAttachedGroupPolicies', 'iam:ListGroupPolicies'];
+const POLICY_ACTIONS = ['iam:GetPolicy', 'iam:GetPolicyVersion'];
 const USER_ACTIONS = ['iam:GetUser', 'iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListGroupsForUser', 'iam:ListAccessKeys', 'iam:ListUserTags'];
 /** IAM offers no resource-level permissions for these: `*` is the only possible resource. */
 const NO_RESOURCE_LEVEL = ['iam:ListUsers', 'iam:GetAccountSummary'];
@@ -155,7 +159,7 @@ describe('deploy/cloudformation.yaml', () => {
 
 describe('the bot policy', () => {
   it('grants nothing that could widen access: no Attach/Put/Create/Delete, no wildcard actions, Allow only', () => {
-    for (const document of [botPolicy().document, jsonPolicy]) {
+    for (const document of [botPolicy().document, botPolicy(EVERYTHING).document, jsonPolicy]) {
       expect(document.Version).toBe('2012-10-17');
       for (const s of document.Statement) {
         expect(s.Effect, s.Sid).toBe('Allow');
@@ -186,8 +190,39 @@ describe('the bot policy', () => {
     }
   });
 
+  it('reads policy versions only of the customer-managed policies named, and not at all without them', () => {
+    const withoutStatement = botPolicy();
+    expect(withoutStatement.document.Statement.map((s) => s.Sid)).not.toContain('ReadBillingGroupPolicies');
+    for (const action of POLICY_ACTIONS) expect(actionsOf(withoutStatement.document).has(action), action).toBe(false);
+
+    const two = [CUSTOM_POLICY, `arn:aws:iam::${ACCOUNT}:policy/billing/BillingCustomFull`];
+    const { document } = botPolicy({ CustomerManagedPolicyArns: two.join(',') });
+    const statement = document.Statement.find((s) => s.Sid === 'ReadBillingGroupPolicies');
+    expect(statement?.Effect).toBe('Allow');
+    expect(list(statement?.Action ?? []).sort()).toEqual(POLICY_ACTIONS);
+    expect(list(statement?.Resource ?? []).sort()).toEqual([...two].sort());
+    const byAction = resourcesByAction(document);
+    for (const action of POLICY_ACTIONS) expect(byAction.get(action)?.sort(), action).toEqual([...two].sort());
+  });
+
+  it('takes only customer-managed policy ARNs, one to five, for CustomerManagedPolicyArns', () => {
+    expect(template.Parameters?.CustomerManagedPolicyArns?.Default).toBe('');
+    const five = Array.from({ length: 5 }, (_, i) => `arn:aws:iam::${ACCOUNT}:policy/P${i}`).join(',');
+    expect(() => render(template, { parameters: { CustomerManagedPolicyArns: five } })).not.toThrow();
+    for (const bad of [
+      'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess',
+      `arn:aws:iam::${ACCOUNT}:policy/*`,
+      `arn:aws:iam::${ACCOUNT}:group/BillingFull`,
+      `${CUSTOM_POLICY}, ${CUSTOM_POLICY}`,
+      '*',
+      `${five},arn:aws:iam::${ACCOUNT}:policy/P5`,
+    ]) {
+      expect(() => render(template, { parameters: { CustomerManagedPolicyArns: bad } }), bad).toThrow(/does not match/);
+    }
+  });
+
   it('reads users on user/* only, uses * only where IAM has no resource-level permission, DynamoDB only on its table', () => {
-    const byAction = resourcesByAction(botPolicy({ TableName: 'billing-access' }).document);
+    const byAction = resourcesByAction(botPolicy({ TableName: 'billing-access', ...EVERYTHING }).document);
     for (const action of USER_ACTIONS) expect(byAction.get(action), action).toEqual([`arn:aws:iam::${ACCOUNT}:user/*`]);
     for (const [action, resources] of byAction) {
       if (resources.includes('*')) expect(NO_RESOURCE_LEVEL, `${action} on *`).toContain(action);
@@ -219,14 +254,14 @@ describe('the bot policy', () => {
     const names = ops.map((o) => o.operation);
     // The scan itself works: these are certainly there.
     expect(names).toEqual(expect.arrayContaining(['AddUserToGroup', 'RemoveUserFromGroup', 'GetUser', 'ListGroupsForUser']));
-    const granted = actionsOf(botPolicy().document);
+    const granted = actionsOf(botPolicy(EVERYTHING).document);
     const missing = ops.filter((o) => o.module === '@aws-sdk/client-iam' && !granted.has(`iam:${o.operation}`));
     expect(missing.map((o) => `iam:${o.operation} (${o.file}:${o.line})`)).toEqual([]);
   });
 
   it('covers every AWS call in src/ (or names why not), and grants no action the code never sends', () => {
     const ops = awsOperations(sourceFiles('src'));
-    const granted = actionsOf(botPolicy().document);
+    const granted = actionsOf(botPolicy(EVERYTHING).document);
     const sent = new Set<string>();
     const uncovered: string[] = [];
     for (const op of ops) {
@@ -241,7 +276,12 @@ describe('the bot policy', () => {
   });
 
   it('deploy/bot-iam-policy.json is the same policy, with placeholders', () => {
-    const { document } = botPolicy({ TableName: 'TABLE_NAME', BillingGroupNames: 'BillingReadOnly,BillingFull', BotRoleName: 'BOT_ROLE_NAME' });
+    const { document } = botPolicy({
+      TableName: 'TABLE_NAME',
+      BillingGroupNames: 'BillingReadOnly,BillingFull',
+      BotRoleName: 'BOT_ROLE_NAME',
+      CustomerManagedPolicyArns: `arn:aws:iam::${ACCOUNT}:policy/CUSTOMER_MANAGED_POLICY`,
+    });
     const withPlaceholders = JSON.parse(JSON.stringify(document).replaceAll(ACCOUNT, 'ACCOUNT_ID').replaceAll('us-east-1', 'REGION')) as PolicyDocument;
     const normalized = (doc: PolicyDocument) => doc.Statement.map((s) => ({ ...s, Action: list(s.Action).sort(), Resource: list(s.Resource).sort() }));
     expect(normalized(jsonPolicy)).toEqual(normalized(withPlaceholders));

@@ -83,6 +83,27 @@ describe('checkPermissions', () => {
     expect(result.fix).toMatch(/deploy\//);
   });
 
+  it('probes iam:GetPolicy and iam:GetPolicyVersion on the customer-managed expected policies only, and ✗ when denied', async () => {
+    const custom = `arn:aws:iam::${ACCOUNT}:policy/BillingCustom`;
+    const pairsAsked = () =>
+      iamMock
+        .commandCalls(SimulatePrincipalPolicyCommand)
+        .map((c) => c.args[0].input)
+        .flatMap((a) => (a.ActionNames ?? []).flatMap((action) => (a.ResourceArns ?? []).map((r) => `${action} ${r}`)));
+    simulate(() => 'allowed');
+    expect((await checkPermissions(input({ policyArns: ['arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess'] }))).status).toBe('ok');
+    expect(pairsAsked().filter((p) => p.startsWith('iam:GetPolicy'))).toEqual([]);
+
+    iamMock.resetHistory();
+    await checkPermissions(input({ policyArns: ['arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess', custom, custom] }));
+    expect(pairsAsked().filter((p) => p.startsWith('iam:GetPolicy'))).toEqual([`iam:GetPolicy ${custom}`, `iam:GetPolicyVersion ${custom}`]);
+
+    simulate((action) => (action === 'iam:GetPolicyVersion' ? 'implicitDeny' : 'allowed'));
+    const denied = await checkPermissions(input({ policyArns: [custom] }));
+    expect(denied.status).toBe('fail');
+    expect(denied.detail).toContain('iam:GetPolicyVersion on policy/BillingCustom (implicitDeny)');
+  });
+
   it('in dry-run a denied write is ⚠ (needed once live), not ✗', async () => {
     simulate((action) => (action === 'iam:AddUserToGroup' ? 'explicitDeny' : 'allowed'));
     const result = await checkPermissions(input({ iamMode: 'dry-run' }));

@@ -1,18 +1,27 @@
 import { beforeEach, describe, expect, it, type Mock, vi } from 'vitest';
-import { DEFAULT_POLICY_ARNS, type LevelConfig } from '../../src/config.js';
+import { DEFAULT_BILLING_NAMESPACES, DEFAULT_POLICY_ARNS, type LevelConfig } from '../../src/config.js';
+import { needsPolicyDocument, type PolicyVersion } from '../../src/domain/group-policy.js';
 import { type AccessRequest, DAY_MS } from '../../src/domain/request.js';
-import { ConflictError } from '../../src/errors.js';
+import { ConflictError, IamUnavailableError } from '../../src/errors.js';
 import { Announcer } from '../../src/services/announcer.js';
 import { GrantExecutor } from '../../src/services/grant.js';
+import { GroupMembership } from '../../src/services/membership.js';
 import type { AuditInput, Clock, GroupPolicyState, IamGateway, IamUserInfo, Notifier } from '../../src/services/ports.js';
 import { MemoryRequestStore } from '../support/memory-store.js';
 
 const READ_ONLY_ARN = DEFAULT_POLICY_ARNS['read-only'] as string;
 const FULL_ARN = DEFAULT_POLICY_ARNS.full as string;
+const CUSTOM_ARN = 'arn:aws:iam::123456789012:policy/BillingCustom';
 const LEVELS: LevelConfig[] = [
   { level: 'read-only', groupName: 'BillingReadOnly', policyArn: READ_ONLY_ARN, approvalsRequired: 1 },
   { level: 'full', groupName: 'BillingFull', policyArn: FULL_ARN, approvalsRequired: 2 },
+  { level: 'custom', groupName: 'BillingCustom', policyArn: CUSTOM_ARN, approvalsRequired: 1 },
 ];
+const BILLING_ONLY: PolicyVersion = {
+  policyArn: CUSTOM_ARN,
+  versionId: 'v1',
+  document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ce:Get*', 'billing:View*', 'account:Get*'], Resource: '*' }] },
+};
 const MAX_DAYS = 90;
 const START = '2025-10-01T12:00:00.000Z';
 const ADMIN = 'U0ADMIN';
@@ -55,8 +64,11 @@ class FakeIam implements IamGateway {
   readonly removed: [string, string][] = [];
   readonly members = new Map<string, string[]>();
   readonly policies = new Map<string, GroupPolicyState>(LEVELS.map((l) => [l.groupName, { attachedPolicyArns: [l.policyArn], inlinePolicyNames: [] }]));
+  /** Default versions of customer-managed policies, as the real gateway reads them. */
+  readonly versions = new Map<string, PolicyVersion>([[CUSTOM_ARN, BILLING_ONLY]]);
   addError: Error | undefined;
   policiesError: Error | undefined;
+  versionError: Error | undefined;
 
   async getUser(userName: string): Promise<IamUserInfo | undefined> {
     return { userName, hasConsolePassword: true, mfaDeviceCount: 1, groups: [], notChecked: [] };
@@ -67,11 +79,14 @@ class FakeIam implements IamGateway {
   async groupsPerUserQuota(): Promise<number | null> {
     return 10;
   }
-  async groupPolicies(groupName: string): Promise<GroupPolicyState> {
+  async groupPolicies(groupName: string, expectedPolicyArn: string): Promise<GroupPolicyState> {
     if (this.policiesError) throw this.policiesError;
     const state = this.policies.get(groupName);
     if (!state) throw new Error(`unknown group ${groupName}`);
-    return structuredClone(state);
+    if (!needsPolicyDocument(expectedPolicyArn, state.attachedPolicyArns)) return structuredClone(state);
+    if (this.versionError) throw this.versionError;
+    const version = this.versions.get(expectedPolicyArn);
+    return structuredClone(version ? { ...state, expectedVersion: version } : state);
   }
   async addUserToGroup(userName: string, groupName: string): Promise<void> {
     if (this.addError) throw this.addError;
@@ -141,7 +156,17 @@ beforeEach(() => {
   const clock: Clock = { now: () => new Date(nowIso) };
   log = { info: vi.fn<LogFn>(), warn: vi.fn<LogFn>(), error: vi.fn<LogFn>() };
   const announcer = new Announcer(notifier, store, log);
-  executor = new GrantExecutor({ store, iam, announcer, clock, levels: LEVELS, maxDurationDays: MAX_DAYS, log });
+  executor = new GrantExecutor({
+    store,
+    iam,
+    announcer,
+    membership: new GroupMembership(store),
+    clock,
+    levels: LEVELS,
+    billingNamespaces: DEFAULT_BILLING_NAMESPACES,
+    maxDurationDays: MAX_DAYS,
+    log,
+  });
 });
 
 describe('GrantExecutor.complete: a new grant', () => {
@@ -292,6 +317,62 @@ describe('GrantExecutor.complete: failures', () => {
     expect(done.status).toBe('FAILED');
     expect(done.failure?.name).toBe('Throttling');
     expect(iam.added).toEqual([]);
+  });
+
+  it('grants while a customer-managed policy allows billing only; once its default version allows "*": FAILED naming it, never added', async () => {
+    const first = makeRequest({ id: '01K6FZ0000AAAAAAAAAAAAAAAY', level: 'custom', groupName: 'BillingCustom' });
+    store.seed(first);
+    expect((await executor.complete(first, ADMIN)).status).toBe('ACTIVE');
+    expect(iam.added).toEqual([['jane.doe', 'BillingCustom']]);
+    iam.added.length = 0;
+
+    iam.versions.set(CUSTOM_ARN, {
+      policyArn: CUSTOM_ARN,
+      versionId: 'v2',
+      document: { Version: '2012-10-17', Statement: [{ Sid: 'Edited', Effect: 'Allow', Action: '*', Resource: '*' }] },
+    });
+    const approved = makeRequest({ level: 'custom', groupName: 'BillingCustom' });
+    store.seed(approved);
+    const done = await executor.complete(approved, ADMIN);
+
+    expect(done.status).toBe('FAILED');
+    expect(done.failure?.name).toBe('GroupPolicyMismatch');
+    expect(done.failure?.message).toContain(`${CUSTOM_ARN} (default version v2) statement 1 (Edited) allows *`);
+    expect(iam.added).toEqual([]);
+  });
+
+  it('refuses NotAction, another namespace and account:* in a customer-managed policy', async () => {
+    const statements = [
+      { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' },
+      { Effect: 'Allow', Action: ['ce:Get*', 'iam:PassRole'], Resource: '*' },
+      { Effect: 'Allow', Action: 'account:*', Resource: '*' },
+    ];
+    for (const [i, statement] of statements.entries()) {
+      iam.versions.set(CUSTOM_ARN, { policyArn: CUSTOM_ARN, versionId: `v${i + 2}`, document: { Version: '2012-10-17', Statement: [statement] } });
+      const approved = makeRequest({ id: `01K6FZ0000AAAAAAAAAAAAAAA${i}`, level: 'custom', groupName: 'BillingCustom' });
+      store.seed(approved);
+      const done = await executor.complete(approved, ADMIN);
+      expect(done.status, JSON.stringify(statement)).toBe('FAILED');
+      expect(done.failure?.message).toMatch(/NotAction|iam:PassRole|account:\*/);
+    }
+    expect(iam.added).toEqual([]);
+  });
+
+  it('never grants when the default version could not be read; dry-run goes on, marked "not checked"', async () => {
+    iam.versionError = new IamUnavailableError('reading the default version', Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    const live = makeRequest({ level: 'custom', groupName: 'BillingCustom' });
+    store.seed(live);
+    const failed = await executor.complete(live, ADMIN);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failure?.name).toBe('IamUnavailableError');
+    expect(iam.added).toEqual([]);
+
+    iam.dryRun = true;
+    const dry = makeRequest({ id: '01K6FZ0000AAAAAAAAAAAAAAAZ', level: 'custom', groupName: 'BillingCustom', dryRun: true });
+    store.seed(dry);
+    const done = await executor.complete(dry, ADMIN);
+    expect(done.status).toBe('ACTIVE');
+    expect((await store.auditEvents(dry.id))[0]?.detail).toContain('group policies not checked: AccessDenied');
   });
 
   it('refuses a level/group pair that is not configured', async () => {

@@ -3,6 +3,8 @@ import {
   GetAccountSummaryCommand,
   GetGroupCommand,
   GetLoginProfileCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetUserCommand,
   IAMClient,
   ListAttachedGroupPoliciesCommand,
@@ -16,9 +18,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AwsIamGateway, DryRunIamGateway, GroupNotAllowedError, IamUnavailableError } from '../../src/aws/iam.js';
+import { AmbiguousMappingError, AwsIamGateway, DryRunIamGateway, GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
+import { errorMessage } from '../../src/errors.js';
 
 const ALLOWED = ['BillingReadOnly', 'BillingFull'];
+const READ_ONLY_ARN = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';
+const CUSTOM_ARN = 'arn:aws:iam::123456789012:policy/BillingCustom';
+const POLICIES = [READ_ONLY_ARN, CUSTOM_ARN];
 const CREATED = new Date('2024-01-01T00:00:00Z');
 
 let client: IAMClient;
@@ -54,7 +60,7 @@ beforeEach(() => {
   client = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   iamMock = mockClient(client);
   nowMs = Date.parse('2025-10-01T12:00:00Z');
-  gateway = new AwsIamGateway(client, ALLOWED, () => nowMs);
+  gateway = new AwsIamGateway(client, ALLOWED, () => nowMs, POLICIES);
 });
 
 describe('AwsIamGateway.getUser', () => {
@@ -136,7 +142,7 @@ describe('AwsIamGateway.getUser', () => {
     const err = await gateway.getUser('jane.doe').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IamUnavailableError);
     expect((err as IamUnavailableError).operation).toBe('GetUser');
-    expect((err as Error).message).toContain('Throttling');
+    expect(errorMessage(err)).toContain('Throttling');
   });
 
   it('raises IamUnavailableError when GetUser is denied (never reads it as "no such user")', async () => {
@@ -201,7 +207,7 @@ describe('AwsIamGateway group membership', () => {
   });
 
   it('refuses to read policies of a group that is not configured, without calling IAM', async () => {
-    await expect(gateway.groupPolicies('Administrators')).rejects.toBeInstanceOf(GroupNotAllowedError);
+    await expect(gateway.groupPolicies('Administrators', READ_ONLY_ARN)).rejects.toBeInstanceOf(GroupNotAllowedError);
     expect(iamMock.calls()).toHaveLength(0);
   });
 
@@ -216,7 +222,7 @@ describe('AwsIamGateway group membership', () => {
           },
     );
     iamMock.on(ListGroupPoliciesCommand).resolves({ PolicyNames: ['inline-backdoor'], IsTruncated: false });
-    await expect(gateway.groupPolicies('BillingReadOnly')).resolves.toEqual({
+    await expect(gateway.groupPolicies('BillingReadOnly', READ_ONLY_ARN)).resolves.toEqual({
       attachedPolicyArns: ['arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'],
       inlinePolicyNames: ['inline-backdoor'],
     });
@@ -224,9 +230,69 @@ describe('AwsIamGateway group membership', () => {
 
   it('raises IamUnavailableError when group policies cannot be read', async () => {
     iamMock.on(ListAttachedGroupPoliciesCommand).rejects(awsError('AccessDenied', 'not authorized'));
-    await expect(gateway.groupPolicies('BillingFull')).rejects.toBeInstanceOf(IamUnavailableError);
+    await expect(gateway.groupPolicies('BillingFull', READ_ONLY_ARN)).rejects.toBeInstanceOf(IamUnavailableError);
+  });
+});
+
+describe('AwsIamGateway: the default version of a customer-managed expected policy', () => {
+  const document = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ce:Get*', 'billing:View*'], Resource: '*' }] };
+
+  function customGroup(attached = [CUSTOM_ARN]) {
+    iamMock.on(ListAttachedGroupPoliciesCommand).resolves({ AttachedPolicies: attached.map((PolicyArn) => ({ PolicyName: 'p', PolicyArn })) });
+    iamMock.on(ListGroupPoliciesCommand).resolves({ PolicyNames: [] });
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { PolicyName: 'BillingCustom', Arn: CUSTOM_ARN, DefaultVersionId: 'v3' } });
+    iamMock
+      .on(GetPolicyVersionCommand)
+      .resolves({ PolicyVersion: { VersionId: 'v3', IsDefaultVersion: true, Document: encodeURIComponent(JSON.stringify(document)) } });
+  }
+
+  it('reads the default version named by GetPolicy and decodes its URL-encoded document', async () => {
+    customGroup();
+    await expect(gateway.groupPolicies('BillingFull', CUSTOM_ARN)).resolves.toEqual({
+      attachedPolicyArns: [CUSTOM_ARN],
+      inlinePolicyNames: [],
+      expectedVersion: { policyArn: CUSTOM_ARN, versionId: 'v3', document },
+    });
+    expect(iamMock.commandCalls(GetPolicyCommand).map((c) => c.args[0].input)).toEqual([{ PolicyArn: CUSTOM_ARN }]);
+    expect(iamMock.commandCalls(GetPolicyVersionCommand).map((c) => c.args[0].input)).toEqual([{ PolicyArn: CUSTOM_ARN, VersionId: 'v3' }]);
   });
 
+  it('reads no document for an AWS managed policy (trusted by ARN) nor for a policy the group does not hold, and refuses other policies', async () => {
+    customGroup([READ_ONLY_ARN]);
+    await expect(gateway.groupPolicies('BillingReadOnly', READ_ONLY_ARN)).resolves.toEqual({ attachedPolicyArns: [READ_ONLY_ARN], inlinePolicyNames: [] });
+    await expect(gateway.groupPolicies('BillingFull', CUSTOM_ARN)).resolves.toEqual({ attachedPolicyArns: [READ_ONLY_ARN], inlinePolicyNames: [] });
+    expect(iamMock.commandCalls(GetPolicyCommand)).toHaveLength(0);
+    expect(iamMock.commandCalls(GetPolicyVersionCommand)).toHaveLength(0);
+
+    iamMock.reset();
+    const other = 'arn:aws:iam::123456789012:policy/SomethingElse';
+    await expect(gateway.groupPolicies('BillingFull', other)).rejects.toBeInstanceOf(PolicyNotAllowedError);
+    expect(iamMock.calls()).toHaveLength(0);
+  });
+
+  it('hands on a document that is not JSON as text, for the guard to refuse', async () => {
+    customGroup();
+    iamMock.on(GetPolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v3', Document: 'not%20json' } });
+    const state = await gateway.groupPolicies('BillingFull', CUSTOM_ARN);
+    expect(state.expectedVersion?.document).toBe('not json');
+  });
+
+  it('raises IamUnavailableError when the default version cannot be read (live mode then refuses the grant)', async () => {
+    customGroup();
+    iamMock.on(GetPolicyVersionCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:GetPolicyVersion'));
+    const err = await gateway.groupPolicies('BillingFull', CUSTOM_ARN).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IamUnavailableError);
+    expect((err as IamUnavailableError).operation).toContain(CUSTOM_ARN);
+  });
+
+  it('is read through the dry-run gateway as well', async () => {
+    customGroup();
+    const dryRun = new DryRunIamGateway(gateway, new Set(ALLOWED));
+    expect((await dryRun.groupPolicies('BillingFull', CUSTOM_ARN)).expectedVersion?.versionId).toBe('v3');
+  });
+});
+
+describe('AwsIamGateway quota', () => {
   it('reads the groups-per-user quota, or null when it cannot (and then asks again next time)', async () => {
     iamMock
       .on(GetAccountSummaryCommand)
@@ -325,6 +391,93 @@ describe('AwsIamGateway.findUserByEmailTag', () => {
   it('raises IamUnavailableError when the users cannot be listed', async () => {
     iamMock.on(ListUsersCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:ListUsers'));
     await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).rejects.toBeInstanceOf(IamUnavailableError);
+  });
+
+  /** One build of the directory above: two ListUsers pages, five ListUserTags pages. */
+  const builds = () => iamMock.commandCalls(ListUsersCommand).length / 2;
+
+  it('shares one build between 20 concurrent lookups', async () => {
+    setUpDirectory();
+    const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'carol@corp.com' : `nobody${i}@corp.com`));
+    const found = await Promise.all(emails.map((e) => gateway.findUserByEmailTag(e)));
+    expect(found.filter(Boolean)).toEqual(Array(10).fill('carol'));
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(2);
+    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(5);
+  });
+
+  it('answers repeated misses within a minute from the index, without listing the account again', async () => {
+    setUpDirectory();
+    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
+    for (let i = 0; i < 10; i++) {
+      nowMs += 5_000;
+      await expect(gateway.findUserByEmailTag(`nobody${i}@corp.com`)).resolves.toBeUndefined();
+      await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
+    }
+    expect(builds()).toBe(1);
+    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(5);
+    // Past the minute a miss may be a newly tagged user: one rebuild, then misses are cached again.
+    nowMs += 10_001;
+    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
+    await expect(gateway.findUserByEmailTag('someone@corp.com')).resolves.toBeUndefined();
+    expect(builds()).toBe(2);
+  });
+
+  it('serves hits from the index between misses, and refreshes a hit once the index is five minutes old', async () => {
+    setUpDirectory();
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    nowMs += 30_000;
+    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
+    nowMs += 4 * 60_000;
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    expect(builds()).toBe(1);
+
+    users.carol = { pages: [[{ Key: 'team', Value: 'left' }]] };
+    users.alice = { pages: [[{ Key: 'email', Value: 'carol@corp.com' }]] };
+    try {
+      nowMs += 30_001;
+      await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('alice');
+      expect(builds()).toBe(2);
+    } finally {
+      users.carol = { pages: [[{ Key: 'email', Value: 'carol@corp.com' }]] };
+      users.alice = { pages: [[{ Key: 'team', Value: 'finance' }]] };
+    }
+  });
+
+  it('refuses two IAM users tagged with one email (case-insensitively) as an ambiguous mapping, in plain words', async () => {
+    setUpDirectory();
+    users.alice = { pages: [[{ Key: 'email', Value: 'CAROL@Corp.com' }]] };
+    try {
+      const err = await gateway.findUserByEmailTag('Carol@corp.com').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AmbiguousMappingError);
+      const ambiguous = err as AmbiguousMappingError;
+      expect(ambiguous.name).toBe('AmbiguousMappingError');
+      expect(ambiguous.email).toBe('carol@corp.com');
+      expect([...ambiguous.userNames].sort()).toEqual(['alice', 'carol']);
+      expect(ambiguous.message).toMatch(/^IAM users (alice and carol|carol and alice) are both tagged email=carol@corp\.com; /);
+      expect(ambiguous.message).toContain('/request-billing link');
+      expect(ambiguous.message).not.toMatch(/[`*<>]/);
+      // Other addresses still resolve from the same index.
+      await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
+      expect(builds()).toBe(1);
+    } finally {
+      users.alice = { pages: [[{ Key: 'team', Value: 'finance' }]] };
+    }
+  });
+
+  it('does not keep a failed build: every waiter hears of the failure, and the next lookup lists again', async () => {
+    iamMock.on(ListUsersCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+    const results = await Promise.allSettled([gateway.findUserByEmailTag('carol@corp.com'), gateway.findUserByEmailTag('carol@corp.com')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(results.map((r) => (r.status === 'rejected' ? r.reason : undefined))).toEqual([expect.any(IamUnavailableError), expect.any(IamUnavailableError)]);
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(1);
+    setUpDirectory();
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+  });
+
+  it('skips a user deleted while the index is built', async () => {
+    setUpDirectory();
+    iamMock.on(ListUserTagsCommand, { UserName: 'alice' }).rejects(noSuchEntity('The user with name alice cannot be found.'));
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
   });
 });
 
