@@ -515,6 +515,13 @@ export class SlackStandIn {
     return this.responseLog.filter((r) => key === undefined || r.key === key);
   }
 
+  /** Changes a user's profile as an edit in Slack would: users.info answers with it from now on. */
+  updateUser(userId: string, change: Partial<Omit<FakeUser, 'id'>>): void {
+    const user = this.users.find((u) => u.id === userId);
+    if (!user) throw new Error(`the Slack stand-in has no user ${userId}`);
+    Object.assign(user, change);
+  }
+
   messages(channel?: string): StoredMessage[] {
     return this.messageLog.filter((m) => channel === undefined || m.channel === channel).map((m) => ({ ...m }));
   }

@@ -346,6 +346,12 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`DEFAULT_DURATION_DAYS: ${e.DEFAULT_DURATION_DAYS} is more than MAX_DURATION_DAYS (${e.MAX_DURATION_DAYS})`);
     }
   }
+  const domains = e.ALLOWED_EMAIL_DOMAINS ?? [];
+  if (e.IAM_USER_MAPPING === 'email-localpart' && domains.length > 1) {
+    problems.push(
+      `IAM_USER_MAPPING: email-localpart maps boss@${domains[0]} and boss@${domains[1]} to one IAM user, so it needs exactly one domain in ALLOWED_EMAIL_DOMAINS (set ${domains.length}); use IAM_USER_MAPPING=email or IAM_USER_MAPPING=tag for several domains`,
+    );
+  }
   const levels = levelsOf(e, failed, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -26,9 +26,9 @@ function decide(deps: HandlerDeps, label: string, action: (click: Click) => Prom
     const click = clickOf(body);
     const context = { event: label, userId: click.userId, requestId: click.requestId };
     deps.log.info(context);
+    // A click that names no channel is refused, and the clicker is told in the admin channel.
     const tell = async (text: string) => {
-      if (!click.channelId) return;
-      await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, text).catch((err: unknown) => {
+      await deps.notifier.clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, text).catch((err: unknown) => {
         deps.log.warn({ ...context, event: 'slack.ephemeral_failed', error: errorName(err) });
       });
     };
@@ -63,14 +63,14 @@ export function denyButton(deps: HandlerDeps) {
     try {
       const request = await deps.decisions.authorize(click);
       if (request.status !== 'PENDING') {
-        if (click.channelId) await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, alreadyDecided(request));
+        await deps.notifier.clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, alreadyDecided(request));
         return;
       }
       await client.views.open({ trigger_id: body.trigger_id, view: denyModal(request.id, click.channelId ?? '', body.message?.ts) });
     } catch (err) {
-      if (click.channelId) {
-        await deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, userMessage(err, deps.log, context)).catch(() => undefined);
-      }
+      await deps.notifier
+        .clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, userMessage(err, deps.log, context))
+        .catch(() => undefined);
     }
   };
 }

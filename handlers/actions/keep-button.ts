@@ -14,9 +14,7 @@ export function keepButton(deps: HandlerDeps) {
     const context = { event: 'action.keep', userId: click.userId, requestId: click.requestId };
     deps.log.info(context);
     const tell = (text: string) =>
-      click.channelId
-        ? deps.notifier.clickRefused({ channel: click.channelId, userId: click.userId }, text).catch(() => undefined)
-        : Promise.resolve(undefined);
+      deps.notifier.clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, text).catch(() => undefined);
     const accepted = deps.work.tryRun('action.keep', async () => {
       try {
         const kept = await deps.summaries.keep(click);

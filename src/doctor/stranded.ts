@@ -1,6 +1,6 @@
 /**
- * Grants stranded by a configuration change: ACTIVE grants into a group that is no longer the
- * group of any level in BILLING_GROUPS (a level removed, or moved to another group). The bot
+ * Grants stranded by a configuration change: ACTIVE grants whose level and group are no longer
+ * a pair in BILLING_GROUPS (a level removed, renamed, or moved to another group). The bot
  * still removes them at expiry and revoke; doctor names them so an admin decides, and so the
  * bot's IAM policy keeps allowing the removal until they end.
  */

@@ -55,6 +55,8 @@ export interface AccessRequest {
   extendsRequestId?: string;
   /** Granted at once by the requester under BREAK_GLASS_MAX_HOURS. */
   breakGlass?: boolean;
+  /** An admin's revoke or the holder's done that could not finish (IAM failed): the sweeper finishes it. */
+  endDue?: { to: 'REVOKED'; by: string; at: string };
   /** On a grant: the extension requests already applied to its expiry. */
   appliedExtensions?: string[];
   failure?: {

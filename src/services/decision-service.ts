@@ -82,7 +82,7 @@ export class DecisionService {
           `You already approved this request; it needs ${request.approvalsRequired - request.approverIds.length} more approval(s) from other admins.`,
         );
       }
-      if (approvalOutcome(request) === 'complete') await this.recheck(request, 'The request stays pending.');
+      if (approvalOutcome(request) === 'complete') await this.recheck(request, 'approval');
       const now = this.clock.now().toISOString();
       const approvals = [...request.approvals, { by: click.userId, at: now }];
       const approverIds = [...request.approverIds, click.userId];
@@ -117,7 +117,8 @@ export class DecisionService {
    * deactivated, email domain) and still maps to the same IAM user, which still exists and,
    * under REQUIRE_MFA=block, still has MFA. Live mode never goes on with a check it could not make.
    */
-  private async recheck(request: AccessRequest, stays: string): Promise<void> {
+  private async recheck(request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
+    const stays = stage === 'approval' ? 'The request stays pending.' : 'The request stays failed.';
     const level = this.config.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
     if (!level) {
       throw new RequestRefusedError(
@@ -135,7 +136,9 @@ export class DecisionService {
     }
     if (!sameIamUser(who.iamUserName, request.iamUserName)) {
       throw new RequestRefusedError(
-        text`The requester now maps to IAM user ${code(who.iamUserName)}, not ${code(request.iamUserName)} as requested. Deny this request and ask them to request again.`,
+        text`The requester now maps to IAM user ${code(who.iamUserName)}, not ${code(request.iamUserName)} as requested. ${stays} ${
+          stage === 'approval' ? 'Deny it' : 'Let it time out'
+        } and ask them to request again.`,
       );
     }
     await this.recheckIamUser(request.iamUserName, stays);
@@ -200,7 +203,7 @@ export class DecisionService {
     const request = await this.authorize(click);
     if (request.status !== 'FAILED') return { kind: 'already-decided', request };
     await this.refuseOwnIamUser(click, request);
-    await this.recheck(request, 'The request stays failed.');
+    await this.recheck(request, 'retry');
     const now = this.clock.now().toISOString();
     let approved: AccessRequest;
     try {

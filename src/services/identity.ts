@@ -45,10 +45,10 @@ export class IdentityResolver {
     }
     const email = profile.email?.trim().toLowerCase();
     if (!email) {
-      throw new RequestRefusedError(text`Your Slack profile has no email address the bot can read (it needs the ${code('users:read.email')} scope).`);
+      throw new RequestRefusedError(text`The Slack profile has no email address the bot can read (it needs the ${code('users:read.email')} scope).`);
     }
     if (!this.domainAllowed(email)) {
-      throw new NotAllowedError(`Your email domain (${domainOf(email)}) is not one that may map to AWS IAM users.`);
+      throw new NotAllowedError(`The email domain (${domainOf(email)}) is not one that may map to AWS IAM users.`);
     }
 
     const link = await this.store.getLink(userId);

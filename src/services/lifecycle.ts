@@ -52,12 +52,18 @@ export class LifecycleService {
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const now = clock.now().toISOString();
       if (current?.status !== 'ACTIVE' || (to === 'EXPIRED' && (current.expiresAt ?? '') > now)) break;
-      const release = await this.release(current, removedEarlier);
+      let release: Release;
+      try {
+        release = await this.release(current, removedEarlier);
+      } catch (err) {
+        if (to === 'REVOKED') await this.owe(current, actor, now, err);
+        throw err;
+      }
       removedEarlier ||= release.removed;
       try {
         const ended = await store.update(
           current,
-          { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', updatedAt: now },
+          { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', endDue: undefined, updatedAt: now },
           { actor, detail: release.detail },
         );
         await this.deps.announcer.announce(ended);
@@ -69,6 +75,24 @@ export class LifecycleService {
     }
     if (removedEarlier) await this.putBack(grant, current, actor);
     return undefined;
+  }
+
+  /**
+   * A revoke or done whose IAM call failed (it may even have reached IAM) is recorded on the
+   * grant, so the sweeper finishes it: nobody has to notice the failure and click again. An
+   * expiry needs no record: the grant stays due.
+   */
+  private async owe(grant: AccessRequest, actor: string, now: string, err: unknown): Promise<void> {
+    if (grant.endDue) return;
+    try {
+      await this.deps.store.update(
+        grant,
+        { endDue: { to: 'REVOKED', by: actor, at: now }, updatedAt: now },
+        { actor, detail: `revoke could not finish (${errorName(err)}); the sweeper finishes it` },
+      );
+    } catch (writeErr) {
+      if (!(writeErr instanceof ConflictError)) throw writeErr;
+    }
   }
 
   /** Takes the user out of the group unless another grant of theirs needs it; re-adds if one was approved meanwhile. */

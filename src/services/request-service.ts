@@ -129,6 +129,13 @@ export class RequestService {
     } catch (err) {
       if (err instanceof ConflictError) {
         const other = err.current as AccessRequest | undefined;
+        if (request.breakGlass) {
+          throw new RequestRefusedError(
+            other
+              ? text`You already have break-glass ${other.level} access (${code(other.id)}); only one break-glass grant may be live at a time. Ask the admins for anything more.`
+              : text`Another break-glass grant of yours is being made right now; only one may be live at a time.`,
+          );
+        }
         throw new RequestRefusedError(
           other
             ? text`You already have a pending ${level.level} request (${code(other.id)}). Wait for the admins or cancel it first.`

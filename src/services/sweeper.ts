@@ -69,6 +69,12 @@ export class Sweeper {
       'recovered',
     );
     await each('expire', await this.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
+    await each(
+      'finish_end',
+      (await this.store.listByStatus('ACTIVE')).filter((r) => r.endDue),
+      async (r) => Boolean(r.endDue && (await this.lifecycle.end(r, r.endDue.to, r.endDue.by))),
+      'recovered',
+    );
     await each('pending', await this.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
     await each('failed', await this.store.listByStatus('FAILED'), (r) => this.failed(r, at), 'timedOut');
     await each('redeliver', await this.store.listNoticeDue(graceCutoff), (r) => this.announcer.announce(r), 'redelivered');

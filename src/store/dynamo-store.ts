@@ -5,7 +5,20 @@ import { sameIamUser } from '../domain/iam-user.js';
 import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../domain/request.js';
 import { ConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
-import { auditKey, auditNoteKey, INDEX, installKey, linkedIamKey, linkKey, looseAuditKey, monthOf, pendingLockKey, periodKey, requestKey } from './keys.js';
+import {
+  auditKey,
+  auditNoteKey,
+  breakGlassLockKey,
+  INDEX,
+  installKey,
+  linkedIamKey,
+  linkKey,
+  looseAuditKey,
+  monthOf,
+  pendingLockKey,
+  periodKey,
+  requestKey,
+} from './keys.js';
 
 /** Capacity units DynamoDB reported for this store's calls (table and indexes, as returned). */
 export interface CapacityTotals {
@@ -13,8 +26,31 @@ export interface CapacityTotals {
   write: number;
 }
 
-/** How long a pending-request lock without its request is respected before it is taken over. */
+/** How long a lock without its request is respected before it is taken over. */
 const ORPHANED_LOCK_MS = 60_000;
+
+/**
+ * One request at a time in a slot, guarded by a lock item taken with a conditional write:
+ * one pending request per IAM user and level, and one live break-glass grant per IAM user
+ * (two break-glass commands at once must not both grant).
+ */
+interface RequestLock {
+  key: Record<string, string>;
+  /** Whether this request still occupies the slot. */
+  holds(request: AccessRequest): boolean;
+  what: string;
+}
+
+function lockOf(request: AccessRequest): RequestLock {
+  if (request.breakGlass) {
+    return {
+      key: breakGlassLockKey(request.iamUserName),
+      holds: (r) => r.status === 'APPROVED' || r.status === 'ACTIVE',
+      what: 'A live break-glass grant for this IAM user',
+    };
+  }
+  return { key: pendingLockKey(request.iamUserName, request.level), holds: (r) => r.status === 'PENDING', what: 'A pending request for this level' };
+}
 
 type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'; createdMonth: string };
 
@@ -49,7 +85,9 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   }
 
   async create(request: AccessRequest, audit: AuditInput): Promise<void> {
-    if (request.status === 'PENDING') await this.takePendingLock(request);
+    const lock = lockOf(request);
+    const locked = lock.holds(request);
+    if (locked) await this.takeLock(lock, request);
     const item: StoredRequest = {
       ...request,
       ...requestKey(request.id),
@@ -67,15 +105,15 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       );
       this.count('write', out.ConsumedCapacity);
     } catch (err) {
-      if (request.status === 'PENDING') await this.releasePendingLock(request);
+      if (locked) await this.releaseLock(lock.key, request.id);
       throw err;
     }
     await this.putAudit(request, null, request.status, request.createdAt, audit);
   }
 
-  /** Claims the one-pending-request slot; a stale claim (its request gone or decided) is taken over. */
-  private async takePendingLock(request: AccessRequest): Promise<void> {
-    const key = pendingLockKey(request.iamUserName, request.level);
+  /** Claims a one-at-a-time slot; a stale claim (its request gone, or no longer holding the slot) is taken over. */
+  private async takeLock(lock: RequestLock, request: AccessRequest): Promise<void> {
+    const { key } = lock;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const out = await this.doc.send(
@@ -91,18 +129,18 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
-      const lock = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-      const holderId = lock.Item?.requestId as string | undefined;
+      const held = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const holderId = held.Item?.requestId as string | undefined;
       if (!holderId) continue;
       const holder = await this.get(holderId);
-      if (holder?.status === 'PENDING') {
-        throw new ConflictError(`A pending request for this level already exists (${holderId}).`, holder);
+      if (holder && lock.holds(holder)) {
+        throw new ConflictError(`${lock.what} already exists (${holderId}).`, holder);
       }
       // A holder not written yet is still being created by someone else, unless the lock is
       // old enough that its writer must have died between the two writes.
-      const lockedAtMs = Number(lock.Item?.lockedAtMs ?? 0);
+      const lockedAtMs = Number(held.Item?.lockedAtMs ?? 0);
       if (!holder && Date.now() - lockedAtMs < ORPHANED_LOCK_MS) {
-        throw new ConflictError('A request for this level is being created right now.', undefined);
+        throw new ConflictError(`${lock.what} is being created right now.`, undefined);
       }
       try {
         await this.doc.send(
@@ -117,17 +155,17 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
     }
-    throw new ConflictError('Could not reserve the pending-request slot; try again.', undefined);
+    throw new ConflictError('Could not reserve the slot for this request; try again.', undefined);
   }
 
-  private async releasePendingLock(request: AccessRequest): Promise<void> {
+  private async releaseLock(key: Record<string, string>, requestId: string): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: pendingLockKey(request.iamUserName, request.level),
+          Key: key,
           ConditionExpression: 'requestId = :id',
-          ExpressionAttributeValues: { ':id': request.id },
+          ExpressionAttributeValues: { ':id': requestId },
         }),
       );
     } catch (err) {
@@ -185,7 +223,8 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       }
       throw err;
     }
-    if (expected.status === 'PENDING' && next.status !== 'PENDING') await this.releasePendingLock(expected);
+    const lock = lockOf(expected);
+    if (lock.holds(expected) && !lock.holds(next)) await this.releaseLock(lock.key, expected.id);
     if (next.status !== expected.status || audit.detail) {
       await this.putAudit(next, expected.status, next.status, now, audit);
     }

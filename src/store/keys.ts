@@ -24,6 +24,8 @@ export const auditNoteKey = (requestId: string, version: number, noteId: string)
 export const linkKey = (userId: string) => ({ pk: `LINK#${userId}` as LinkPk, sk: LINK_SK });
 /** Which Slack user an IAM user is pinned to (IAM names are case-insensitive): one-to-one links. */
 export const linkedIamKey = (iamUserName: string) => ({ pk: `LINKIAM#${iamUserName.toLowerCase()}` as LinkedIamPk, sk: LINK_SK });
+/** One live break-glass grant per IAM user (case-insensitive, as IAM): this item is the guard. */
+export const breakGlassLockKey = (iamUserName: string) => ({ pk: `BREAKGLASS#${iamUserName.toLowerCase()}` as const, sk: LOCK_SK });
 /** One pending request per IAM user (case-insensitive, as IAM) and level: this item is the guard. */
 export const pendingLockKey = (iamUserName: string, level: string) => ({
   pk: `PENDING#${iamUserName.toLowerCase()}#${level}` as PendingLockPk,

@@ -303,7 +303,7 @@ describe('loadConfig durations', () => {
 
 describe('loadConfig normalisation', () => {
   it('normalises ALLOWED_EMAIL_DOMAINS: trimmed, lowercase, no @, no empty entries', () => {
-    const config = loadConfig(env({ ALLOWED_EMAIL_DOMAINS: ' Corp.COM, @Example.org ,, sub.Corp.com ' }));
+    const config = loadConfig(env({ ALLOWED_EMAIL_DOMAINS: ' Corp.COM, @Example.org ,, sub.Corp.com ', IAM_USER_MAPPING: 'email' }));
     expect(config.allowedEmailDomains).toEqual(['corp.com', 'example.org', 'sub.corp.com']);
   });
 
@@ -319,6 +319,27 @@ describe('loadConfig normalisation', () => {
     expect(loadConfig(env()).aws.region).toBe('us-east-1');
     expect(loadConfig(env({ AWS_REGION: 'eu-west-1' })).aws.region).toBeUndefined();
     expect(loadConfig(env({ AWS_PROFILE: 'billing' })).aws.region).toBeUndefined();
+  });
+});
+
+describe('loadConfig: the identity mapping is one-to-one (PRODUCT §1 Identity)', () => {
+  it('refuses email-localpart with two domains, naming email and tag as the alternatives', () => {
+    const error = configError(env({ IAM_USER_MAPPING: 'email-localpart', ALLOWED_EMAIL_DOMAINS: 'corp.com,corp.io' }));
+    expect(problemVariables(error)).toContain('IAM_USER_MAPPING');
+    const problem = error.problems.find((p) => p.startsWith('IAM_USER_MAPPING'));
+    expect(problem).toContain('IAM_USER_MAPPING=email ');
+    expect(problem).toContain('IAM_USER_MAPPING=tag');
+  });
+
+  it('refuses the default mapping (email-localpart) with two domains too', () => {
+    expect(problemVariables(configError(env({ ALLOWED_EMAIL_DOMAINS: 'corp.com, corp.io' })))).toContain('IAM_USER_MAPPING');
+  });
+
+  it('takes email-localpart with one domain or none (doctor warns while unset), and email or tag with several', () => {
+    expect(loadConfig(env({ ALLOWED_EMAIL_DOMAINS: 'corp.com' })).iamUserMapping).toBe('email-localpart');
+    expect(loadConfig(env({})).allowedEmailDomains).toBeUndefined();
+    expect(loadConfig(env({ IAM_USER_MAPPING: 'email', ALLOWED_EMAIL_DOMAINS: 'corp.com,corp.io' })).allowedEmailDomains).toHaveLength(2);
+    expect(loadConfig(env({ IAM_USER_MAPPING: 'tag', ALLOWED_EMAIL_DOMAINS: 'corp.com,corp.io' })).allowedEmailDomains).toHaveLength(2);
   });
 });
 
