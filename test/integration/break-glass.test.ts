@@ -38,4 +38,72 @@ describe('break-glass', () => {
     expect(await h.requestsOf(PEOPLE.employee.id)).toEqual([]);
     expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
   });
+
+  describe('cannot be stretched', () => {
+    const BREAK_GLASS = 'read-only break-glass production outage, need cost data now';
+    const start = (clock: ManualClock) =>
+      Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: { BREAK_GLASS_MAX_HOURS: '4', MAX_DURATION_DAYS: '90', APPROVALS_REQUIRED: 'full=1' } });
+
+    it('a second break-glass on the level it holds is refused: no extension, the expiry stays within its hours of the grant', async () => {
+      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
+      h = await start(clock);
+      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
+      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
+      await h.idle();
+      const [grant] = await h.requestsOf(PEOPLE.employee.id);
+      expect(grant?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+
+      // Repeated every hour, break-glass used to be stored as an extension moving the expiry by days.
+      for (let i = 0; i < 3; i++) {
+        clock.advanceHours(1);
+        const again = await h.command(PEOPLE.employee.id, BREAK_GLASS);
+        const reply = await h.slack.waitFor(() => h?.replies(again.key)[0]);
+        expect(reply).toContain('break-glass is refused');
+        expect(reply).toContain(grant?.id);
+      }
+      await h.idle();
+      const mine = await h.requestsOf(PEOPLE.employee.id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+      expect(h.adminMessages()).toHaveLength(1);
+
+      // Past its hours the sweeper ends it like any grant.
+      clock.set('2030-05-06T14:00:00.000Z');
+      expect((await h.sweep()).expired).toBe(1);
+      expect(await groupsOf(h.iam, 'jane.doe')).not.toContain('BillingReadOnly');
+    });
+
+    it('a break-glass on another level while one is live is refused', async () => {
+      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
+      h = await start(clock);
+      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
+      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
+      await h.idle();
+      clock.advanceHours(3);
+      const other = await h.command(PEOPLE.employee.id, 'full break-glass production outage, need to fix the card');
+      const reply = await h.slack.waitFor(() => h?.replies(other.key)[0]);
+      expect(reply).toContain('only one break-glass grant may be live');
+      await h.idle();
+      expect(await h.requestsOf(PEOPLE.employee.id)).toHaveLength(1);
+      expect(await groupsOf(h.iam, 'jane.doe')).not.toContain('BillingFull');
+    });
+
+    it('extending a break-glass grant is an ordinary request that needs an admin', async () => {
+      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
+      h = await start(clock);
+      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
+      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
+      await h.idle();
+      const [grant] = await h.requestsOf(PEOPLE.employee.id);
+      clock.advanceHours(1);
+      const extension = await h.requestByText(PEOPLE.employee.id, 'read-only 2d the outage review runs into tomorrow');
+      expect(extension.status).toBe('PENDING');
+      expect(extension.extendsRequestId).toBe(grant?.id);
+      expect((await h.bot.deps.store.get(grant?.id ?? ''))?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+
+      await h.click(PEOPLE.admin1.id, 'approve', extension.id);
+      await h.waitForStatus(extension.id, 'EXTENDED');
+      expect((await h.bot.deps.store.get(grant?.id ?? ''))?.expiresAt).toBe('2030-05-08T14:00:00.000Z');
+    });
+  });
 });

@@ -155,4 +155,111 @@ describe('crash between the APPROVED write and the IAM call', () => {
     await second.kill('SIGKILL');
     bots.splice(bots.indexOf(second), 1);
   }, 90_000);
+
+  it('SIGKILL while AddUserToGroup is held, and the held call dropped so it never reached IAM: the restarted sweeper adds the user itself, once', async () => {
+    const env = await rig.botEnv({ SWEEP_INTERVAL_SECONDS: '5' });
+    const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
+    const dms = () => rig.slack.messages(`D${employee}`);
+
+    rig.proxy.hold('AddUserToGroup');
+    const first = await BotProcess.start(env);
+    bots.push(first);
+    const logs = () => `first bot:\n${first.logTail}`;
+
+    const command = await postToBot(
+      first.url(),
+      SIGNING_SECRET,
+      buildCommand({ user_id: employee, team_id: TEAM, text: 'read-only 7d month-end close for October', response_url: rig.slack.responseUrl('request') }),
+    );
+    expect(command.status).toBe(200);
+    await rig.slack.waitFor(() => adminPosts().length === 1, 10_000);
+    const request = await eventually(
+      'the request with its admin message in the table',
+      async () => (await rig.store.listByRequester(employee)).find((r) => r.adminMessage !== undefined),
+      10_000,
+      logs,
+    );
+
+    const click = await postToBot(
+      first.url(),
+      SIGNING_SECRET,
+      buildBlockAction({
+        userId: admin1.id,
+        channelId: ADMIN_CHANNEL,
+        actionId: ACTION.approve,
+        value: request.id,
+        responseUrl: rig.slack.responseUrl('approve'),
+      }),
+    );
+    expect(click.status).toBe(200);
+    await eventually('AddUserToGroup to reach the proxy', async () => rig.proxy.held('AddUserToGroup') >= 1, 10_000, logs);
+    expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
+
+    await first.kill('SIGKILL');
+    expect(first.alive).toBe(false);
+    bots.splice(bots.indexOf(first), 1);
+    // The killed process's call is cut off, not sent on: IAM never heard of the grant.
+    rig.proxy.drop('AddUserToGroup');
+    expect(rig.proxy.dropped('AddUserToGroup')).toBe(1);
+    expect(rig.proxy.forwarded('AddUserToGroup')).toBe(0);
+    expect(await groupsOf(rig.iam, 'jane.doe')).not.toContain('BillingReadOnly');
+    expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
+    expect(dms()).toHaveLength(0);
+
+    const second = await BotProcess.start(env);
+    bots.push(second);
+    const logs2 = () => `second bot:\n${second.logTail}`;
+    const active = await eventually(
+      'the restarted bot to finish the grant',
+      async () => {
+        const current = await rig.store.get(request.id);
+        return current?.status === 'ACTIVE' ? current : undefined;
+      },
+      20_000,
+      logs2,
+    );
+    expect(active.expiresAt).toBeTruthy();
+    // ACTIVE is only true if the restarted bot made the add itself: the first one's never arrived.
+    expect(await groupsOf(rig.iam, 'jane.doe')).toContain('BillingReadOnly');
+
+    // Every notice of the grant is delivered, and one more sweep has run after that.
+    await eventually(
+      'the grant notices to be delivered',
+      async () => {
+        const current = await rig.store.get(request.id);
+        return current?.status === 'ACTIVE' && current.noticeDue === undefined ? current : undefined;
+      },
+      15_000,
+      logs2,
+    );
+    const deliveredSeenAt = new Date().toISOString();
+    await eventually(
+      'a sweep after the delivery',
+      async () => {
+        const health = await second.healthz();
+        return health.status === 200 && (health.body.lastSweep ?? '') > deliveredSeenAt;
+      },
+      15_000,
+      logs2,
+    );
+
+    expect(rig.proxy.forwarded('AddUserToGroup')).toBe(1);
+    // Arrivals: the dropped call and the restarted bot's one.
+    expect(rig.proxy.count('AddUserToGroup')).toBe(2);
+    const events = await rig.store.auditEvents(request.id);
+    expect(events.filter((e) => e.from === 'APPROVED' && e.to === 'ACTIVE')).toHaveLength(1);
+    expect(events.map((e) => e.to)).toEqual(['PENDING', 'APPROVED', 'ACTIVE']);
+    expect(events.find((e) => e.to === 'ACTIVE')?.actor).toBe('system');
+    // Told at least once; a crash may repeat a message (PRODUCT §2 Delivery), never lose it.
+    const activeDms = dms().filter((m) => /approved by/.test(m.text) && m.text.includes('active until'));
+    expect(activeDms.length).toBeGreaterThanOrEqual(1);
+    expect(activeDms.length).toBeLessThanOrEqual(2);
+    expect(dms()).toHaveLength(activeDms.length);
+    expect(adminPosts()).toHaveLength(1);
+    expect(adminPosts()[0]?.text).toContain(`Approved by <@${admin1.id}>`);
+    expect(JSON.stringify(adminPosts()[0]?.blocks)).not.toContain('"Approve"');
+
+    await second.kill('SIGKILL');
+    bots.splice(bots.indexOf(second), 1);
+  }, 90_000);
 });

@@ -300,6 +300,43 @@ describe('grant lifecycle', () => {
       expect(await groupsOf(h.iam, 'jane.doe')).toContain('BillingReadOnly');
     });
 
+    it('an expiry that loses its write to an approved extension puts the user back in the group and audits the removal', async () => {
+      const h = await start();
+      const grant = await activeGrant(h, employee, 'read-only 1d month-end close for October');
+      clock.advanceHours(2);
+      const extension = await pendingRequest(h, employee, 'read-only 7d the close runs late this month');
+      expect(extension.extendsRequestId).toBe(grant.id);
+
+      // The sweeper finds the grant due and takes jane.doe out of the group ...
+      clock.set(at(T0, DAY + HOUR));
+      h.iamProxy.hold('RemoveUserFromGroup');
+      const sweep = h.sweep();
+      await h.slack.waitFor(() => h.iamProxy.held('RemoveUserFromGroup') >= 1);
+      // ... while an admin approves the extension, which moves the grant's expiry.
+      await h.click(admin2.id, 'approve', extension.id);
+      await h.waitForStatus(extension.id, 'EXTENDED');
+      h.iamProxy.release('RemoveUserFromGroup');
+      const report = await sweep;
+      await h.idle();
+
+      // The table is the truth: the grant is ACTIVE until its new expiry, so the user is back in the group.
+      const now = await stored(h, grant.id);
+      expect(now.status).toBe('ACTIVE');
+      expect(now.expiresAt).toBe(at(T0, 8 * DAY));
+      expect(report.expired).toBe(0);
+      expect(await groupsOf(h.iam, 'jane.doe')).toContain('BillingReadOnly');
+      expect(h.iamProxy.count('RemoveUserFromGroup')).toBe(1);
+      // Both IAM changes are on the grant's audit trail; the status did not change.
+      const notes = (await h.bot.deps.store.auditEvents(grant.id)).filter((e) => e.from === 'ACTIVE' && e.to === 'ACTIVE');
+      expect(notes.map((e) => e.detail)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/removed jane\.doe from BillingReadOnly, then lost the ending write.*re-added jane\.doe in BillingReadOnly/),
+        ]),
+      );
+      // Nobody was told the access expired.
+      expect(h.dms(employee).filter((m) => /expired/.test(m.text))).toHaveLength(0);
+    });
+
     it('obeys an expiresAt an operator edited in the table: later is kept, past is expired by the next sweep', async () => {
       const h = await start();
       const grant = await activeGrant(h, employee, 'read-only 1d month-end close for October');

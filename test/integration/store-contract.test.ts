@@ -541,6 +541,69 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
       expect(await store.getLink('U0EMPLOYEE')).toEqual(relinked);
       expect(await store.getLink('U0NOBODY')).toBeUndefined();
     });
+
+    it('is one-to-one: an IAM user linked to one Slack user is refused to another, whatever its case; linkHolder finds it', async () => {
+      const now = new Date().toISOString();
+      await store.putLink({ userId: 'U0ALT', iamUserName: 'Boss', linkedBy: 'U0ADMIN1', linkedAt: now });
+      const err = await store.putLink({ userId: 'U0OTHER', iamUserName: 'boss', linkedBy: 'U0ADMIN2', linkedAt: now }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as ConflictError<{ userId: string }>).current?.userId).toBe('U0ALT');
+      expect(await store.getLink('U0OTHER')).toBeUndefined();
+      expect((await store.linkHolder('BOSS'))?.userId).toBe('U0ALT');
+      // The holder itself may be linked again to the same IAM user.
+      await store.putLink({ userId: 'U0ALT', iamUserName: 'boss', linkedBy: 'U0ADMIN2', linkedAt: now });
+      expect((await store.linkHolder('boss'))?.iamUserName).toBe('boss');
+    });
+
+    it('frees the IAM user when its holder is linked elsewhere, and takes over a claim its holder no longer backs', async () => {
+      const now = new Date().toISOString();
+      await store.putLink({ userId: 'U0ALT', iamUserName: 'boss', linkedBy: 'U0ADMIN1', linkedAt: now });
+      await store.putLink({ userId: 'U0ALT', iamUserName: 'someone.else', linkedBy: 'U0ADMIN1', linkedAt: now });
+      expect(await store.linkHolder('boss')).toBeUndefined();
+      await store.putLink({ userId: 'U0BOSS', iamUserName: 'boss', linkedBy: 'U0ADMIN2', linkedAt: now });
+      expect((await store.linkHolder('boss'))?.userId).toBe('U0BOSS');
+
+      // A writer that died between claiming an IAM user and writing its link leaves a claim no link backs.
+      await doc.send(
+        new PutCommand({ TableName: tableName, Item: { pk: 'LINKIAM#orphan', sk: 'LINK', entity: 'link-claim', userId: 'U0DEAD', iamUserName: 'orphan' } }),
+      );
+      expect(await store.linkHolder('orphan')).toBeUndefined();
+      await store.putLink({ userId: 'U0LIVE', iamUserName: 'orphan', linkedBy: 'U0ADMIN1', linkedAt: now });
+      expect((await store.linkHolder('orphan'))?.userId).toBe('U0LIVE');
+    });
+  });
+
+  describe('the state machine and the audit trail', () => {
+    it('refuses a status change PRODUCT §2 does not allow, before it reaches the table', async () => {
+      const pending = await created();
+      await expect(store.update(pending, { status: 'ACTIVE' }, { actor: 'U0ADMIN1', detail: 'skip the approval' })).rejects.toThrow(/PENDING → ACTIVE/);
+      expect((await store.get(pending.id))?.status).toBe('PENDING');
+      expect((await store.auditEvents(pending.id)).map((e) => e.to)).toEqual(['PENDING']);
+    });
+
+    it('appendNote adds an audit event without changing the request, in order after the version it follows', async () => {
+      const pending = await created();
+      const at = new Date().toISOString();
+      await store.appendNote(pending, { actor: 'system', detail: 'removed jane.doe from BillingReadOnly, then lost the ending write', at });
+      const denied = await store.update(pending, { status: 'DENIED', decidedBy: 'U0ADMIN1', decidedAt: at }, { actor: 'U0ADMIN1', detail: 'denied' });
+      expect(denied.version).toBe(2);
+      const events = await store.auditEvents(pending.id);
+      expect(events.map((e) => [e.from, e.to])).toEqual([
+        [null, 'PENDING'],
+        ['PENDING', 'PENDING'],
+        ['PENDING', 'DENIED'],
+      ]);
+      expect(events[1]?.detail).toContain('lost the ending write');
+    });
+
+    it('one pending request per IAM user counts Jane.Doe and jane.doe as one user, as IAM does', async () => {
+      await created({ iamUserName: 'jane.doe' });
+      const err = await conflictOf(store.create(aRequest({ iamUserName: 'Jane.Doe' }), requested));
+      expect(err.current?.iamUserName).toBe('jane.doe');
+    });
   });
 
   describe('capacity', () => {

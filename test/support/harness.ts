@@ -60,16 +60,34 @@ export interface HarnessOptions {
 export class Harness {
   private constructor(
     readonly slack: FakeSlack,
-    readonly bot: RunningBot,
+    private running: RunningBot,
     readonly iam: IAMClient,
     /** Every IAM call the bot makes passes through this proxy: count or hold actions. */
     readonly iamProxy: AwsProxy,
     private readonly dataDir: string | undefined,
     private readonly dynalite: EmbeddedDynamo | undefined,
-    private readonly startOptions: Parameters<typeof startBot>[0],
+    private startOptions: Parameters<typeof startBot>[0],
+    /** The variables the config was loaded from, so a restart can change some of them. */
+    private readonly configEnv: Record<string, string>,
   ) {}
 
   private readonly replicas: RunningBot[] = [];
+
+  /** The bot under test (a new one after `restartWith`). */
+  get bot(): RunningBot {
+    return this.running;
+  }
+
+  /**
+   * Stops the bot and starts it again on the same table, Slack stand-in and IAM proxy with `env`
+   * laid over the first start's variables: a redeploy with a changed configuration.
+   */
+  async restartWith(env: Record<string, string>): Promise<RunningBot> {
+    await this.running.stop();
+    this.startOptions = { ...this.startOptions, config: loadConfig({ ...this.configEnv, ...env }) };
+    this.running = await startBot(this.startOptions);
+    return this.running;
+  }
 
   /** Another bot process-equivalent on the same table and Slack (STORE=dynamodb only): for replica races. */
   async startReplica(clock?: Clock): Promise<RunningBot> {
@@ -108,7 +126,7 @@ export class Harness {
       await ensureTable(dynamo, 'billing-access-test');
       dynamo.destroy();
     }
-    const config = loadConfig({
+    const configEnv: Record<string, string> = {
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
@@ -124,7 +142,8 @@ export class Harness {
       TABLE_NAME: 'billing-access-test',
       LOG_LEVEL: 'silent',
       ...options.env,
-    });
+    };
+    const config = loadConfig(configEnv);
     const iamProxy = await AwsProxy.start(options.awsEndpoint);
     // The SDK reads AWS_ENDPOINT_URL_IAM itself; only the bot's IAM traffic goes through the proxy.
     process.env.AWS_ENDPOINT_URL_IAM = iamProxy.url;
@@ -137,7 +156,7 @@ export class Harness {
       ...(options.clock ? { clock: options.clock } : {}),
     };
     const bot = await startBot(startOptions);
-    return new Harness(slack, bot, iam, iamProxy, dataDir, dynalite, startOptions);
+    return new Harness(slack, bot, iam, iamProxy, dataDir, dynalite, startOptions, configEnv);
   }
 
   get url(): string {
@@ -262,7 +281,7 @@ export class Harness {
 
   async stop(): Promise<void> {
     for (const replica of this.replicas) await replica.stop();
-    await this.bot.stop();
+    await this.running.stop();
     await this.slack.stop();
     await this.iamProxy.stop();
     delete process.env.AWS_ENDPOINT_URL_IAM;

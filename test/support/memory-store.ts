@@ -1,7 +1,7 @@
 import { sameIamUser } from '../../src/domain/iam-user.js';
 import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../../src/domain/request.js';
 import { ConflictError } from '../../src/errors.js';
-import type { AuditInput, IdentityLink, RequestStore } from '../../src/services/ports.js';
+import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../../src/services/ports.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -12,10 +12,12 @@ const clone = <T>(value: T): T => structuredClone(value);
  * as undefined, and appends an audit event when the status changes or a detail is given.
  * Items are copied in and out, so callers never share state with the store.
  */
-export class MemoryRequestStore implements RequestStore {
+export class MemoryRequestStore implements RequestStore, SummaryStore {
   readonly items = new Map<string, AccessRequest>();
   readonly audit: AuditEvent[] = [];
   readonly links = new Map<string, IdentityLink>();
+  readonly periods = new Map<string, PeriodClaim>();
+  private installedAt: string | undefined;
 
   /** Puts an item as-is (test setup), without an audit event. */
   seed(...requests: AccessRequest[]): void {
@@ -24,11 +26,13 @@ export class MemoryRequestStore implements RequestStore {
 
   async create(request: AccessRequest, audit: AuditInput): Promise<void> {
     if (this.items.has(request.id)) throw new ConflictError(`Request ${request.id} already exists.`, clone(this.items.get(request.id)));
-    if (request.status === 'PENDING') {
-      for (const other of this.items.values()) {
-        if (other.status === 'PENDING' && sameIamUser(other.iamUserName, request.iamUserName) && other.level === request.level) {
-          throw new ConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
-        }
+    for (const other of this.items.values()) {
+      if (!sameIamUser(other.iamUserName, request.iamUserName)) continue;
+      if (request.status === 'PENDING' && other.status === 'PENDING' && other.level === request.level) {
+        throw new ConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
+      }
+      if (request.breakGlass && other.breakGlass && (other.status === 'APPROVED' || other.status === 'ACTIVE')) {
+        throw new ConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
       }
     }
     this.items.set(request.id, clone(request));
@@ -143,6 +147,37 @@ export class MemoryRequestStore implements RequestStore {
     const holder = await this.linkHolder(link.iamUserName);
     if (holder && holder.userId !== link.userId) throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holder);
     this.links.set(link.userId, clone(link));
+  }
+
+  async firstStartedAt(now: string): Promise<string> {
+    this.installedAt ??= now;
+    return this.installedAt;
+  }
+
+  async getPeriod(firingAt: string): Promise<PeriodClaim | undefined> {
+    const period = this.periods.get(firingAt);
+    return period ? clone(period) : undefined;
+  }
+
+  async claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
+    const period = this.periods.get(firingAt);
+    if (period && (period.posted || period.claimedAt >= staleBefore)) return false;
+    this.periods.set(firingAt, { firingAt, claimedBy: claimant, claimedAt: now, posted: false });
+    return true;
+  }
+
+  async markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {
+    const period = this.periods.get(firingAt);
+    if (period?.claimedBy !== claimant) throw new Error(`period ${firingAt} is not claimed by ${claimant}`);
+    this.periods.set(firingAt, { ...period, posted: true, postedAt: now });
+  }
+
+  async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
+    return this.update(request, { reviewedBy: by, reviewedAt: at, updatedAt: at }, { actor: by, detail: 'kept after access review' });
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    this.audit.push(clone(event));
   }
 
   private sorted(keep: (r: AccessRequest) => boolean, key: (r: AccessRequest) => string): AccessRequest[] {
