@@ -119,7 +119,8 @@ export class LifecycleService {
       detail += `; re-added: ${arrived.map((o) => o.id).join(', ')} was granted meanwhile`;
       return { removed: false, detail };
     }
-    return { removed: outcome === 'removed' || removedEarlier, detail };
+    // In dry-run nothing left IAM, so there is nothing to put back after a lost race.
+    return { removed: !iam.dryRun && (outcome === 'removed' || removedEarlier), detail };
   }
 
   /**

@@ -14,7 +14,7 @@ import { ManualClock } from '../support/clock.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, Harness, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
 import { groupsOf, type UserFixture } from '../support/iam-fixtures.js';
 import { buildRequest } from '../support/requests.js';
-import { responseBodies, waitForAnswer } from '../support/scenario-helpers.js';
+import { pendingRequest, responseBodies, stored, waitForAnswer } from '../support/scenario-helpers.js';
 import { buildBlockAction } from '../support/slack-payloads.js';
 import { onDemandSummaries } from '../support/summary-helpers.js';
 
@@ -31,20 +31,6 @@ const employee = PEOPLE.employee.id;
 const { admin1, admin2, outsider, partner } = PEOPLE;
 
 const at = (base: string, ms: number) => new Date(Date.parse(base) + ms).toISOString();
-
-async function stored(h: Harness, id: string): Promise<AccessRequest> {
-  const request = await h.bot.deps.store.get(id);
-  if (!request) throw new Error(`request ${id} is not in the table`);
-  return request;
-}
-
-async function pendingRequest(h: Harness, userId: string, text: string): Promise<AccessRequest> {
-  const request = await h.requestByText(userId, text);
-  await h.idle();
-  const current = await stored(h, request.id);
-  expect(current.status).toBe('PENDING');
-  return current;
-}
 
 /** Requests by text and has admin1 approve it: the ACTIVE grant. */
 async function activeGrant(h: Harness, userId: string, text: string): Promise<AccessRequest> {

@@ -8,6 +8,7 @@ import { ManualClock } from '../support/clock.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
 import { groupsOf, READ_ONLY_POLICY } from '../support/iam-fixtures.js';
+import { pendingRequest, stored } from '../support/scenario-helpers.js';
 
 const TABLE = 'billing-access-test';
 const T0 = '2030-03-04T09:00:00.000Z';
@@ -52,22 +53,6 @@ function quiet(report: SweepReport): Omit<SweepReport, 'at'> {
 }
 
 const NOTHING_DONE = { expired: 0, timedOut: 0, reminded: 0, recovered: 0, reposted: 0, redelivered: 0, errors: 0 };
-
-async function stored(h: Harness, id: string): Promise<AccessRequest> {
-  const request = await h.bot.deps.store.get(id);
-  if (!request) throw new Error(`request ${id} is not in the table`);
-  return request;
-}
-
-/** A pending request, with its admin message recorded in the table. */
-async function pendingRequest(h: Harness, userId: string, text: string): Promise<AccessRequest> {
-  const request = await h.requestByText(userId, text);
-  await h.idle();
-  const current = await stored(h, request.id);
-  expect(current.status).toBe('PENDING');
-  expect(current.adminMessage).toBeTruthy();
-  return current;
-}
 
 async function approve(h: Harness, requestId: string, approver: string = admin1.id): Promise<AccessRequest> {
   const res = await h.click(approver, 'approve', requestId);

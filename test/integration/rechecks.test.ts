@@ -24,7 +24,7 @@ import { ManualClock } from '../support/clock.js';
 import type { FakeUser, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
 import { READ_ONLY_POLICY, type UserFixture } from '../support/iam-fixtures.js';
-import { buttonLabels, messageContent, waitForAnswer } from '../support/scenario-helpers.js';
+import { buttonLabels, messageContent, pendingRequest, stored, waitForAnswer } from '../support/scenario-helpers.js';
 import { clickOnMessage, onDemandSummaries } from '../support/summary-helpers.js';
 
 const T0 = '2030-03-04T09:00:00.000Z';
@@ -95,21 +95,6 @@ async function link(h: Harness, adminId: string, userId: string, iamUserName: st
 // ---------------------------------------------------------------------------
 // Requests in a known state
 // ---------------------------------------------------------------------------
-
-async function stored(h: Harness, id: string): Promise<AccessRequest> {
-  const request = await h.bot.deps.store.get(id);
-  if (!request) throw new Error(`request ${id} is not in the table`);
-  return request;
-}
-
-async function pendingRequest(h: Harness, userId: string, text: string): Promise<AccessRequest> {
-  const request = await h.requestByText(userId, text);
-  await h.idle();
-  const current = await stored(h, request.id);
-  expect(current.status).toBe('PENDING');
-  expect(current.adminMessage).toBeTruthy();
-  return current;
-}
 
 /**
  * Fails a pending request: the group guard refuses while the group lacks its policy, then the

@@ -4,8 +4,9 @@
  * second bot instance with a capturing logger for the log-hygiene checks.
  */
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, inject } from 'vitest';
+import { afterEach, beforeEach, expect, inject } from 'vitest';
 import { type RunningBot, startBot } from '../../src/bot.js';
+import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import type { StoredMessage } from './fake-slack.js';
@@ -30,6 +31,23 @@ export function useHarness(options: Omit<HarnessOptions, 'awsEndpoint'> = {}): (
     if (!current) throw new Error('the harness is not running (use it inside a test)');
     return current;
   };
+}
+
+/** The request as the table holds it now. */
+export async function stored(h: Harness, id: string): Promise<AccessRequest> {
+  const request = await h.bot.deps.store.get(id);
+  if (!request) throw new Error(`request ${id} is not in the table`);
+  return request;
+}
+
+/** A pending request, with its admin message recorded in the table. */
+export async function pendingRequest(h: Harness, userId: string, text: string): Promise<AccessRequest> {
+  const request = await h.requestByText(userId, text);
+  await h.idle();
+  const current = await stored(h, request.id);
+  expect(current.status).toBe('PENDING');
+  expect(current.adminMessage).toBeTruthy();
+  return current;
 }
 
 /** The text of an ephemeral answer put in the ack's body, if any. */
