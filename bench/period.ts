@@ -10,6 +10,7 @@ import { monotonicFactory } from 'ulid';
 import type { Config } from '../src/config.js';
 import { type AccessRequest, addDays, DAY_MS, type RequestStatus } from '../src/domain/request.js';
 import { AdminPolicy } from '../src/services/admins.js';
+import { GroupMembership } from '../src/services/membership.js';
 import type { IamGateway } from '../src/services/ports.js';
 import { SummaryService } from '../src/services/summary-service.js';
 import { DynamoRequestStore } from '../src/store/dynamo-store.js';
@@ -295,11 +296,12 @@ export async function timePeriodReads(
   const silent = { info: () => undefined, error: () => undefined };
   const admins = new AdminPolicy(config.adminUserIds, undefined, { getUser: async () => undefined, usergroupMembers: async () => [] });
   const poster = { postSummary: async () => undefined };
-  const identity = { isOwnIamUser: async () => false };
+  const identity = { approverConflict: async () => undefined };
   const common = { config, iam: quietIam(), admins, identity, poster, clock, log: silent };
+  const membership = (store: DynamoRequestStore) => new GroupMembership(store);
   const summaries = {
-    weekOnly: new SummaryService({ ...common, store: stores.weekOnly, replicaId: 'bench-a' }),
-    withHistory: new SummaryService({ ...common, store: stores.withHistory, replicaId: 'bench-b' }),
+    weekOnly: new SummaryService({ ...common, store: stores.weekOnly, membership: membership(stores.weekOnly), replicaId: 'bench-a' }),
+    withHistory: new SummaryService({ ...common, store: stores.withHistory, membership: membership(stores.withHistory), replicaId: 'bench-b' }),
   };
 
   const times = {

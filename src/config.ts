@@ -202,10 +202,14 @@ const envSchema = z.object({
   ALLOWED_EMAIL_DOMAINS: optionalString.transform((v) =>
     v === undefined
       ? undefined
-      : v
-          .split(',')
-          .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
-          .filter(Boolean),
+      : [
+          ...new Set(
+            v
+              .split(',')
+              .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
+              .filter(Boolean),
+          ),
+        ],
   ),
   BILLING_NAMESPACES: optionalString.transform((v, ctx) => {
     if (v === undefined) return [...DEFAULT_BILLING_NAMESPACES];
@@ -420,4 +424,9 @@ export function wantsColor(stream: { isTTY?: boolean }, env: Env = process.env):
 
 export function levelConfig(config: Pick<Config, 'levels'>, level: string): LevelConfig | undefined {
   return config.levels.find((l) => l.level === level);
+}
+
+/** The configured level a request was made for, while its level still maps to the same group (else undefined: a level removed or moved). */
+export function configuredLevelOf(levels: readonly LevelConfig[], request: { level: string; groupName: string }): LevelConfig | undefined {
+  return levels.find((l) => l.level === request.level && l.groupName === request.groupName);
 }

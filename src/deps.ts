@@ -133,7 +133,7 @@ export function wireServices(parts: ServiceParts): Services {
     clock,
     log,
   );
-  const summaries = new SummaryService({ config, store, iam, admins, identity, poster: notifier, clock, log, replicaId: parts.replicaId });
+  const summaries = new SummaryService({ config, store, iam, admins, membership, identity, poster: notifier, clock, log, replicaId: parts.replicaId });
   return { admins, identity, grants, requests, decisions, lifecycle, sweeper, summaries };
 }
 

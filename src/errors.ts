@@ -131,8 +131,14 @@ export class AmbiguousMappingError extends BillingAccessError {
     readonly email: string,
     readonly userNames: string[],
   ) {
+    // Other people's IAM user names are for admins and the log, not for whoever asked.
     super(
-      `IAM users ${listNames(userNames)} are ${userNames.length === 2 ? 'both' : 'all'} tagged email=${email}; ask an admin to fix the tags or link your Slack user with /request-billing link.`,
+      [
+        'More than one IAM user is tagged with your email, so the bot cannot tell which is yours. Ask an admin to fix the tags or to link your Slack user with ',
+        code('/request-billing link'),
+        '.',
+      ],
+      { detail: `IAM users ${listNames(userNames)} are ${userNames.length === 2 ? 'both' : 'all'} tagged email=${email}` },
     );
   }
 }

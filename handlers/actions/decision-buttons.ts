@@ -10,7 +10,8 @@ import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
 type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
-function clickOf(body: BlockButtonAction): Click {
+/** Who clicked which request where; the service re-checks all of it. */
+export function clickOf(body: BlockButtonAction): Click {
   return { userId: body.user.id, channelId: body.channel?.id ?? body.container?.channel_id, requestId: body.actions[0]?.value ?? '' };
 }
 

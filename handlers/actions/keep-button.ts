@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { markKept } from '../../src/slack/summary-blocks.js';
 import type { HandlerDeps } from '../deps.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
+import { clickOf } from './decision-buttons.js';
 
 type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -10,7 +11,7 @@ type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 export function keepButton(deps: HandlerDeps) {
   return async ({ ack, body, client }: Args): Promise<void> => {
     await ack();
-    const click = { userId: body.user.id, channelId: body.channel?.id ?? body.container?.channel_id, requestId: body.actions[0]?.value ?? '' };
+    const click = clickOf(body);
     const context = { event: 'action.keep', userId: click.userId, requestId: click.requestId };
     deps.log.info(context);
     const tell = (text: string) =>

@@ -4,10 +4,12 @@
  * Needs only the store and AWS variables (Slack tokens are not required here).
  */
 import 'dotenv/config';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureGroup } from '../aws/groups.js';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo, openIam } from '../deps.js';
 import { ConfigError } from '../errors.js';
+import { backfillLinkClaims, DynamoRequestStore } from '../store/dynamo-store.js';
 import { ensureTable } from '../store/table.js';
 
 async function main(): Promise<void> {
@@ -26,6 +28,16 @@ async function main(): Promise<void> {
   try {
     const outcome = await ensureTable(client, config.tableName);
     process.stdout.write(`${outcome === 'created' ? 'created' : 'exists:'} DynamoDB table ${config.tableName} (${config.store})\n`);
+    if (outcome !== 'created') {
+      const doc = DynamoDBDocumentClient.from(client);
+      const links = await backfillLinkClaims(new DynamoRequestStore(doc, config.tableName), doc, config.tableName);
+      if (links.claimed) process.stdout.write(`claimed ${links.claimed} identity link(s) written before links were one-to-one\n`);
+      for (const d of links.duplicates) {
+        process.stdout.write(
+          `warning: IAM user ${d.iamUserName} was linked to several Slack users (${d.userIds.join(', ')}); ${d.kept}, the earliest, keeps it and the others are refused until an admin re-links them\n`,
+        );
+      }
+    }
   } finally {
     client.destroy();
     await embedded?.close();

@@ -758,7 +758,7 @@ export function checkSettings(config: Pick<Config, 'iamMode' | 'store' | 'tableN
           'Settings',
           'ALLOWED_EMAIL_DOMAINS',
           'unset: a Slack email of any domain maps to an IAM user (jane.doe@partner.com could become jane.doe)',
-          'set ALLOWED_EMAIL_DOMAINS to your company’s email domains, e.g. ALLOWED_EMAIL_DOMAINS=corp.com',
+          'set ALLOWED_EMAIL_DOMAINS to your company’s email domain, e.g. ALLOWED_EMAIL_DOMAINS=corp.com (IAM_USER_MAPPING=email-localpart takes exactly one; email or tag take several)',
         ),
   );
   results.push(

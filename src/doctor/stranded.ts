@@ -4,14 +4,13 @@
  * still removes them at expiry and revoke; doctor names them so an admin decides, and so the
  * bot's IAM policy keeps allowing the removal until they end.
  */
-import type { LevelConfig } from '../config.js';
+import { configuredLevelOf, type LevelConfig } from '../config.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { CheckResult } from './checks.js';
 
 export function checkStrandedGrants(active: readonly AccessRequest[], levels: readonly LevelConfig[]): CheckResult {
   const title = 'Grants into groups no longer configured';
-  const configured = (r: AccessRequest) => levels.some((l) => l.level === r.level && l.groupName === r.groupName);
-  const stranded = active.filter((r) => !configured(r));
+  const stranded = active.filter((r) => !configuredLevelOf(levels, r));
   if (stranded.length === 0) return { section: 'Store', status: 'ok', title, detail: 'none: every active grant is in a configured level and group' };
   const listed = stranded.map((r) => `${r.id} (${r.iamUserName} in ${r.groupName}, level ${r.level}, expires ${r.expiresAt ?? '?'})`);
   const groups = [...new Set(stranded.map((r) => r.groupName))];

@@ -9,15 +9,17 @@ export type MfaStatus = 'present' | 'missing' | 'not-checked';
 export interface Approval {
   by: string;
   at: string;
+  /** The approver's own IAM users when they approved: one person counts once, whatever account they click from. */
+  iamUsers?: string[];
 }
 
 export interface AuditEvent {
   requestId: string;
   at: string;
   actor: string;
-  /** A request status; events about group members the bot did not grant use MEMBER → REMOVED. */
+  /** A request status; events about group members the bot did not grant use MEMBER → REMOVED, a link made null → LINKED. */
   from: RequestStatus | 'MEMBER' | null;
-  to: RequestStatus | 'REMOVED' | 'KEPT';
+  to: RequestStatus | 'REMOVED' | 'KEPT' | 'LINKED';
   detail: string;
 }
 
@@ -53,6 +55,8 @@ export interface AccessRequest {
   endedBy?: string;
   endedAt?: string;
   extendsRequestId?: string;
+  /** The admin who pinned the requester to this IAM user with `link`, when the mapping came from a link: never an approver of it. */
+  linkedBy?: string;
   /** Granted at once by the requester under BREAK_GLASS_MAX_HOURS. */
   breakGlass?: boolean;
   /** An admin's revoke or the holder's done that could not finish (IAM failed): the sweeper finishes it. */

@@ -5,7 +5,7 @@
  */
 import type { AccessRequest } from '../domain/request.js';
 import { errorMessage, errorName } from '../errors.js';
-import { mention } from '../slack/escape.js';
+import { escapeMrkdwn, mention } from '../slack/escape.js';
 import type { Notifier, RequestStore } from './ports.js';
 
 type Log = { error(obj: object, msg?: string): void };
@@ -16,6 +16,14 @@ export class Announcer {
     private readonly store: RequestStore,
     private readonly log: Log,
   ) {}
+
+  /** A link made, in front of every admin (best effort: the link and its audit event are already stored). */
+  async linkMade(link: { adminId: string; userId: string; iamUserName: string; previous?: string }): Promise<void> {
+    const was = link.previous ? ` (was \`${escapeMrkdwn(link.previous)}\`)` : '';
+    await this.notifier
+      .adminNotice(`:link: ${mention(link.adminId)} linked ${mention(link.userId)} to IAM user \`${escapeMrkdwn(link.iamUserName)}\`${was}.`)
+      .catch((err: unknown) => this.log.error({ event: 'slack.notice_failed', notice: 'link', error: errorName(err), message: errorMessage(err) }));
+  }
 
   /** The notices for the request's current state; true when all were delivered. */
   async announce(request: AccessRequest): Promise<boolean> {

@@ -4,7 +4,7 @@
  * id, and by IAM user from any Slack account), and at approval and retry everything a grant
  * depends on again: identity, workspace, the level, the IAM user and its MFA.
  */
-import type { Config } from '../config.js';
+import { type Config, configuredLevelOf } from '../config.js';
 import { iamUserProblem, sameIamUser } from '../domain/iam-user.js';
 import { type AccessRequest, approvalOutcome } from '../domain/request.js';
 import {
@@ -19,11 +19,12 @@ import {
   RequestRefusedError,
   type TextPart,
   text,
+  user,
 } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
-import type { IdentityResolver } from './identity.js';
+import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, IamUserInfo, RequestStore } from './ports.js';
 
 export interface Click {
@@ -63,13 +64,25 @@ export class DecisionService {
     return request;
   }
 
-  /** No approval of one's own IAM user, whichever Slack account the click comes from. */
+  /** No approval of one's own IAM user from any Slack account, nor by the admin who linked the requester to it. */
   private async refuseOwnIamUser(click: Click, request: AccessRequest): Promise<void> {
-    if (await this.identity.isOwnIamUser(click.userId, request.iamUserName)) {
-      throw new NotAllowedError(
-        text`The IAM user ${code(request.iamUserName)} is your own, so you cannot approve it from any Slack account; another admin must.`,
-      );
+    const conflict = await this.identity.approverConflict(click.userId, request);
+    if (conflict) throw approverConflictError(conflict, request, 'approve');
+  }
+
+  /** One person counts once: an approval from a Slack account whose IAM user already approved (through another account) is refused. */
+  private async refuseSecondAccount(click: Click, request: AccessRequest): Promise<string[]> {
+    const mine = await this.identity.iamUsersOf(click.userId, 'self-check');
+    for (const earlier of request.approvals) {
+      const theirs = [...(earlier.iamUsers ?? []), ...(await this.identity.iamUsersOf(earlier.by, 'self-check'))];
+      const shared = mine.find((m) => theirs.some((t) => sameIamUser(m, t)));
+      if (shared) {
+        throw new RequestRefusedError(
+          text`The IAM user ${code(shared)} already approved this request through ${user(earlier.by)}; one person counts once, so another admin must approve.`,
+        );
+      }
     }
+    return mine;
   }
 
   async approve(click: Click): Promise<DecisionResult> {
@@ -82,9 +95,10 @@ export class DecisionService {
           `You already approved this request; it needs ${request.approvalsRequired - request.approverIds.length} more approval(s) from other admins.`,
         );
       }
+      const iamUsers = await this.refuseSecondAccount(click, request);
       if (approvalOutcome(request) === 'complete') await this.recheck(request, 'approval');
       const now = this.clock.now().toISOString();
-      const approvals = [...request.approvals, { by: click.userId, at: now }];
+      const approvals = [...request.approvals, { by: click.userId, at: now, ...(iamUsers.length ? { iamUsers } : {}) }];
       const approverIds = [...request.approverIds, click.userId];
       try {
         if (approvalOutcome(request) === 'record') {
@@ -119,7 +133,7 @@ export class DecisionService {
    */
   private async recheck(request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
     const stays = stage === 'approval' ? 'The request stays pending.' : 'The request stays failed.';
-    const level = this.config.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
+    const level = configuredLevelOf(this.config.levels, request);
     if (!level) {
       throw new RequestRefusedError(
         text`The ${request.level} level (IAM group ${code(request.groupName)}) is no longer configured, so nothing is granted into it. ${stays}`,
@@ -202,6 +216,9 @@ export class DecisionService {
   async retry(click: Click): Promise<DecisionResult> {
     const request = await this.authorize(click);
     if (request.status !== 'FAILED') return { kind: 'already-decided', request };
+    if (request.failure?.membershipUnknown) {
+      throw new RequestRefusedError('The failed attempt may have reached IAM and is still being settled; Retry after the next sweep.');
+    }
     await this.refuseOwnIamUser(click, request);
     await this.recheck(request, 'retry');
     const now = this.clock.now().toISOString();
@@ -209,7 +226,13 @@ export class DecisionService {
     try {
       approved = await this.store.update(request, { status: 'APPROVED', updatedAt: now }, { actor: click.userId, detail: 'retry' });
     } catch (err) {
-      if (err instanceof ConflictError && err.current) return { kind: 'already-decided', request: err.current as AccessRequest };
+      const current = err instanceof ConflictError ? (err.current as AccessRequest | undefined) : undefined;
+      if (current && current.id !== request.id) {
+        throw new RequestRefusedError(
+          text`Another break-glass grant of ${code(request.iamUserName)} is live (${code(current.id)}); only one may be live at a time. The request stays failed.`,
+        );
+      }
+      if (current) return { kind: 'already-decided', request: current };
       throw err;
     }
     return { kind: 'completed', request: await this.grants.complete(approved, click.userId) };

@@ -3,7 +3,7 @@
  * or APPROVED → FAILED with the error. Safe to run again on the same request: group
  * membership is idempotent and every state change is conditional.
  */
-import type { LevelConfig } from '../config.js';
+import { configuredLevelOf, type LevelConfig } from '../config.js';
 import { groupPolicyProblems } from '../domain/group-policy.js';
 import { type AccessRequest, addDays, DAY_MS } from '../domain/request.js';
 import { BillingAccessError, ConflictError, errorMessage, errorName, IamUnavailableError } from '../errors.js';
@@ -31,8 +31,13 @@ export interface GrantDeps {
 export class GrantExecutor {
   constructor(private readonly deps: GrantDeps) {}
 
-  /** Finishes an APPROVED request. Returns the request in its new state. */
+  /**
+   * Finishes an APPROVED request (anything else is returned as it is). Returns the request in
+   * its new state. Two finishers may run at once (the live path and the sweeper's recovery):
+   * each writes conditionally, and the loser brings IAM in line with what the winner wrote.
+   */
   async complete(approved: AccessRequest, actor: string): Promise<AccessRequest> {
+    if (approved.status !== 'APPROVED') return approved;
     const { store, clock, log } = this.deps;
     let finished: AccessRequest;
     let addTried = false;
@@ -56,20 +61,12 @@ export class GrantExecutor {
       }
       log.info({ event: 'grant.completed', requestId: approved.id, status: finished.status, dryRun: this.deps.iam.dryRun });
     } catch (err) {
-      if (err instanceof ConflictError) throw err;
+      if (err instanceof ConflictError) {
+        if (addTried) await this.alignWithWinner(err.current as AccessRequest | undefined, actor);
+        throw err;
+      }
       log.warn({ event: 'grant.failed', requestId: approved.id, error: errorName(err), message: errorMessage(err) });
-      const undo = addTried ? await this.undoUncertainAdd(approved) : { detail: '', confirmed: true };
-      const now = clock.now().toISOString();
-      finished = await store.update(
-        approved,
-        {
-          status: 'FAILED',
-          failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now, ...(undo.confirmed ? {} : { membershipUnknown: true }) },
-          noticeDue: 'DUE',
-          updatedAt: now,
-        },
-        { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}${undo.detail}` },
-      );
+      finished = await this.fail(approved, err, addTried, actor);
     }
     // A Slack failure here never undoes the grant: the notice stays due for the sweeper.
     await this.deps.announcer.announce(finished);
@@ -77,14 +74,88 @@ export class GrantExecutor {
   }
 
   /**
-   * An add that failed may still have reached IAM (a reset connection, a timeout after the
-   * change). A FAILED request must not leave anyone in the group: take the user out again
-   * unless another grant needs the group or they were a member before they asked.
-   * `confirmed` is false when IAM could not be asked; the sweeper tries again.
+   * APPROVED → FAILED. An add that failed may still have reached IAM (a reset connection, a
+   * timeout after the change), so the request is written FAILED with its membership unknown
+   * first, and only the writer of that takes the user out again: whoever lost the write leaves
+   * IAM to the winner. A crash in between leaves the flag for the sweeper.
+   */
+  private async fail(approved: AccessRequest, err: unknown, addTried: boolean, actor: string): Promise<AccessRequest> {
+    const now = this.deps.clock.now().toISOString();
+    const unknown = addTried && this.undoNeeded(approved);
+    let failed: AccessRequest;
+    try {
+      failed = await this.deps.store.update(
+        approved,
+        {
+          status: 'FAILED',
+          failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now, ...(unknown ? { membershipUnknown: true } : {}) },
+          noticeDue: 'DUE',
+          updatedAt: now,
+        },
+        { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}` },
+      );
+    } catch (writeErr) {
+      if (writeErr instanceof ConflictError && addTried) await this.alignWithWinner(writeErr.current as AccessRequest | undefined, actor);
+      throw writeErr;
+    }
+    return unknown ? this.settleFailedAdd(failed, actor) : failed;
+  }
+
+  /** Whether a failed add of this request could have left someone in the group who must come out. */
+  private undoNeeded(request: AccessRequest): boolean {
+    // A member before they asked was put there by someone else: not the bot's to take out.
+    return !this.deps.iam.dryRun && !request.extendsRequestId && !request.iam.currentGroups?.includes(request.groupName);
+  }
+
+  /**
+   * Takes the user of a FAILED request whose add may have reached IAM out of the group again
+   * (unless another grant needs it) and clears the flag; while IAM cannot be asked the flag
+   * stays for the sweeper. Returns the request as it is after.
+   */
+  async settleFailedAdd(failed: AccessRequest, actor: string): Promise<AccessRequest> {
+    if (!failed.failure?.membershipUnknown) return failed;
+    const undo = await this.undoUncertainAdd(failed);
+    if (!undo.confirmed) {
+      this.deps.log.warn({ event: 'grant.undo_unconfirmed', requestId: failed.id, detail: undo.detail });
+      return failed;
+    }
+    const { membershipUnknown: _, ...failure } = failed.failure;
+    const now = this.deps.clock.now().toISOString();
+    try {
+      return await this.deps.store.update(
+        failed,
+        { failure, updatedAt: now },
+        { actor, detail: undo.detail || `confirmed ${failed.iamUserName} is not in ${failed.groupName} for this request` },
+      );
+    } catch (err) {
+      if (err instanceof ConflictError && err.current) return err.current as AccessRequest;
+      throw err;
+    }
+  }
+
+  /**
+   * This finisher's add may have reached IAM but another finisher's write won. The table is
+   * the truth: when what won does not hold the membership (FAILED, or ended), the add is taken
+   * back, unless another grant needs the group; the change goes on the request's audit trail.
+   */
+  private async alignWithWinner(winner: AccessRequest | undefined, actor: string): Promise<void> {
+    if (!winner || winner.status === 'ACTIVE' || winner.status === 'APPROVED' || !this.undoNeeded(winner)) return;
+    const undo = await this.undoUncertainAdd(winner);
+    if (undo.detail) {
+      await this.deps.store.appendNote(winner, {
+        actor,
+        detail: `a second attempt's add reached IAM after the request was ${winner.status}${undo.detail}`,
+        at: this.deps.clock.now().toISOString(),
+      });
+    }
+  }
+
+  /**
+   * Takes the user out of the group for a request whose add may have reached IAM, unless
+   * another grant needs it. `confirmed` is false when IAM could not be asked.
    */
   async undoUncertainAdd(request: AccessRequest): Promise<{ detail: string; confirmed: boolean }> {
     const { iam } = this.deps;
-    if (iam.dryRun || request.extendsRequestId || request.iam.currentGroups?.includes(request.groupName)) return { detail: '', confirmed: true };
     try {
       if ((await this.deps.membership.othersNeeding(request)).length > 0) return { detail: '', confirmed: true };
       const outcome = await iam.removeUserFromGroup(request.iamUserName, request.groupName, { endingGrant: true });
@@ -103,7 +174,7 @@ export class GrantExecutor {
    * '' when checked; in dry-run a note when IAM could not be read (live mode never grants on an unmade check).
    */
   private async checkGroup(request: AccessRequest): Promise<string> {
-    const level = this.deps.levels.find((l) => l.level === request.level && l.groupName === request.groupName);
+    const level = configuredLevelOf(this.deps.levels, request);
     if (!level) throw new GroupPolicyMismatchError(`Level ${request.level} / group ${request.groupName} is no longer configured.`);
     let state: GroupPolicyState;
     try {

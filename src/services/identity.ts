@@ -5,7 +5,8 @@
  */
 import type { IdentityMapping } from '../config.js';
 import { sameIamUser } from '../domain/iam-user.js';
-import { AmbiguousMappingError, code, NotAllowedError, RequestRefusedError, text } from '../errors.js';
+import type { AccessRequest } from '../domain/request.js';
+import { AmbiguousMappingError, code, NotAllowedError, RequestRefusedError, text, user } from '../errors.js';
 import type { IamGateway, RequestStore, SlackDirectory, SlackUserProfile } from './ports.js';
 
 export interface IdentityOptions {
@@ -20,7 +21,16 @@ export interface ResolvedIdentity {
   email: string;
   iamUserName: string;
   pinned: boolean;
+  /** With a pinned link: the admin who made it. */
+  linkedBy?: string;
 }
+
+/**
+ * Why a Slack user's IAM users are asked for: `self-check` (may this person approve?) counts
+ * every IAM user they might be, ambiguous tags included; `holder` (whose grants are these?)
+ * only those that are surely theirs.
+ */
+export type IamUsersPurpose = 'self-check' | 'holder';
 
 export class IdentityResolver {
   constructor(
@@ -52,7 +62,14 @@ export class IdentityResolver {
     }
 
     const link = await this.store.getLink(userId);
-    if (link) return { profile, email, iamUserName: link.iamUserName, pinned: true };
+    if (link) {
+      // Two Slack users linked to one IAM user before links were one-to-one: neither is used until an admin re-links.
+      const holder = await this.store.linkHolder(link.iamUserName);
+      if (holder && holder.userId !== userId) {
+        throw new NotAllowedError(text`The IAM user ${code(link.iamUserName)} is linked to another Slack user too. Ask an admin to check the links.`);
+      }
+      return { profile, email, iamUserName: link.iamUserName, pinned: true, linkedBy: link.linkedBy };
+    }
 
     const iamUserName = await this.mapped(email);
     if (!iamUserName) {
@@ -76,27 +93,49 @@ export class IdentityResolver {
    * `tag`): a check that could not be made never lets an approval through.
    */
   async isOwnIamUser(slackUserId: string, iamUserName: string): Promise<boolean> {
-    return (await this.iamUsersOf(slackUserId)).some((u) => sameIamUser(u, iamUserName));
+    return (await this.iamUsersOf(slackUserId, 'self-check')).some((u) => sameIamUser(u, iamUserName));
   }
 
   /**
-   * Every IAM user this Slack user reaches: the pinned link and what their email maps to,
+   * Why this Slack user may not approve (or Keep) this request's access, if they may not: the
+   * IAM user is their own, whichever account they click from; or they pinned the requester to
+   * it with `link` (the way around the first rule when their own IAM user cannot be told from
+   * their email).
+   */
+  async approverConflict(slackUserId: string, request: Pick<AccessRequest, 'requesterId' | 'iamUserName' | 'linkedBy'>): Promise<'own' | 'linked' | undefined> {
+    if (await this.isOwnIamUser(slackUserId, request.iamUserName)) return 'own';
+    if (request.linkedBy === slackUserId) return 'linked';
+    const link = await this.store.getLink(request.requesterId);
+    if (link?.linkedBy === slackUserId && sameIamUser(link.iamUserName, request.iamUserName)) return 'linked';
+    return undefined;
+  }
+
+  /**
+   * The IAM users this Slack user reaches: the pinned link and what their email maps to,
    * without the rules on who may request (a deactivated holder still has grants to revoke).
    */
-  async iamUsersOf(slackUserId: string): Promise<string[]> {
+  async iamUsersOf(slackUserId: string, purpose: IamUsersPurpose): Promise<string[]> {
     const names: string[] = [];
     const link = await this.store.getLink(slackUserId);
     if (link) names.push(link.iamUserName);
     const profile = await this.directory.getUser(slackUserId);
     const email = profile?.email?.trim().toLowerCase();
     if (!email || !this.domainAllowed(email)) return names;
+    let mapped: string | undefined;
     try {
-      const mapped = await this.mapped(email);
-      if (mapped) names.push(mapped);
+      mapped = await this.mapped(email);
     } catch (err) {
       if (!(err instanceof AmbiguousMappingError)) throw err;
-      names.push(...err.userNames);
+      if (purpose === 'self-check') names.push(...err.userNames);
+      return names;
     }
+    if (!mapped) return names;
+    if (purpose === 'holder') {
+      // An IAM user pinned to someone else is theirs, not this person's.
+      const holder = await this.store.linkHolder(mapped);
+      if (holder && holder.userId !== slackUserId) return names;
+    }
+    names.push(mapped);
     return names;
   }
 
@@ -120,4 +159,15 @@ export class IdentityResolver {
 
 function domainOf(email: string): string {
   return email.slice(email.lastIndexOf('@') + 1);
+}
+
+/** The refusal for an approver (or reviewer) who may not act on this request's access. */
+export function approverConflictError(conflict: 'own' | 'linked', request: AccessRequest, verb: 'approve' | 'keep'): NotAllowedError {
+  return conflict === 'own'
+    ? new NotAllowedError(
+        text`The IAM user ${code(request.iamUserName)} is your own, so you cannot ${verb === 'approve' ? 'approve it' : 'keep its access'} from any Slack account; another admin must.`,
+      )
+    : new NotAllowedError(
+        text`You linked ${user(request.requesterId)} to the IAM user ${code(request.iamUserName)}, so you cannot ${verb} its access; another admin must.`,
+      );
 }

@@ -6,7 +6,18 @@
  */
 import { sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest } from '../domain/request.js';
-import { ConflictError, code, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError, text, user } from '../errors.js';
+import {
+  BillingAccessError,
+  ConflictError,
+  code,
+  errorMessage,
+  errorName,
+  NotAllowedError,
+  RequestNotFoundError,
+  RequestRefusedError,
+  text,
+  user,
+} from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { IdentityResolver } from './identity.js';
@@ -14,6 +25,28 @@ import type { GroupMembership } from './membership.js';
 import type { Clock, IamGateway, Notifier, RequestStore } from './ports.js';
 
 export type EndStatus = 'EXPIRED' | 'REVOKED';
+
+/** IAM did not answer while a grant was being ended: the grant stays ACTIVE, and a revoke is recorded for the sweeper to finish. */
+export class EndNotFinishedError extends BillingAccessError {
+  override name = 'EndNotFinishedError';
+  constructor(
+    readonly grant: AccessRequest,
+    /** The revoke is recorded on the grant: the sweeper finishes it. */
+    readonly owed: boolean,
+    cause: unknown,
+    /** How many grants the command was ending, when more than this one. */
+    of = 1,
+  ) {
+    super(
+      [
+        of > 1 ? `Not every grant could be ended now (${of} in all): the access ` : 'The access ',
+        ...text`${code(grant.id)} could not be taken out of ${code(grant.groupName)} because AWS IAM did not answer. `,
+        owed ? 'The revoke is recorded and the sweeper finishes it within one sweep.' : 'Nothing was recorded; try again.',
+      ],
+      { cause, detail: `ending ${grant.id}: ${errorName(cause)}: ${errorMessage(cause)}` },
+    );
+  }
+}
 
 const MAX_RACE_RETRIES = 5;
 
@@ -56,8 +89,8 @@ export class LifecycleService {
       try {
         release = await this.release(current, removedEarlier);
       } catch (err) {
-        if (to === 'REVOKED') await this.owe(current, actor, now, err);
-        throw err;
+        const owed = to === 'REVOKED' && (await this.owe(current, actor, now, err));
+        throw new EndNotFinishedError(current, owed, err);
       }
       removedEarlier ||= release.removed;
       try {
@@ -82,16 +115,18 @@ export class LifecycleService {
    * grant, so the sweeper finishes it: nobody has to notice the failure and click again. An
    * expiry needs no record: the grant stays due.
    */
-  private async owe(grant: AccessRequest, actor: string, now: string, err: unknown): Promise<void> {
-    if (grant.endDue) return;
+  private async owe(grant: AccessRequest, actor: string, now: string, err: unknown): Promise<boolean> {
+    if (grant.endDue) return true;
     try {
       await this.deps.store.update(
         grant,
         { endDue: { to: 'REVOKED', by: actor, at: now }, updatedAt: now },
         { actor, detail: `revoke could not finish (${errorName(err)}); the sweeper finishes it` },
       );
+      return true;
     } catch (writeErr) {
-      if (!(writeErr instanceof ConflictError)) throw writeErr;
+      this.deps.log.error({ event: 'revoke.not_recorded', requestId: grant.id, error: errorName(writeErr), message: errorMessage(writeErr) });
+      return false;
     }
   }
 
@@ -147,7 +182,7 @@ export class LifecycleService {
       await this.deps.notifier
         .threadReply(
           subject,
-          `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while this grant was extended, and could not be put back (${errorName(err)}). Re-add them by hand or revoke the grant.`,
+          `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while another change kept this grant active, and could not be put back (${errorName(err)}). Re-add them by hand or revoke the grant.`,
         )
         .catch(() => undefined);
       throw err;
@@ -179,12 +214,29 @@ export class LifecycleService {
     return this.endAll(grants, userId);
   }
 
+  /** Ends every grant, each on its own: one that IAM refuses does not keep the others. */
   private async endAll(grants: AccessRequest[], actor: string): Promise<AccessRequest[]> {
     const ended: AccessRequest[] = [];
+    const unfinished: EndNotFinishedError[] = [];
     for (const grant of grants) {
-      const result = await this.end(grant, 'REVOKED', actor);
-      if (result) ended.push(result);
+      try {
+        const result = await this.end(grant, 'REVOKED', actor);
+        if (result) ended.push(result);
+      } catch (err) {
+        if (!(err instanceof EndNotFinishedError)) throw err;
+        unfinished.push(err);
+      }
     }
+    const [first, ...more] = unfinished;
+    if (first)
+      throw more.length === 0 && ended.length === 0
+        ? first
+        : new EndNotFinishedError(
+            first.grant,
+            unfinished.every((u) => u.owed),
+            first.cause,
+            ended.length + unfinished.length,
+          );
     if (ended.length === 0) throw new RequestRefusedError('That access was already ended by someone else.');
     return ended;
   }
@@ -197,7 +249,7 @@ export class LifecycleService {
 
   /** Every ACTIVE grant a Slack user holds, by Slack id and by the IAM users they reach, through the status index: however long their history. */
   private async activeGrantsOf(slackUserId: string): Promise<AccessRequest[]> {
-    const [active, iamUsers] = await Promise.all([this.deps.store.listByStatus('ACTIVE'), this.deps.identity.iamUsersOf(slackUserId)]);
+    const [active, iamUsers] = await Promise.all([this.deps.store.listByStatus('ACTIVE'), this.deps.identity.iamUsersOf(slackUserId, 'holder')]);
     return active.filter((r) => r.requesterId === slackUserId || iamUsers.some((u) => sameIamUser(u, r.iamUserName)));
   }
 }

@@ -20,8 +20,9 @@ export interface IdentityLink {
 
 export interface RequestStore {
   /** Stores a new request (PENDING, or APPROVED for break-glass) and its first audit event.
-   * Throws ConflictError (current = the other pending request) if the same IAM user already
-   * has a pending request for the level. */
+   * Throws ConflictError (current = the other request) if the same IAM user (compared
+   * case-insensitively) already has a pending request for the level, or, for break-glass, a live
+   * break-glass grant. `update` takes the same slots back on a Retry and frees them when a request leaves them. */
   create(request: AccessRequest, audit: AuditInput): Promise<void>;
   get(id: string): Promise<AccessRequest | undefined>;
   /** Applies `changes` (a key present with value undefined is removed) only if the stored item still has `expected.version` (and status);
@@ -43,6 +44,8 @@ export interface RequestStore {
   auditEvents(requestId: string): Promise<AuditEvent[]>;
   /** Audit events at or after `since` and before `until` (default: now), page by page. */
   auditEventsSince(since: string, until?: string): AsyncIterable<AuditEvent[]>;
+  /** An audit event about no request (a link, a member removed as drift): never rewritten. */
+  appendAudit(event: AuditEvent): Promise<void>;
   /** Appends an audit event to a request without changing it: an IAM change made outside a status change (a lost race put right). */
   appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void>;
   getLink(userId: string): Promise<IdentityLink | undefined>;
@@ -129,6 +132,8 @@ export interface Notifier {
   /** Tells an admin privately that a click was refused. */
   clickRefused(target: { channel: string; userId: string }, message: string): Promise<void>;
   directMessage(userId: string, text: string): Promise<void>;
+  /** A line of news in the admin channel that is about no one request (a link made). */
+  adminNotice(text: string): Promise<void>;
 }
 
 /** A summary period, claimed by one replica before it posts (keyed by the schedule's firing time). */
@@ -149,7 +154,6 @@ export interface SummaryStore {
   markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void>;
   /** Records who reviewed an active grant from the summary (Keep). */
   recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest>;
-  appendAudit(event: AuditEvent): Promise<void>;
 }
 
 export interface Clock {

@@ -116,6 +116,7 @@ export class RequestService {
       version: 1,
       updatedAt: now,
       ...(held ? { extendsRequestId: held.id } : {}),
+      ...(who.linkedBy ? { linkedBy: who.linkedBy } : {}),
       // The cap is fixed here and only ever shortened: a grant made later (after a crash) ends sooner, never later.
       ...(breakGlassHours
         ? { decidedBy: input.userId, decidedAt: now, breakGlass: true, expiresAt: addDays(now, Math.min(breakGlassHours / 24, input.durationDays)) }
@@ -130,11 +131,9 @@ export class RequestService {
       if (err instanceof ConflictError) {
         const other = err.current as AccessRequest | undefined;
         if (request.breakGlass) {
-          throw new RequestRefusedError(
-            other
-              ? text`You already have break-glass ${other.level} access (${code(other.id)}); only one break-glass grant may be live at a time. Ask the admins for anything more.`
-              : text`Another break-glass grant of yours is being made right now; only one may be live at a time.`,
-          );
+          throw other
+            ? liveBreakGlassRefusal(other)
+            : new RequestRefusedError('Another break-glass grant of yours is being made right now; only one may be live at a time.');
         }
         throw new RequestRefusedError(
           other
@@ -169,11 +168,7 @@ export class RequestService {
       );
     }
     const other = live.find((r) => r.breakGlass);
-    if (other) {
-      throw new RequestRefusedError(
-        text`You already have break-glass ${other.level} access (${code(other.id)}); only one break-glass grant may be live at a time. Ask the admins for anything more.`,
-      );
-    }
+    if (other) throw liveBreakGlassRefusal(other);
   }
 
   /** Reads the IAM user and refuses what the verdict refuses; undefined when unreadable in dry-run (the flow goes on, marked). */
@@ -262,8 +257,10 @@ export class RequestService {
     if (!(await this.admins.isAdmin(adminId))) throw new NotAllowedError('Only admins can link Slack users to IAM users.');
     const user = await this.iam.getUser(iamUserName).catch(() => null);
     if (user === undefined) throw new RequestRefusedError(text`There is no IAM user ${code(iamUserName)}; nothing was linked.`);
+    const previous = await this.store.getLink(userId);
+    const linkedAt = this.clock.now().toISOString();
     try {
-      await this.store.putLink({ userId, iamUserName, linkedBy: adminId, linkedAt: this.clock.now().toISOString() });
+      await this.store.putLink({ userId, iamUserName, linkedBy: adminId, linkedAt });
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       const other = err.current as IdentityLink | undefined;
@@ -273,5 +270,22 @@ export class RequestService {
           : text`IAM user ${code(iamUserName)} is already linked to another Slack user. Nothing was linked.`,
       );
     }
+    // A link decides whose access a grant is: it is on the audit trail and in front of every admin.
+    const was = previous ? ` (was ${previous.iamUserName})` : '';
+    await this.store.appendAudit({
+      requestId: `link:${userId}`,
+      at: linkedAt,
+      actor: adminId,
+      from: null,
+      to: 'LINKED',
+      detail: `linked ${userId} to IAM user ${iamUserName}${was}`,
+    });
+    await this.announcer.linkMade({ adminId, userId, iamUserName, ...(previous ? { previous: previous.iamUserName } : {}) });
   }
+}
+
+function liveBreakGlassRefusal(other: AccessRequest): RequestRefusedError {
+  return new RequestRefusedError(
+    text`You already have break-glass ${other.level} access (${code(other.id)}); only one break-glass grant may be live at a time. Ask the admins for anything more.`,
+  );
 }

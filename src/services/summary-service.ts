@@ -9,9 +9,10 @@ import { groupPolicyProblems } from '../domain/group-policy.js';
 import { sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
-import { ConflictError, code, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError, text } from '../errors.js';
+import { ConflictError, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
-import type { IdentityResolver } from './identity.js';
+import { approverConflictError, type IdentityResolver } from './identity.js';
+import type { GroupMembership } from './membership.js';
 import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -51,8 +52,9 @@ export interface SummaryDeps {
   store: RequestStore & SummaryStore;
   iam: IamGateway;
   admins: AdminPolicy;
-  /** Tells whether a reviewer's own IAM user is the grant's (Keep is refused then). */
-  identity: Pick<IdentityResolver, 'isOwnIamUser'>;
+  membership: GroupMembership;
+  /** Tells whether a reviewer may not act on a grant (their own IAM user, or one they linked the holder to). */
+  identity: Pick<IdentityResolver, 'approverConflict'>;
   poster: SummaryPoster;
   clock: Clock;
   log: Log;
@@ -69,7 +71,8 @@ export class SummaryService {
   private readonly store: RequestStore & SummaryStore;
   private readonly iam: IamGateway;
   private readonly admins: AdminPolicy;
-  private readonly identity: Pick<IdentityResolver, 'isOwnIamUser'>;
+  private readonly membership: GroupMembership;
+  private readonly identity: Pick<IdentityResolver, 'approverConflict'>;
   private readonly poster: SummaryPoster;
   private readonly clock: Clock;
   private readonly log: Log;
@@ -81,6 +84,7 @@ export class SummaryService {
     this.store = deps.store;
     this.iam = deps.iam;
     this.admins = deps.admins;
+    this.membership = deps.membership;
     this.identity = deps.identity;
     this.poster = deps.poster;
     this.clock = deps.clock;
@@ -155,6 +159,8 @@ export class SummaryService {
       drift: grants.length === 0,
       removed: false,
     };
+    // The review takes a while: a grant approved since it began makes the member rightful, not drift.
+    if (finding.drift && (await this.membership.othersNeeding({ id: '', iamUserName: userName, groupName })).length > 0) finding.drift = false;
     if (finding.drift && this.config.driftPolicy === 'remove') {
       try {
         await this.iam.removeUserFromGroup(userName, groupName);
@@ -182,11 +188,8 @@ export class SummaryService {
     if (!grant) throw new RequestNotFoundError(click.requestId);
     if (grant.requesterId === click.userId) throw new NotAllowedError('You cannot review your own access; another admin must.');
     if (grant.status !== 'ACTIVE') throw new RequestRefusedError(`That grant is no longer active (${grant.status.toLowerCase()}).`);
-    if (await this.identity.isOwnIamUser(click.userId, grant.iamUserName)) {
-      throw new NotAllowedError(
-        text`The IAM user ${code(grant.iamUserName)} is your own, so you cannot keep its access from any Slack account; another admin must.`,
-      );
-    }
+    const conflict = await this.identity.approverConflict(click.userId, grant);
+    if (conflict) throw approverConflictError(conflict, grant, 'keep');
     try {
       return await this.store.recordReview(grant, click.userId, this.clock.now().toISOString());
     } catch (err) {

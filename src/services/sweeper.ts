@@ -138,22 +138,9 @@ export class Sweeper {
    * on a request that failed.
    */
   private async failed(request: AccessRequest, now: string): Promise<boolean> {
-    let current = request;
-    if (current.failure?.membershipUnknown) {
-      const undo = await this.grants.undoUncertainAdd(current);
-      if (!undo.confirmed) throw new Error(`membership of ${current.iamUserName} in ${current.groupName} still unknown${undo.detail}`);
-      const { membershipUnknown: _, ...failure } = current.failure;
-      try {
-        current = await this.store.update(
-          current,
-          { failure, updatedAt: now },
-          { actor: 'system', detail: `confirmed ${current.iamUserName} is out of ${current.groupName}${undo.detail}` },
-        );
-      } catch (err) {
-        if (err instanceof ConflictError) return false;
-        throw err;
-      }
-    }
+    const current = await this.grants.settleFailedAdd(request, 'system');
+    if (current.status !== 'FAILED') return false;
+    if (current.failure?.membershipUnknown) throw new Error(`membership of ${current.iamUserName} in ${current.groupName} is still unknown`);
     const failedAt = current.failure?.at ?? current.updatedAt;
     if (pendingDeadline(failedAt, this.options.pendingTimeoutHours) > now) return false;
     try {

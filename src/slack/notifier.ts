@@ -60,6 +60,10 @@ export class SlackNotifier implements Notifier, SummaryPoster {
     await this.client.chat.postEphemeral({ channel: target.channel, user: target.userId, ...this.mark(plain(message)) });
   }
 
+  async adminNotice(text: string): Promise<void> {
+    await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(text)), unfurl_links: false });
+  }
+
   async directMessage(userId: string, text: string): Promise<void> {
     await this.client.chat.postMessage({ channel: userId, ...this.mark(plain(text)) });
   }

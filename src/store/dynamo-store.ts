@@ -1,5 +1,14 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { sameIamUser } from '../domain/iam-user.js';
 import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../domain/request.js';
@@ -183,6 +192,10 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     if (changes.status) assertTransition(expected.status, changes.status);
     const now = changes.updatedAt ?? new Date().toISOString();
     const next: AccessRequest = { ...expected, ...changes, version: expected.version + 1, updatedAt: now };
+    // A request coming back into a slot (a Retry of a failed break-glass) takes the slot again first.
+    const lock = lockOf(expected);
+    const entering = !lock.holds(expected) && lock.holds(next);
+    if (entering) await this.takeLock(lock, next);
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
     const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
     const sets: string[] = [];
@@ -221,13 +234,14 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         const current = await this.get(expected.id);
         throw new ConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
+      if (entering) await this.releaseLock(lock.key, expected.id).catch(() => undefined);
       throw err;
     }
-    const lock = lockOf(expected);
-    if (lock.holds(expected) && !lock.holds(next)) await this.releaseLock(lock.key, expected.id);
     if (next.status !== expected.status || audit.detail) {
       await this.putAudit(next, expected.status, next.status, now, audit);
     }
+    // After the audit event: a lock left behind is taken over once its request no longer holds it.
+    if (lock.holds(expected) && !lock.holds(next)) await this.releaseLock(lock.key, expected.id).catch(() => undefined);
     return next;
   }
 
@@ -474,7 +488,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...looseAuditKey(event.requestId, event.at), entity: 'audit', ...event, auditMonth: monthOf(event.at) },
+        Item: { ...looseAuditKey(event.requestId, event.at, ulid(Date.parse(event.at))), entity: 'audit', ...event, auditMonth: monthOf(event.at) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -531,12 +545,16 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         if (holderLink && sameIamUser(holderLink.iamUserName, link.iamUserName)) {
           throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holderLink);
         }
+        // A claim its holder's link does not back yet may be a link being written right now: taken over only once old.
+        if (Date.now() - Number(holder.Item?.claimedAtMs ?? 0) < ORPHANED_LOCK_MS) {
+          throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again in a minute.`, undefined);
+        }
       }
       try {
         await this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...key, entity: 'link-claim', userId: link.userId, iamUserName: link.iamUserName },
+            Item: { ...key, entity: 'link-claim', userId: link.userId, iamUserName: link.iamUserName, claimedAtMs: Date.now() },
             ConditionExpression: holderId ? 'userId = :seen' : 'attribute_not_exists(pk)',
             ...(holderId ? { ExpressionAttributeValues: { ':seen': holderId } } : {}),
           }),
@@ -548,6 +566,54 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     }
     throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again.`, undefined);
   }
+}
+
+/** What `backfillLinkClaims` found: links now claimed, and IAM users two Slack users were linked to before links were one-to-one. */
+export interface LinkBackfill {
+  claimed: number;
+  duplicates: { iamUserName: string; userIds: string[]; kept: string }[];
+}
+
+/**
+ * Links written before links were one-to-one have no claim on their IAM user: `npm run setup`
+ * claims them, once, and names the IAM users two Slack users are linked to (an admin re-links
+ * one of them). A one-off scan of the link items: a migration, never a request path.
+ */
+export async function backfillLinkClaims(store: DynamoRequestStore, doc: DynamoDBDocumentClient, tableName: string): Promise<LinkBackfill> {
+  const links: IdentityLink[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'entity = :link',
+        ExpressionAttributeValues: { ':link': 'link' },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const { userId, iamUserName, linkedBy, linkedAt } = item as IdentityLink;
+      links.push({ userId, iamUserName, linkedBy, linkedAt });
+    }
+    ExclusiveStartKey = out.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  const byUser = new Map<string, IdentityLink[]>();
+  for (const link of links) {
+    const key = link.iamUserName.toLowerCase();
+    byUser.set(key, [...(byUser.get(key) ?? []), link]);
+  }
+  const result: LinkBackfill = { claimed: 0, duplicates: [] };
+  for (const group of byUser.values()) {
+    // With duplicates the earliest link keeps the IAM user; the others are refused until an admin re-links them.
+    const [first] = [...group].sort((a, b) => (a.linkedAt < b.linkedAt ? -1 : 1));
+    if (!first) continue;
+    if (group.length > 1) result.duplicates.push({ iamUserName: first.iamUserName, userIds: group.map((l) => l.userId), kept: first.userId });
+    const holder = await store.linkHolder(first.iamUserName);
+    if (holder) continue;
+    await store.putLink(first);
+    result.claimed += 1;
+  }
+  return result;
 }
 
 /** The month buckets ("YYYY-MM") that [from, to] touches, in order. */

@@ -49,4 +49,5 @@ export const INDEX = {
 export const periodKey = (firingAt: string) => ({ pk: `PERIOD#${firingAt}` as const, sk: PERIOD_SK });
 export const installKey = () => ({ pk: 'META#install' as const, sk: META_SK });
 /** Audit events not tied to a request (e.g. a hand-added group member removed). */
-export const looseAuditKey = (subject: string, at: string) => ({ pk: `EVENT#${subject}` as const, sk: `AUDIT#${at}` });
+/** `eventId` keeps two events of one subject at the same instant apart (two links of one user within a clock tick). */
+export const looseAuditKey = (subject: string, at: string, eventId: string) => ({ pk: `EVENT#${subject}` as const, sk: `AUDIT#${at}#${eventId}` });

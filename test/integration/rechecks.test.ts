@@ -193,11 +193,12 @@ const BREAKAGES: Breakage[] = [
   },
   {
     name: 'an admin linked the requester to another IAM user',
-    breakIt: (h) => link(h, admin1.id, employee, 'other.user'),
+    // By admin3: an admin who links the requester may not approve what the link decides.
+    breakIt: (h) => link(h, admin3.id, employee, 'other.user'),
     reason: /now maps to IAM user `other\.user`, not `jane\.doe`/,
-    saysItStays: false,
+    saysItStays: true,
     // Linking back to the IAM user of the request makes the mapping agree again.
-    putRight: (h) => link(h, admin1.id, employee, 'jane.doe'),
+    putRight: (h) => link(h, admin3.id, employee, 'jane.doe'),
   },
   {
     name: 'the requester’s Slack account was deactivated',
@@ -379,10 +380,27 @@ describe('re-checks before a grant', () => {
   });
 
   describe('no approval or Keep of one’s own IAM user from a second Slack account', () => {
+    it('the admin who linked the requester to an IAM user cannot approve its access; another admin can', async () => {
+      // admin1's own IAM user cannot be told from his email; he links a second account of his to it.
+      const h = await start([{ name: 'jane.doe' }, { name: 'ops.alice' }]);
+      await link(h, admin1.id, outsider.id, 'ops.alice');
+      const request = await pendingRequest(h, outsider.id, ASK);
+      expect(request.linkedBy).toBe(admin1.id);
+
+      const told = await clickRefused(h, admin1.id, 'approve', request.id);
+      expect(told).toContain(`You linked <@${outsider.id}> to the IAM user \`ops.alice\``);
+      await expectNothingMoved(h, request);
+      // The link was put in front of every admin when it was made.
+      expect(h.adminMessages().map((m) => m.text)).toContain(`:link: <@${admin1.id}> linked <@${outsider.id}> to IAM user \`ops.alice\`.`);
+
+      expect((await h.click(admin2.id, 'approve', request.id)).status).toBe(200);
+      await h.waitForStatus(request.id, 'ACTIVE');
+    });
+
     it('an admin whose own IAM user a second Slack account was linked to cannot approve that account’s request; another admin can', async () => {
-      // Bob (admin2, bob.admin by email) has a second, non-admin Slack account, linked to his IAM user.
+      // Bob (admin2, bob.admin by email) has a second, non-admin Slack account, linked to his IAM user by admin3.
       const h = await start([{ name: 'jane.doe' }, { name: 'bob.admin' }]);
-      await link(h, admin1.id, outsider.id, 'bob.admin');
+      await link(h, admin3.id, outsider.id, 'bob.admin');
       const request = await pendingRequest(h, outsider.id, ASK);
       expect(request.iamUserName).toBe('bob.admin');
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import type { AccessRequest, AuditEvent } from '../../src/domain/request.js';
 import { ConflictError } from '../../src/errors.js';
 import type { AuditInput } from '../../src/services/ports.js';
-import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
+import { backfillLinkClaims, DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { pendingLockKey, REQUEST_SK, requestKey } from '../../src/store/keys.js';
 import { ensureTable } from '../../src/store/table.js';
@@ -576,6 +576,30 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
     });
   });
 
+  describe('links written before links were one-to-one', () => {
+    it('backfillLinkClaims claims each IAM user for its link, and with two links to one IAM user the earliest keeps it', async () => {
+      const legacy = (userId: string, iamUserName: string, linkedAt: string) =>
+        doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: `LINK#${userId}`, sk: 'LINK', entity: 'link', userId, iamUserName, linkedBy: 'U0ADMIN1', linkedAt },
+          }),
+        );
+      await legacy('U0SOLO', 'solo.user', '2030-01-01T00:00:00.000Z');
+      await legacy('U0LATER', 'Boss', '2030-01-03T00:00:00.000Z');
+      await legacy('U0EARLIER', 'boss', '2030-01-02T00:00:00.000Z');
+      expect(await store.linkHolder('solo.user')).toBeUndefined();
+
+      const result = await backfillLinkClaims(store, doc, tableName);
+      expect(result.claimed).toBe(2);
+      expect(result.duplicates).toEqual([{ iamUserName: 'boss', userIds: expect.arrayContaining(['U0LATER', 'U0EARLIER']), kept: 'U0EARLIER' }]);
+      expect((await store.linkHolder('solo.user'))?.userId).toBe('U0SOLO');
+      expect((await store.linkHolder('BOSS'))?.userId).toBe('U0EARLIER');
+      // Run again: nothing more to claim.
+      expect((await backfillLinkClaims(store, doc, tableName)).claimed).toBe(0);
+    });
+  });
+
   describe('the state machine and the audit trail', () => {
     it('refuses a status change PRODUCT §2 does not allow, before it reaches the table', async () => {
       const pending = await created();
@@ -597,6 +621,33 @@ function storeContract(open: BackendFactory, traits: BackendTraits): void {
         ['PENDING', 'DENIED'],
       ]);
       expect(events[1]?.detail).toContain('lost the ending write');
+    });
+
+    it('one live break-glass grant per IAM user: a second is refused while the first is live, and a Retry of a failed one takes the slot again', async () => {
+      const bg = (overrides: Partial<AccessRequest> = {}) =>
+        aRequest({ status: 'APPROVED', breakGlass: true, decidedBy: 'U0EMPLOYEE', decidedAt: new Date().toISOString(), ...overrides });
+      const first = bg({ level: 'full', groupName: 'BillingFull' });
+      await store.create(first, requested);
+      const refused = await conflictOf(store.create(bg({ iamUserName: 'JANE.DOE' }), requested));
+      expect(refused.current?.id).toBe(first.id);
+
+      const now = new Date().toISOString();
+      const failed = await store.update(
+        first,
+        { status: 'FAILED', failure: { name: 'AccessDenied', message: 'no', at: now } },
+        { actor: 'system', detail: 'failed' },
+      );
+      const second = bg();
+      await store.create(second, requested);
+      // Retrying the failed one while the second is live would make two.
+      const retry = await conflictOf(store.update(failed, { status: 'APPROVED' }, { actor: 'U0ADMIN1', detail: 'retry' }));
+      expect(retry.current?.id).toBe(second.id);
+      expect((await store.get(first.id))?.status).toBe('FAILED');
+
+      await store
+        .update(second, { status: 'ACTIVE', expiresAt: now }, { actor: 'system', detail: 'added' })
+        .then((active) => store.update(active, { status: 'EXPIRED', endedBy: 'system', endedAt: now }, { actor: 'system', detail: 'expired' }));
+      expect((await store.update(failed, { status: 'APPROVED' }, { actor: 'U0ADMIN1', detail: 'retry' })).status).toBe('APPROVED');
     });
 
     it('one pending request per IAM user counts Jane.Doe and jane.doe as one user, as IAM does', async () => {

@@ -76,6 +76,7 @@ describe(`the grant rules hold under any sequence of actions (${onDynalite ? 'dy
   const count = (what: string) => reached.set(what, (reached.get(what) ?? 0) + 1);
   async function tally(world: World): Promise<void> {
     for (const request of await world.allRequests()) {
+      if (request.linkedBy) count(request.approvals.length ? 'linked request approved' : 'linked request made');
       for (const event of await world.store.auditEvents(request.id)) {
         if (event.from !== event.to) count(`${event.from ?? 'new'}→${event.to}${request.breakGlass ? ' (break-glass)' : ''}`);
         else if (/lost the ending write/.test(event.detail)) count('lost race put right');

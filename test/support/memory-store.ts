@@ -50,6 +50,11 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
     if (!stored || stored.version !== expected.version || stored.status !== expected.status) {
       throw new ConflictError(`Request ${expected.id} changed meanwhile.`, stored ? clone(stored) : undefined);
     }
+    const live = (r: AccessRequest) => r.status === 'APPROVED' || r.status === 'ACTIVE';
+    if (stored.breakGlass && changes.status && live({ ...stored, ...changes } as AccessRequest) && !live(stored)) {
+      const other = [...this.items.values()].find((r) => r.id !== stored.id && r.breakGlass && live(r) && sameIamUser(r.iamUserName, stored.iamUserName));
+      if (other) throw new ConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
+    }
     const now = changes.updatedAt ?? new Date().toISOString();
     const next: Record<string, unknown> = { ...clone(stored) };
     for (const [key, value] of Object.entries(changes)) {

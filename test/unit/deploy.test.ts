@@ -67,6 +67,7 @@ const NOT_FOR_THE_BOT: Record<string, string> = {
   'iam:AttachGroupPolicy': '`npm run setup -- --groups`, run once by an operator (or the template attaches the policies)',
   'dynamodb:CreateTable': '`npm run setup` (operator) and the embedded store (dynalite, no AWS)',
   'dynamodb:UpdateTable': '`npm run setup` adding a new index (operator) and the embedded store',
+  'dynamodb:Scan': '`npm run setup` claiming identity links written before links were one-to-one, once (operator)',
   'iam:GetRole': 'doctor, optional: only to find a role path; without it doctor simulates role/<name>',
   'sts:GetCallerIdentity': 'needs no permission',
 };

@@ -122,6 +122,7 @@ class FakeNotifier implements Notifier {
   async threadReply(): Promise<void> {}
   async clickRefused(): Promise<void> {}
   async directMessage(): Promise<void> {}
+  async adminNotice(): Promise<void> {}
 }
 
 /** A store that can die mid-way: `crashWhen` makes matching updates throw, as a killed process would never finish them. */
@@ -242,6 +243,46 @@ describe('GrantExecutor.complete: a new grant', () => {
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError<AccessRequest>).current?.status).toBe('ACTIVE');
     expect(await store.get(approved.id)).toMatchObject({ status: 'ACTIVE', version: first.version, expiresAt: first.expiresAt });
+  });
+});
+
+describe('GrantExecutor.complete: two finishers of one request (the live path and the sweeper)', () => {
+  it('the one whose add failed writes FAILED first; the other, whose add reached IAM, loses its write and takes its add back', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    iam.addError = accessDenied();
+    const failed = await executor.complete(structuredClone(approved), ADMIN);
+    expect(failed.status).toBe('FAILED');
+
+    iam.addError = undefined;
+    const err = await executor.complete(structuredClone(approved), 'system').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    // The table says FAILED: the add that still reached IAM is taken back, and that is on the audit trail.
+    expect(iam.added).toEqual([['jane.doe', 'BillingReadOnly']]);
+    expect(iam.removed.at(-1)).toEqual(['jane.doe', 'BillingReadOnly']);
+    expect((await store.get(approved.id))?.status).toBe('FAILED');
+    const notes = (await store.auditEvents(approved.id)).filter((e) => e.from === 'FAILED' && e.to === 'FAILED');
+    expect(notes.map((e) => e.detail).join(' | ')).toContain("a second attempt's add reached IAM after the request was FAILED");
+  });
+
+  it('the one whose add failed after the other wrote ACTIVE loses its FAILED write and leaves the membership alone', async () => {
+    const approved = makeRequest();
+    store.seed(approved);
+    const active = await executor.complete(structuredClone(approved), 'system');
+    expect(active.status).toBe('ACTIVE');
+
+    iam.addError = accessDenied();
+    const err = await executor.complete(structuredClone(approved), ADMIN).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(iam.removed).toEqual([]);
+    expect((await store.get(approved.id))?.status).toBe('ACTIVE');
+  });
+
+  it('a request that is no longer APPROVED is returned as it is, with no IAM call', async () => {
+    const active = makeRequest({ status: 'ACTIVE', expiresAt: plusDays(START, 7) });
+    store.seed(active);
+    expect((await executor.complete(active, ADMIN)).status).toBe('ACTIVE');
+    expect(iam.added).toEqual([]);
   });
 });
 

@@ -453,7 +453,9 @@ describe('AwsIamGateway.findUserByEmailTag', () => {
       expect(ambiguous.name).toBe('AmbiguousMappingError');
       expect(ambiguous.email).toBe('carol@corp.com');
       expect([...ambiguous.userNames].sort()).toEqual(['alice', 'carol']);
-      expect(ambiguous.message).toMatch(/^IAM users (alice and carol|carol and alice) are both tagged email=carol@corp\.com; /);
+      expect(ambiguous.detail).toMatch(/^IAM users (alice and carol|carol and alice) are both tagged email=carol@corp\.com/);
+      // The employee is not told other people's IAM user names.
+      expect(ambiguous.message).not.toMatch(/alice|carol@/);
       expect(ambiguous.message).toContain('/request-billing link');
       expect(ambiguous.message).not.toMatch(/[`*<>]/);
       // Other addresses still resolve from the same index.

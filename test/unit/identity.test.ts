@@ -78,6 +78,6 @@ describe('IdentityResolver: one IAM user, one Slack user (PRODUCT §1 Identity, 
   it('iamUsersOf lists the link and the mapped user, for revoke and done', async () => {
     const { identity, link } = resolver();
     await link('U0JANE', 'jane.d');
-    expect(await identity.iamUsersOf('U0JANE')).toEqual(['jane.d', 'jane.doe']);
+    expect(await identity.iamUsersOf('U0JANE', 'holder')).toEqual(['jane.d', 'jane.doe']);
   });
 });

@@ -83,10 +83,17 @@ async function checkActiveGrant(world: World, grant: AccessRequest, events: Audi
   expect(expires, where).toBeLessThanOrEqual(cap);
 }
 
-/** No approval (or Keep-like click) by anyone whose own IAM user is the grantee, checked when the approval first appears. */
+/**
+ * Checked when an approval first appears: the approver's own IAM user is not the grantee's, the
+ * approver did not link the requester to it, and no person counts twice (two approvers never
+ * reach one IAM user).
+ */
 async function checkNewApprovals(world: World, request: AccessRequest): Promise<void> {
   const seen = world.approvalsChecked.get(request.id) ?? 0;
   if (request.breakGlass || request.approvals.length <= seen) return;
+  const link = await world.store.getLink(request.requesterId);
+  const linkedBy = [request.linkedBy, link && sameIamUser(link.iamUserName, request.iamUserName) ? link.linkedBy : undefined];
+  const earlier = await Promise.all(request.approvals.slice(0, seen).map((a) => iamUsersOf(world, a.by)));
   for (const { by } of request.approvals.slice(seen)) {
     const own = await iamUsersOf(world, by);
     const where = `request ${request.id} for ${request.iamUserName} approved by ${by}, who reaches ${JSON.stringify(own)}`;
@@ -95,6 +102,13 @@ async function checkNewApprovals(world: World, request: AccessRequest): Promise<
       where,
     ).toBe(false);
     expect(by, where).not.toBe(request.requesterId);
+    expect(linkedBy, `${where}: they linked the requester to it`).not.toContain(by);
+    for (const theirs of earlier)
+      expect(
+        own.some((u) => theirs.some((t) => sameIamUser(u, t))),
+        `${where}: one person counted twice`,
+      ).toBe(false);
+    earlier.push(own);
   }
   world.approvalsChecked.set(request.id, request.approvals.length);
 }

@@ -30,8 +30,9 @@ export interface Actor {
 }
 
 /**
- * Employees, admins, a guest, a partner whose email has jane's local part, and an admin's
- * second Slack account (an admin too), which a `link` can point at the first one's IAM user.
+ * Employees, admins, a guest, a partner whose email has jane's local part, an admin's second
+ * Slack account (an admin too), which a `link` can point at the first one's IAM user, and an
+ * admin whose own IAM user cannot be told from his email, with a second account of his own.
  */
 export const ACTORS = {
   jane: { id: 'U0JANE', email: 'jane.doe@corp.com', admin: false },
@@ -40,13 +41,16 @@ export const ACTORS = {
   bob: { id: 'U0BOB', email: 'bob.admin@corp.com', admin: true },
   carol: { id: 'U0CAROL', email: 'carol.admin@corp.com', admin: true },
   aliceAlt: { id: 'U0ALICEALT', email: 'alice.second@corp.com', admin: true },
+  /** An admin whose email maps to no IAM user (his is dave.ops): only a link can show whose it is. */
+  dave: { id: 'U0DAVE', email: 'dave@corp.com', admin: true },
+  daveAlt: { id: 'U0DAVEALT', email: 'dave.alt@corp.com', admin: false },
   gus: { id: 'U0GUS', email: 'gus@corp.com', admin: false, guest: true },
   pat: { id: 'U0PAT', email: 'jane.doe@partner.com', admin: false },
 } satisfies Record<string, Actor>;
 export type ActorName = keyof typeof ACTORS;
 
 /** IAM users as IAM spells them: Joe.Smith is reached by joe.smith@corp.com (IAM names are case-insensitive). */
-export const IAM_USERS = ['jane.doe', 'Joe.Smith', 'alice.admin', 'bob.admin', 'carol.admin', 'gus'] as const;
+export const IAM_USERS = ['jane.doe', 'Joe.Smith', 'alice.admin', 'bob.admin', 'carol.admin', 'dave.ops', 'gus'] as const;
 
 class ModelDirectory implements SlackDirectory {
   readonly profiles = new Map<string, SlackUserProfile>();
@@ -86,6 +90,10 @@ class RecordingNotifier implements Notifier, SummaryPoster {
   async threadReply(): Promise<void> {}
   async clickRefused(): Promise<void> {}
   async directMessage(): Promise<void> {}
+  readonly adminNotices: string[] = [];
+  async adminNotice(text: string): Promise<void> {
+    this.adminNotices.push(text);
+  }
   async postSummary(): Promise<void> {}
 }
 
