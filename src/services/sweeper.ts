@@ -16,8 +16,10 @@ import type { Clock, Notifier, RequestStore } from './ports.js';
 export interface SweepReport {
   at: string;
   expired: number;
+  /** Pending requests nobody decided, and failed ones nobody retried, closed as TIMED_OUT. */
   timedOut: number;
   reminded: number;
+  /** Work a crash or an IAM failure left unfinished and this sweep finished: approvals left APPROVED, revokes recorded as owed. */
   recovered: number;
   reposted: number;
   redelivered: number;
