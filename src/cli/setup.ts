@@ -9,7 +9,8 @@ import { ensureGroup } from '../aws/groups.js';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo, openIam } from '../deps.js';
 import { ConfigError } from '../errors.js';
-import { backfillLinkClaims, DynamoRequestStore } from '../store/dynamo-store.js';
+import { DynamoRequestStore } from '../store/dynamo-store.js';
+import { backfillLinkClaims } from '../store/link-store.js';
 import { ensureTable } from '../store/table.js';
 
 async function main(): Promise<void> {

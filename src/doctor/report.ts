@@ -1,4 +1,4 @@
-import type { CheckResult, CheckSection, CheckStatus } from './checks.js';
+import type { CheckResult, CheckSection, CheckStatus } from './results.js';
 
 export const SYMBOL: Record<CheckStatus, string> = { ok: '✓', fail: '✗', warn: '⚠' };
 const COLOR: Record<CheckStatus, string> = { ok: '\x1b[32m', fail: '\x1b[31m', warn: '\x1b[33m' };

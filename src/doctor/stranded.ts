@@ -6,7 +6,7 @@
  */
 import { configuredLevelOf, type LevelConfig } from '../config.js';
 import type { AccessRequest } from '../domain/request.js';
-import type { CheckResult } from './checks.js';
+import type { CheckResult } from './results.js';
 
 export function checkStrandedGrants(active: readonly AccessRequest[], levels: readonly LevelConfig[]): CheckResult {
   const title = 'Grants into groups no longer configured';

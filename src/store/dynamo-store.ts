@@ -1,64 +1,18 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { sameIamUser } from '../domain/iam-user.js';
 import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../domain/request.js';
 import { ConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
-import {
-  auditKey,
-  auditNoteKey,
-  breakGlassLockKey,
-  INDEX,
-  installKey,
-  linkedIamKey,
-  linkKey,
-  looseAuditKey,
-  monthOf,
-  pendingLockKey,
-  periodKey,
-  requestKey,
-} from './keys.js';
+import { auditKey, auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
+import { DynamoLinkStore } from './link-store.js';
+import { DynamoPeriodStore } from './period-store.js';
+import { lockOf, SlotLocks } from './slot-locks.js';
 
 /** Capacity units DynamoDB reported for this store's calls (table and indexes, as returned). */
 export interface CapacityTotals {
   read: number;
   write: number;
-}
-
-/** How long a lock without its request is respected before it is taken over. */
-const ORPHANED_LOCK_MS = 60_000;
-
-/**
- * One request at a time in a slot, guarded by a lock item taken with a conditional write:
- * one pending request per IAM user and level, and one live break-glass grant per IAM user
- * (two break-glass commands at once must not both grant).
- */
-interface RequestLock {
-  key: Record<string, string>;
-  /** Whether this request still occupies the slot. */
-  holds(request: AccessRequest): boolean;
-  what: string;
-}
-
-function lockOf(request: AccessRequest): RequestLock {
-  if (request.breakGlass) {
-    return {
-      key: breakGlassLockKey(request.iamUserName),
-      holds: (r) => r.status === 'APPROVED' || r.status === 'ACTIVE',
-      what: 'A live break-glass grant for this IAM user',
-    };
-  }
-  return { key: pendingLockKey(request.iamUserName, request.level), holds: (r) => r.status === 'PENDING', what: 'A pending request for this level' };
 }
 
 type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'; createdMonth: string };
@@ -83,10 +37,23 @@ function toAudit(item: Record<string, unknown>): AuditEvent {
 export class DynamoRequestStore implements RequestStore, SummaryStore {
   readonly capacity: CapacityTotals = { read: 0, write: 0 };
 
+  private readonly locks: SlotLocks;
+  private readonly links: DynamoLinkStore;
+  private readonly periods: DynamoPeriodStore;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.locks = new SlotLocks(
+      doc,
+      tableName,
+      (id) => this.get(id),
+      (consumed) => this.count('write', consumed),
+    );
+    this.links = new DynamoLinkStore(doc, tableName);
+    this.periods = new DynamoPeriodStore(doc, tableName);
+  }
 
   /** Adds what DynamoDB reported; `TOTAL` answers carry only CapacityUnits, so the call's kind says which. */
   private count(kind: 'read' | 'write', consumed: ConsumedCapacity | undefined): void {
@@ -96,7 +63,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   async create(request: AccessRequest, audit: AuditInput): Promise<void> {
     const lock = lockOf(request);
     const locked = lock.holds(request);
-    if (locked) await this.takeLock(lock, request);
+    if (locked) await this.locks.take(lock, request);
     const item: StoredRequest = {
       ...request,
       ...requestKey(request.id),
@@ -114,72 +81,10 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       );
       this.count('write', out.ConsumedCapacity);
     } catch (err) {
-      if (locked) await this.releaseLock(lock.key, request.id);
+      if (locked) await this.locks.release(lock.key, request.id);
       throw err;
     }
     await this.putAudit(request, null, request.status, request.createdAt, audit);
-  }
-
-  /** Claims a one-at-a-time slot; a stale claim (its request gone, or no longer holding the slot) is taken over. */
-  private async takeLock(lock: RequestLock, request: AccessRequest): Promise<void> {
-    const { key } = lock;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const out = await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...key, requestId: request.id, lockedAtMs: Date.now() },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        this.count('write', out.ConsumedCapacity);
-        return;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-      const held = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-      const holderId = held.Item?.requestId as string | undefined;
-      if (!holderId) continue;
-      const holder = await this.get(holderId);
-      if (holder && lock.holds(holder)) {
-        throw new ConflictError(`${lock.what} already exists (${holderId}).`, holder);
-      }
-      // A holder not written yet is still being created by someone else, unless the lock is
-      // old enough that its writer must have died between the two writes.
-      const lockedAtMs = Number(held.Item?.lockedAtMs ?? 0);
-      if (!holder && Date.now() - lockedAtMs < ORPHANED_LOCK_MS) {
-        throw new ConflictError(`${lock.what} is being created right now.`, undefined);
-      }
-      try {
-        await this.doc.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: key,
-            ConditionExpression: 'requestId = :held',
-            ExpressionAttributeValues: { ':held': holderId },
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }
-    throw new ConflictError('Could not reserve the slot for this request; try again.', undefined);
-  }
-
-  private async releaseLock(key: Record<string, string>, requestId: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: key,
-          ConditionExpression: 'requestId = :id',
-          ExpressionAttributeValues: { ':id': requestId },
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -195,7 +100,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     // A request coming back into a slot (a Retry of a failed break-glass) takes the slot again first.
     const lock = lockOf(expected);
     const entering = !lock.holds(expected) && lock.holds(next);
-    if (entering) await this.takeLock(lock, next);
+    if (entering) await this.locks.take(lock, next);
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
     const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
     const sets: string[] = [];
@@ -234,14 +139,14 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         const current = await this.get(expected.id);
         throw new ConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
-      if (entering) await this.releaseLock(lock.key, expected.id).catch(() => undefined);
+      if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
       throw err;
     }
     if (next.status !== expected.status || audit.detail) {
       await this.putAudit(next, expected.status, next.status, now, audit);
     }
     // After the audit event: a lock left behind is taken over once its request no longer holds it.
-    if (lock.holds(expected) && !lock.holds(next)) await this.releaseLock(lock.key, expected.id).catch(() => undefined);
+    if (lock.holds(expected) && !lock.holds(next)) await this.locks.release(lock.key, expected.id).catch(() => undefined);
     return next;
   }
 
@@ -430,54 +335,20 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     }
   }
 
-  async firstStartedAt(now: string): Promise<string> {
-    try {
-      await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...installKey(), firstStartedAt: now }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-      return now;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: installKey(), ConsistentRead: true }));
-    return String(out.Item?.firstStartedAt ?? now);
+  firstStartedAt(now: string): Promise<string> {
+    return this.periods.firstStartedAt(now);
   }
 
-  async getPeriod(firingAt: string): Promise<PeriodClaim | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: periodKey(firingAt), ConsistentRead: true }));
-    if (!out.Item) return undefined;
-    const { claimedBy, claimedAt, posted, postedAt } = out.Item as PeriodClaim;
-    return { firingAt, claimedBy, claimedAt, posted: Boolean(posted), ...(postedAt ? { postedAt } : {}) };
+  getPeriod(firingAt: string): Promise<PeriodClaim | undefined> {
+    return this.periods.getPeriod(firingAt);
   }
 
-  async claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...periodKey(firingAt), firingAt, claimedBy: claimant, claimedAt: now, posted: false },
-          // Unclaimed, or claimed by a replica that never posted (it crashed) long enough ago.
-          ConditionExpression: 'attribute_not_exists(pk) OR (posted = :no AND claimedAt < :stale)',
-          ExpressionAttributeValues: { ':no': false, ':stale': staleBefore },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+  claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
+    return this.periods.claimPeriod(firingAt, claimant, now, staleBefore);
   }
 
-  async markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: periodKey(firingAt),
-        UpdateExpression: 'SET posted = :yes, postedAt = :now',
-        ConditionExpression: 'claimedBy = :me',
-        ExpressionAttributeValues: { ':yes': true, ':now': now, ':me': claimant },
-      }),
-    );
+  markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {
+    return this.periods.markPeriodPosted(firingAt, claimant, now);
   }
 
   async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
@@ -494,126 +365,17 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     );
   }
 
-  async getLink(userId: string): Promise<IdentityLink | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkKey(userId), ConsistentRead: true }));
-    if (!out.Item) return undefined;
-    const { iamUserName, linkedBy, linkedAt } = out.Item as IdentityLink;
-    return { userId, iamUserName, linkedBy, linkedAt };
+  getLink(userId: string): Promise<IdentityLink | undefined> {
+    return this.links.getLink(userId);
   }
 
-  async linkHolder(iamUserName: string): Promise<IdentityLink | undefined> {
-    const claim = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkedIamKey(iamUserName), ConsistentRead: true }));
-    const holderId = claim.Item?.userId as string | undefined;
-    if (!holderId) return undefined;
-    // The claim is written before the link and removed after a re-link: it counts only while the link agrees.
-    const link = await this.getLink(holderId);
-    return link && sameIamUser(link.iamUserName, iamUserName) ? link : undefined;
+  linkHolder(iamUserName: string): Promise<IdentityLink | undefined> {
+    return this.links.linkHolder(iamUserName);
   }
 
-  /**
-   * One IAM user, one Slack user: the IAM user is claimed first (a conditional write that also
-   * takes over a claim its holder's link no longer backs), then the link is written, then the
-   * user's previous claim is released.
-   */
-  async putLink(link: IdentityLink): Promise<void> {
-    const previous = await this.getLink(link.userId);
-    await this.claimIamUser(link);
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...linkKey(link.userId), entity: 'link', ...link } }));
-    if (previous && !sameIamUser(previous.iamUserName, link.iamUserName)) {
-      try {
-        await this.doc.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: linkedIamKey(previous.iamUserName),
-            ConditionExpression: 'userId = :me',
-            ExpressionAttributeValues: { ':me': link.userId },
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }
+  putLink(link: IdentityLink): Promise<void> {
+    return this.links.putLink(link);
   }
-
-  private async claimIamUser(link: IdentityLink): Promise<void> {
-    const key = linkedIamKey(link.iamUserName);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const holder = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-      const holderId = holder.Item?.userId as string | undefined;
-      if (holderId && holderId !== link.userId) {
-        const holderLink = await this.getLink(holderId);
-        if (holderLink && sameIamUser(holderLink.iamUserName, link.iamUserName)) {
-          throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holderLink);
-        }
-        // A claim its holder's link does not back yet may be a link being written right now: taken over only once old.
-        if (Date.now() - Number(holder.Item?.claimedAtMs ?? 0) < ORPHANED_LOCK_MS) {
-          throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again in a minute.`, undefined);
-        }
-      }
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...key, entity: 'link-claim', userId: link.userId, iamUserName: link.iamUserName, claimedAtMs: Date.now() },
-            ConditionExpression: holderId ? 'userId = :seen' : 'attribute_not_exists(pk)',
-            ...(holderId ? { ExpressionAttributeValues: { ':seen': holderId } } : {}),
-          }),
-        );
-        return;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }
-    throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again.`, undefined);
-  }
-}
-
-/** What `backfillLinkClaims` found: links now claimed, and IAM users two Slack users were linked to before links were one-to-one. */
-export interface LinkBackfill {
-  claimed: number;
-  duplicates: { iamUserName: string; userIds: string[]; kept: string }[];
-}
-
-/**
- * Links written before links were one-to-one have no claim on their IAM user: `npm run setup`
- * claims them, once, and names the IAM users two Slack users are linked to (an admin re-links
- * one of them). A one-off scan of the link items: a migration, never a request path.
- */
-export async function backfillLinkClaims(store: DynamoRequestStore, doc: DynamoDBDocumentClient, tableName: string): Promise<LinkBackfill> {
-  const links: IdentityLink[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const out = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'entity = :link',
-        ExpressionAttributeValues: { ':link': 'link' },
-        ExclusiveStartKey,
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      const { userId, iamUserName, linkedBy, linkedAt } = item as IdentityLink;
-      links.push({ userId, iamUserName, linkedBy, linkedAt });
-    }
-    ExclusiveStartKey = out.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  const byUser = new Map<string, IdentityLink[]>();
-  for (const link of links) {
-    const key = link.iamUserName.toLowerCase();
-    byUser.set(key, [...(byUser.get(key) ?? []), link]);
-  }
-  const result: LinkBackfill = { claimed: 0, duplicates: [] };
-  for (const group of byUser.values()) {
-    // With duplicates the earliest link keeps the IAM user; the others are refused until an admin re-links them.
-    const [first] = [...group].sort((a, b) => (a.linkedAt < b.linkedAt ? -1 : 1));
-    if (!first) continue;
-    if (group.length > 1) result.duplicates.push({ iamUserName: first.iamUserName, userIds: group.map((l) => l.userId), kept: first.userId });
-    const holder = await store.linkHolder(first.iamUserName);
-    if (holder) continue;
-    await store.putLink(first);
-    result.claimed += 1;
-  }
-  return result;
 }
 
 /** The month buckets ("YYYY-MM") that [from, to] touches, in order. */

@@ -5,9 +5,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import type { AccessRequest, AuditEvent } from '../../src/domain/request.js';
 import { ConflictError } from '../../src/errors.js';
 import type { AuditInput } from '../../src/services/ports.js';
-import { backfillLinkClaims, DynamoRequestStore } from '../../src/store/dynamo-store.js';
+import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { pendingLockKey, REQUEST_SK, requestKey } from '../../src/store/keys.js';
+import { backfillLinkClaims } from '../../src/store/link-store.js';
 import { ensureTable } from '../../src/store/table.js';
 import { buildRequest } from '../support/requests.js';
 
