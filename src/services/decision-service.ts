@@ -65,14 +65,13 @@ export class DecisionService {
   }
 
   /** No approval of one's own IAM user from any Slack account, nor by the admin who linked the requester to it. */
-  private async refuseOwnIamUser(click: Click, request: AccessRequest): Promise<void> {
-    const conflict = await this.identity.approverConflict(click.userId, request);
+  private async refuseOwnIamUser(click: Click, request: AccessRequest, own?: readonly string[]): Promise<void> {
+    const conflict = await this.identity.approverConflict(click.userId, request, own);
     if (conflict) throw approverConflictError(conflict, request, 'approve');
   }
 
   /** One person counts once: an approval from a Slack account whose IAM user already approved (through another account) is refused. */
-  private async refuseSecondAccount(click: Click, request: AccessRequest): Promise<string[]> {
-    const mine = await this.identity.iamUsersOf(click.userId, 'self-check');
+  private async refuseSecondAccount(mine: readonly string[], request: AccessRequest): Promise<void> {
     for (const earlier of request.approvals) {
       const theirs = [...(earlier.iamUsers ?? []), ...(await this.identity.iamUsersOf(earlier.by, 'self-check'))];
       const shared = mine.find((m) => theirs.some((t) => sameIamUser(m, t)));
@@ -82,12 +81,13 @@ export class DecisionService {
         );
       }
     }
-    return mine;
   }
 
   async approve(click: Click): Promise<DecisionResult> {
     let request = await this.authorize(click);
-    await this.refuseOwnIamUser(click, request);
+    // Read once: who the clicker is does not change between attempts of this one click.
+    const iamUsers = await this.identity.iamUsersOf(click.userId, 'self-check');
+    await this.refuseOwnIamUser(click, request, iamUsers);
     for (let attempt = 0; ; attempt++) {
       if (request.status !== 'PENDING') return { kind: 'already-decided', request };
       if (request.approverIds.includes(click.userId)) {
@@ -95,7 +95,7 @@ export class DecisionService {
           `You already approved this request; it needs ${request.approvalsRequired - request.approverIds.length} more approval(s) from other admins.`,
         );
       }
-      const iamUsers = await this.refuseSecondAccount(click, request);
+      await this.refuseSecondAccount(iamUsers, request);
       if (approvalOutcome(request) === 'complete') await this.recheck(request, 'approval');
       const now = this.clock.now().toISOString();
       const approvals = [...request.approvals, { by: click.userId, at: now, ...(iamUsers.length ? { iamUsers } : {}) }];

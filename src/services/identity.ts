@@ -102,8 +102,14 @@ export class IdentityResolver {
    * it with `link` (the way around the first rule when their own IAM user cannot be told from
    * their email).
    */
-  async approverConflict(slackUserId: string, request: Pick<AccessRequest, 'requesterId' | 'iamUserName' | 'linkedBy'>): Promise<'own' | 'linked' | undefined> {
-    if (await this.isOwnIamUser(slackUserId, request.iamUserName)) return 'own';
+  async approverConflict(
+    slackUserId: string,
+    request: Pick<AccessRequest, 'requesterId' | 'iamUserName' | 'linkedBy'>,
+    /** The clicker's own IAM users, when the caller has read them already. */
+    own?: readonly string[],
+  ): Promise<'own' | 'linked' | undefined> {
+    const mine = own ?? (await this.iamUsersOf(slackUserId, 'self-check'));
+    if (mine.some((u) => sameIamUser(u, request.iamUserName))) return 'own';
     if (request.linkedBy === slackUserId) return 'linked';
     const link = await this.store.getLink(request.requesterId);
     if (link?.linkedBy === slackUserId && sameIamUser(link.iamUserName, request.iamUserName)) return 'linked';

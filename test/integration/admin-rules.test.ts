@@ -4,17 +4,15 @@
  * revoke, link and summary are admin-channel commands and a Revoke click naming no channel is
  * refused; a level removed from BILLING_GROUPS does not strand the grants made into it.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
 import { ManualClock } from '../support/clock.js';
+import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, Harness, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
 import { groupsOf, type UserFixture } from '../support/iam-fixtures.js';
 import { buildRequest } from '../support/requests.js';
-import { pendingRequest, responseBodies, stored, waitForAnswer } from '../support/scenario-helpers.js';
+import { activeGrant, pendingRequest, responseBodies, stored, waitForAnswer } from '../support/scenario-helpers.js';
 import { buildBlockAction } from '../support/slack-payloads.js';
 import { onDemandSummaries } from '../support/summary-helpers.js';
 
@@ -31,15 +29,6 @@ const employee = PEOPLE.employee.id;
 const { admin1, admin2, outsider, partner } = PEOPLE;
 
 const at = (base: string, ms: number) => new Date(Date.parse(base) + ms).toISOString();
-
-/** Requests by text and has admin1 approve it: the ACTIVE grant. */
-async function activeGrant(h: Harness, userId: string, text: string): Promise<AccessRequest> {
-  const request = await pendingRequest(h, userId, text);
-  expect((await h.click(admin1.id, 'approve', request.id)).status).toBe(200);
-  await h.waitForStatus(request.id, 'ACTIVE');
-  await h.idle();
-  return stored(h, request.id);
-}
 
 /**
  * Puts `count` cancelled requests of the employee into the table, each created a minute after the
@@ -69,48 +58,27 @@ function revokeClickWithoutChannel(h: Harness, userId: string, requestId: string
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** `npm run doctor` as a child process on the harness's table, Slack stand-in and moto. */
-function runDoctor(h: Harness, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/cli/doctor.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        DOTENV_CONFIG_PATH: '/dev/null',
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: h.slack.apiUrl,
-        ADMIN_CHANNEL_ID: ADMIN_CHANNEL,
-        ADMIN_USER_IDS: `${admin1.id},${admin2.id}`,
-        ALLOWED_EMAIL_DOMAINS: 'corp.com',
-        IAM_MODE: 'live',
-        STORE: 'dynamodb',
-        TABLE_NAME: 'billing-access-test',
-        AWS_ENDPOINT_URL: inject('awsEndpoint'),
-        // The harness's table lives in its dynalite, not in moto.
-        AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+/** `npm run doctor` on the harness's table, Slack stand-in and moto. */
+function doctorOn(h: Harness, env: Record<string, string>): Promise<DoctorRun> {
+  return runDoctor({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: h.slack.apiUrl,
+    ADMIN_CHANNEL_ID: ADMIN_CHANNEL,
+    ADMIN_USER_IDS: `${admin1.id},${admin2.id}`,
+    ALLOWED_EMAIL_DOMAINS: 'corp.com',
+    IAM_MODE: 'live',
+    STORE: 'dynamodb',
+    TABLE_NAME: 'billing-access-test',
+    AWS_ENDPOINT_URL: inject('awsEndpoint'),
+    // The harness's table lives in its dynalite, not in moto.
+    AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...env,
   });
 }
 
@@ -293,7 +261,7 @@ describe('admin rules', () => {
       await h.idle();
       expect((await h.requestsOf(employee)).map((r) => r.id)).toEqual([grant.id]);
 
-      const doctor = await runDoctor(h, READ_ONLY_ONLY);
+      const doctor = await doctorOn(h, READ_ONLY_ONLY);
       const line = doctor.stdout.split('\n').find((l) => l.includes('Grants into groups no longer configured'));
       expect(line, `doctor printed:\n${doctor.stdout}\n${doctor.stderr}`).toBeDefined();
       expect(line).toMatch(/✗ /);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { AccessRequest } from '../../src/domain/request.js';
 import { ManualClock } from '../support/clock.js';
 import { Harness, PEOPLE } from '../support/harness.js';
 import { groupsOf } from '../support/iam-fixtures.js';
@@ -41,25 +42,34 @@ describe('break-glass', () => {
 
   describe('cannot be stretched', () => {
     const BREAK_GLASS = 'read-only break-glass production outage, need cost data now';
-    const start = (clock: ManualClock) =>
-      Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: { BREAK_GLASS_MAX_HOURS: '4', MAX_DURATION_DAYS: '90', APPROVALS_REQUIRED: 'full=1' } });
+    /** A harness at 10:00 where the employee has just taken read-only break-glass (until 14:00). */
+    async function startWithBreakGlass(): Promise<{ h: Harness; clock: ManualClock; grant: AccessRequest }> {
+      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
+      const started = await Harness.start({
+        awsEndpoint: inject('awsEndpoint'),
+        clock,
+        env: { BREAK_GLASS_MAX_HOURS: '4', MAX_DURATION_DAYS: '90', APPROVALS_REQUIRED: 'full=1' },
+      });
+      h = started;
+      const first = await started.command(PEOPLE.employee.id, BREAK_GLASS);
+      expect(await started.slack.waitFor(() => started.replies(first.key)[0])).toContain('Break-glass access granted');
+      await started.idle();
+      const [grant] = await started.requestsOf(PEOPLE.employee.id);
+      if (!grant) throw new Error('no break-glass grant was stored');
+      expect(grant.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+      return { h: started, clock, grant };
+    }
 
     it('a second break-glass on the level it holds is refused: no extension, the expiry stays within its hours of the grant', async () => {
-      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
-      h = await start(clock);
-      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
-      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
-      await h.idle();
-      const [grant] = await h.requestsOf(PEOPLE.employee.id);
-      expect(grant?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+      const { h, clock, grant } = await startWithBreakGlass();
 
       // Repeated every hour, break-glass used to be stored as an extension moving the expiry by days.
       for (let i = 0; i < 3; i++) {
         clock.advanceHours(1);
         const again = await h.command(PEOPLE.employee.id, BREAK_GLASS);
-        const reply = await h.slack.waitFor(() => h?.replies(again.key)[0]);
+        const reply = await h.slack.waitFor(() => h.replies(again.key)[0]);
         expect(reply).toContain('break-glass is refused');
-        expect(reply).toContain(grant?.id);
+        expect(reply).toContain(grant.id);
       }
       await h.idle();
       const mine = await h.requestsOf(PEOPLE.employee.id);
@@ -74,14 +84,10 @@ describe('break-glass', () => {
     });
 
     it('a break-glass on another level while one is live is refused', async () => {
-      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
-      h = await start(clock);
-      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
-      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
-      await h.idle();
+      const { h, clock } = await startWithBreakGlass();
       clock.advanceHours(3);
       const other = await h.command(PEOPLE.employee.id, 'full break-glass production outage, need to fix the card');
-      const reply = await h.slack.waitFor(() => h?.replies(other.key)[0]);
+      const reply = await h.slack.waitFor(() => h.replies(other.key)[0]);
       expect(reply).toContain('only one break-glass grant may be live');
       await h.idle();
       expect(await h.requestsOf(PEOPLE.employee.id)).toHaveLength(1);
@@ -89,21 +95,16 @@ describe('break-glass', () => {
     });
 
     it('extending a break-glass grant is an ordinary request that needs an admin', async () => {
-      const clock = new ManualClock('2030-05-06T10:00:00.000Z');
-      h = await start(clock);
-      const first = await h.command(PEOPLE.employee.id, BREAK_GLASS);
-      expect(await h.slack.waitFor(() => h?.replies(first.key)[0])).toContain('Break-glass access granted');
-      await h.idle();
-      const [grant] = await h.requestsOf(PEOPLE.employee.id);
+      const { h, clock, grant } = await startWithBreakGlass();
       clock.advanceHours(1);
       const extension = await h.requestByText(PEOPLE.employee.id, 'read-only 2d the outage review runs into tomorrow');
       expect(extension.status).toBe('PENDING');
-      expect(extension.extendsRequestId).toBe(grant?.id);
-      expect((await h.bot.deps.store.get(grant?.id ?? ''))?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
+      expect(extension.extendsRequestId).toBe(grant.id);
+      expect((await h.bot.deps.store.get(grant.id))?.expiresAt).toBe('2030-05-06T14:00:00.000Z');
 
       await h.click(PEOPLE.admin1.id, 'approve', extension.id);
       await h.waitForStatus(extension.id, 'EXTENDED');
-      expect((await h.bot.deps.store.get(grant?.id ?? ''))?.expiresAt).toBe('2030-05-08T14:00:00.000Z');
+      expect((await h.bot.deps.store.get(grant.id))?.expiresAt).toBe('2030-05-08T14:00:00.000Z');
     });
   });
 });

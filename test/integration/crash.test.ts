@@ -30,16 +30,16 @@ describe('crash between the APPROVED write and the IAM call', () => {
     await BotProcess.killAll();
   });
 
-  it('SIGKILL while AddUserToGroup is held: the restarted bot finishes the grant once, DMs once, and a replayed Approve changes nothing', async () => {
-    const env = await rig.botEnv({ SWEEP_INTERVAL_SECONDS: '5' });
+  /**
+   * Starts the bot with AddUserToGroup held at the proxy, has the employee ask and admin1 approve:
+   * returns once the approval's AddUserToGroup is held there, the request written APPROVED.
+   */
+  async function approveWhileAddIsHeld(env: Record<string, string>): Promise<{ first: BotProcess; request: AccessRequest }> {
     const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
-    const dms = () => rig.slack.messages(`D${employee}`);
-
     rig.proxy.hold('AddUserToGroup');
     const first = await BotProcess.start(env);
     bots.push(first);
     const logs = () => `first bot:\n${first.logTail}`;
-
     const command = await postToBot(
       first.url(),
       SIGNING_SECRET,
@@ -54,7 +54,6 @@ describe('crash between the APPROVED write and the IAM call', () => {
       logs,
     );
     expect(request.status).toBe('PENDING');
-
     const click = await postToBot(
       first.url(),
       SIGNING_SECRET,
@@ -68,6 +67,15 @@ describe('crash between the APPROVED write and the IAM call', () => {
     );
     expect(click.status).toBe(200);
     await eventually('AddUserToGroup to reach the proxy', async () => rig.proxy.held('AddUserToGroup') >= 1, 10_000, logs);
+    return { first, request };
+  }
+
+  it('SIGKILL while AddUserToGroup is held: the restarted bot finishes the grant once, DMs once, and a replayed Approve changes nothing', async () => {
+    const env = await rig.botEnv({ SWEEP_INTERVAL_SECONDS: '5' });
+    const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
+    const dms = () => rig.slack.messages(`D${employee}`);
+
+    const { first, request } = await approveWhileAddIsHeld(env);
     const approved = await rig.store.get(request.id);
     expect(approved?.status).toBe('APPROVED');
     expect(approved?.decidedBy).toBe(admin1.id);
@@ -161,38 +169,7 @@ describe('crash between the APPROVED write and the IAM call', () => {
     const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
     const dms = () => rig.slack.messages(`D${employee}`);
 
-    rig.proxy.hold('AddUserToGroup');
-    const first = await BotProcess.start(env);
-    bots.push(first);
-    const logs = () => `first bot:\n${first.logTail}`;
-
-    const command = await postToBot(
-      first.url(),
-      SIGNING_SECRET,
-      buildCommand({ user_id: employee, team_id: TEAM, text: 'read-only 7d month-end close for October', response_url: rig.slack.responseUrl('request') }),
-    );
-    expect(command.status).toBe(200);
-    await rig.slack.waitFor(() => adminPosts().length === 1, 10_000);
-    const request = await eventually(
-      'the request with its admin message in the table',
-      async () => (await rig.store.listByRequester(employee)).find((r) => r.adminMessage !== undefined),
-      10_000,
-      logs,
-    );
-
-    const click = await postToBot(
-      first.url(),
-      SIGNING_SECRET,
-      buildBlockAction({
-        userId: admin1.id,
-        channelId: ADMIN_CHANNEL,
-        actionId: ACTION.approve,
-        value: request.id,
-        responseUrl: rig.slack.responseUrl('approve'),
-      }),
-    );
-    expect(click.status).toBe(200);
-    await eventually('AddUserToGroup to reach the proxy', async () => rig.proxy.held('AddUserToGroup') >= 1, 10_000, logs);
+    const { first, request } = await approveWhileAddIsHeld(env);
     expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
 
     await first.kill('SIGKILL');

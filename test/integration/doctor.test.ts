@@ -2,14 +2,12 @@
  * `npm run doctor` as a child process against moto_server (IAM, DynamoDB) and the fake Slack:
  * what a healthy install prints, and what each broken piece turns into.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AttachGroupPolicyCommand,
@@ -23,6 +21,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BUILT_IN_SCOPES, type CheckResult, manifestBotScopes } from '../../src/doctor/checks.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
+import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
 import {
@@ -36,15 +35,8 @@ import {
 } from '../support/iam-fixtures.js';
 import { resetMoto } from '../support/moto.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TABLE = 'billing-access-doctor';
 const RUN_TIMEOUT_MS = 60_000;
-
-interface DoctorRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface DoctorJson {
   ok: boolean;
@@ -52,35 +44,8 @@ interface DoctorJson {
   checks: CheckResult[];
 }
 
-function runDoctor(env: Record<string, string>, args: string[] = []): Promise<DoctorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/cli/doctor.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOTENV_CONFIG_PATH: '/dev/null', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`doctor did not finish within ${RUN_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 async function doctorJson(env: Record<string, string>): Promise<{ run: DoctorRun; report: DoctorJson }> {
-  const run = await runDoctor(env, ['--json']);
+  const run = await runDoctor(env, ['--json'], RUN_TIMEOUT_MS);
   let report: DoctorJson;
   try {
     report = JSON.parse(run.stdout) as DoctorJson;

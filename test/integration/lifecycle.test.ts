@@ -8,7 +8,7 @@ import { ManualClock } from '../support/clock.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
 import { groupsOf, READ_ONLY_POLICY } from '../support/iam-fixtures.js';
-import { pendingRequest, stored } from '../support/scenario-helpers.js';
+import { activeGrant as grantByAdmin, pendingRequest, stored } from '../support/scenario-helpers.js';
 
 const TABLE = 'billing-access-test';
 const T0 = '2030-03-04T09:00:00.000Z';
@@ -64,8 +64,7 @@ async function approve(h: Harness, requestId: string, approver: string = admin1.
 
 /** Requests by text and has admin1 approve it: the ACTIVE grant, every notice delivered. */
 async function activeGrant(h: Harness, userId: string, text: string, approver: string = admin1.id): Promise<AccessRequest> {
-  const request = await pendingRequest(h, userId, text);
-  const active = await approve(h, request.id, approver);
+  const active = await grantByAdmin(h, userId, text, approver);
   expect(active.noticeDue).toBeUndefined();
   return active;
 }

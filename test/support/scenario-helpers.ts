@@ -10,7 +10,7 @@ import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import type { StoredMessage } from './fake-slack.js';
-import { ADMIN_CHANNEL, Harness, type HarnessOptions, SIGNING_SECRET, TEAM } from './harness.js';
+import { ADMIN_CHANNEL, Harness, type HarnessOptions, PEOPLE, SIGNING_SECRET, TEAM } from './harness.js';
 import { buildBlockAction, buildCommand, buildViewSubmission } from './slack-payloads.js';
 import { type BotResponse, postToBot } from './slack-signing.js';
 
@@ -48,6 +48,15 @@ export async function pendingRequest(h: Harness, userId: string, text: string): 
   expect(current.status).toBe('PENDING');
   expect(current.adminMessage).toBeTruthy();
   return current;
+}
+
+/** Requests by text and has an admin (admin1 unless named) approve it: the ACTIVE grant. */
+export async function activeGrant(h: Harness, userId: string, text: string, approver: string = PEOPLE.admin1.id): Promise<AccessRequest> {
+  const request = await pendingRequest(h, userId, text);
+  expect((await h.click(approver, 'approve', request.id)).status).toBe(200);
+  await h.waitForStatus(request.id, 'ACTIVE');
+  await h.idle();
+  return stored(h, request.id);
 }
 
 /** The text of an ephemeral answer put in the ack's body, if any. */
