@@ -12,6 +12,10 @@ export { validateBlocks, validateView } from './block-kit.js';
  * It speaks the same wire format as slack.com: POST /api/<method> with an
  * `application/x-www-form-urlencoded` (or JSON) body and `Authorization: Bearer <token>`,
  * always answering HTTP 200 with `{ ok: true, ... }` or `{ ok: false, error }`.
+ *
+ * Kept as one file past the usual size: every Web API method here reads and writes the same
+ * in-memory workspace (channels, users, messages, views, responses) that the tests and the
+ * page read back; the pure Block Kit validation lives apart in block-kit.ts.
  */
 
 export interface FakeUser {
