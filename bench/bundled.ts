@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { BOT_NODE_FLAGS } from '../src/node-flags.js';
-import { freePort } from '../test/support/moto.js';
+import { freePort } from '../testkit/moto.js';
 import { memoryMb, placement, ROOT, spawnNode, waitForHttp200 } from './procs.js';
 import { botEnv, type Rig, type Stoppers } from './rig.js';
 

@@ -4,8 +4,8 @@
  * one-pending-request-per-level rule never refuses a benchmark request.
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
-import type { FakeUser } from '../test/support/fake-slack.js';
-import { createGroup, createUser, FULL_POLICY, READ_ONLY_POLICY } from '../test/support/iam-fixtures.js';
+import type { FakeUser } from '../playground/slack-standin.js';
+import { createGroup, createUser, FULL_POLICY, READ_ONLY_POLICY } from '../testkit/iam-fixtures.js';
 
 export const BOT_TOKEN = 'xoxb-bench-token-0000';
 export const SIGNING_SECRET = 'bench-signing-secret';

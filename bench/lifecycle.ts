@@ -4,10 +4,11 @@
  * admins), an admin's signed Approve click, and the requester told the grant is active (the bot
  * has added them to the group and stored ACTIVE). Bounded in count and time.
  */
+
+import type { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 import { ACTION } from '../src/slack/ids.js';
-import type { FakeSlack } from '../test/support/fake-slack.js';
-import { buildBlockAction, buildCommand } from '../test/support/slack-payloads.js';
-import { postToBot } from '../test/support/slack-signing.js';
+import { buildBlockAction, buildCommand } from '../testkit/slack-payloads.js';
+import { postToBot } from '../testkit/slack-signing.js';
 import { ADMIN_CHANNEL, ADMINS, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, TEAM } from './fixtures.js';
 import { requestIdInReply, type SlackTracker } from './slack-tracker.js';
 

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as iamSdk from '@aws-sdk/client-iam';
+import { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 import { BOT_NODE_FLAGS } from '../src/node-flags.js';
-import { AwsProxy } from '../test/support/aws-proxy.js';
-import { FakeSlack } from '../test/support/fake-slack.js';
-import { freePort, type MotoHandle, startMoto } from '../test/support/moto.js';
+import { AwsProxy } from '../testkit/aws-proxy.js';
+import { freePort, type MotoHandle, startMoto } from '../testkit/moto.js';
 import { DynamoProxy } from './dynamo-proxy.js';
 import { ADMIN_CHANNEL, ADMINS, BILLING_GROUPS, BOT_TOKEN, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, slackUsers, TEAM } from './fixtures.js';
 import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, setNice, spawnNode, waitForHttp200 } from './procs.js';

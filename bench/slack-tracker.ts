@@ -3,7 +3,7 @@
  * stays cheap with thousands of calls): requests posted to the admin channel, grants announced
  * to requesters, refusals, and replies to response_url keys.
  */
-import type { FakeSlack } from '../test/support/fake-slack.js';
+import type { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 
 const REQUEST_ID = /`([0-9A-HJKMNP-TV-Z]{26})`/;
 const BUSY = 'The bot is busy right now';

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startMoto } from './support/moto.js';
+import { startMoto } from '../testkit/moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -7,13 +7,13 @@
 import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ACTION } from '../../src/slack/ids.js';
+import { groupsOf, type UserFixture } from '../../testkit/iam-fixtures.js';
+import { buildBlockAction } from '../../testkit/slack-payloads.js';
 import { ManualClock } from '../support/clock.js';
 import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, Harness, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
-import { groupsOf, type UserFixture } from '../support/iam-fixtures.js';
 import { buildRequest } from '../support/requests.js';
 import { activeGrant, pendingRequest, responseBodies, stored, waitForAnswer } from '../support/scenario-helpers.js';
-import { buildBlockAction } from '../support/slack-payloads.js';
 import { onDemandSummaries } from '../support/summary-helpers.js';
 
 const T0 = '2030-03-04T09:00:00.000Z';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { Harness, PEOPLE } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 
 describe('request by text, approve, grant', () => {
   let h: Harness;

@@ -6,9 +6,9 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { InjectedError } from '../support/aws-proxy.js';
+import type { InjectedError } from '../../testkit/aws-proxy.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { Harness, type HarnessOptions, PEOPLE } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 
 const employee = PEOPLE.employee.id;
 

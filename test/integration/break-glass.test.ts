@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { ManualClock } from '../support/clock.js';
 import { Harness, PEOPLE } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 
 describe('break-glass', () => {
   let h: Harness | undefined;

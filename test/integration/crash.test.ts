@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
+import { postToBot } from '../../testkit/slack-signing.js';
 import { BotProcess } from '../support/bot-process.js';
 import { ADMIN_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 import { eventually, ProcessRig } from '../support/process-rig.js';
-import { buildBlockAction, buildCommand } from '../support/slack-payloads.js';
-import { postToBot } from '../support/slack-signing.js';
 
 const TABLE = 'billing-access-test';
 const employee = PEOPLE.employee.id;

@@ -1,8 +1,8 @@
 import { AttachGroupPolicyCommand, DetachGroupPolicyCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { VIEW } from '../../src/slack/ids.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { PEOPLE } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 import { buttonLabels, messageContent, sentMessages, useHarness } from '../support/scenario-helpers.js';
 
 const employee = PEOPLE.employee.id;

@@ -21,9 +21,6 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BUILT_IN_SCOPES, type CheckResult, manifestBotScopes } from '../../src/doctor/checks.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
-import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
-import { FakeSlack } from '../support/fake-slack.js';
-import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
 import {
   BILLING_ONLY_DOCUMENT,
   createCustomerPolicy,
@@ -32,8 +29,11 @@ import {
   FULL_POLICY,
   iamClient,
   READ_ONLY_POLICY,
-} from '../support/iam-fixtures.js';
-import { resetMoto } from '../support/moto.js';
+} from '../../testkit/iam-fixtures.js';
+import { resetMoto } from '../../testkit/moto.js';
+import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
+import { FakeSlack } from '../support/fake-slack.js';
+import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
 
 const TABLE = 'billing-access-doctor';
 const RUN_TIMEOUT_MS = 60_000;

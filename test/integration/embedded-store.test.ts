@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { PEOPLE } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 import { buttonLabels, useHarness } from '../support/scenario-helpers.js';
 
 describe('embedded store (dynalite in DATA_DIR), IAM on moto', () => {

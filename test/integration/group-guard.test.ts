@@ -5,9 +5,9 @@
  */
 import { AttachGroupPolicyCommand, CreatePolicyVersionCommand, DetachGroupPolicyCommand, SetDefaultPolicyVersionCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
+import { ACCOUNT_ID, BILLING_ONLY_DOCUMENT, createCustomerPolicy, EVERYTHING_DOCUMENT, groupsOf, READ_ONLY_POLICY } from '../../testkit/iam-fixtures.js';
 import type { Harness } from '../support/harness.js';
 import { PEOPLE } from '../support/harness.js';
-import { ACCOUNT_ID, BILLING_ONLY_DOCUMENT, createCustomerPolicy, EVERYTHING_DOCUMENT, groupsOf, READ_ONLY_POLICY } from '../support/iam-fixtures.js';
 import { buttonLabels, useHarness } from '../support/scenario-helpers.js';
 
 const POLICY_NAME = 'BillingCustomReadOnly';

@@ -6,10 +6,10 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, MAX_CONNECTIONS } from '../../src/http-limits.js';
+import { buildCommand } from '../../testkit/slack-payloads.js';
+import { signSlackRequest } from '../../testkit/slack-signing.js';
 import { type Harness, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
 import { useHarness } from '../support/scenario-helpers.js';
-import { buildCommand } from '../support/slack-payloads.js';
-import { signSlackRequest } from '../support/slack-signing.js';
 
 const employee = PEOPLE.employee.id;
 const REQUEST_TEXT = 'read-only 7d month-end close for October';

@@ -4,10 +4,10 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import type { SweepReport } from '../../src/services/sweeper.js';
+import { groupsOf, READ_ONLY_POLICY } from '../../testkit/iam-fixtures.js';
 import { ManualClock } from '../support/clock.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
-import { groupsOf, READ_ONLY_POLICY } from '../support/iam-fixtures.js';
 import { activeGrant as grantByAdmin, pendingRequest, stored } from '../support/scenario-helpers.js';
 
 const TABLE = 'billing-access-test';

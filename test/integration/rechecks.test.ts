@@ -20,10 +20,10 @@ import {
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import type { ACTION } from '../../src/slack/ids.js';
+import { READ_ONLY_POLICY, type UserFixture } from '../../testkit/iam-fixtures.js';
 import { ManualClock } from '../support/clock.js';
 import type { FakeUser, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
-import { READ_ONLY_POLICY, type UserFixture } from '../support/iam-fixtures.js';
 import { buttonLabels, messageContent, pendingRequest, stored, waitForAnswer } from '../support/scenario-helpers.js';
 import { clickOnMessage, onDemandSummaries } from '../support/summary-helpers.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION } from '../../src/slack/ids.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { buildBlockAction, buildCommand, randomTriggerId } from '../../testkit/slack-payloads.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, type Harness, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
-import { groupsOf } from '../support/iam-fixtures.js';
 import { buttonLabels, everythingSent, LoggedBot, messageContent, UNKNOWN_REQUEST_ID, useHarness, waitForAnswer } from '../support/scenario-helpers.js';
-import { buildBlockAction, buildCommand, randomTriggerId } from '../support/slack-payloads.js';
 
 const employee = PEOPLE.employee.id;
 const { admin1, admin2, outsider } = PEOPLE;

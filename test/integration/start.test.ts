@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
+import { resetMoto } from '../../testkit/moto.js';
 import { FakeSlack } from '../support/fake-slack.js';
-import { resetMoto } from '../support/moto.js';
 
 /** `npm start` as a user runs it, with only the given environment (no .env file). */
 function start(env: Record<string, string>) {

@@ -1,10 +1,10 @@
 import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
+import { groupsOf, type UserFixture } from '../../testkit/iam-fixtures.js';
 import { ManualClock } from '../support/clock.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
-import { groupsOf, type UserFixture } from '../support/iam-fixtures.js';
 import { waitForAnswer } from '../support/scenario-helpers.js';
 import { buttonsIn, grantIdsIn } from '../support/summary-fixtures.js';
 import {

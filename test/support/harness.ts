@@ -16,12 +16,12 @@ import type { Clock } from '../../src/services/ports.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
-import { AwsProxy } from './aws-proxy.js';
+import { AwsProxy } from '../../testkit/aws-proxy.js';
+import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY, type UserFixture } from '../../testkit/iam-fixtures.js';
+import { resetMoto } from '../../testkit/moto.js';
+import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
+import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
 import { FakeSlack, type FakeUser } from './fake-slack.js';
-import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY, type UserFixture } from './iam-fixtures.js';
-import { resetMoto } from './moto.js';
-import { buildBlockAction, buildCommand, buildViewSubmission } from './slack-payloads.js';
-import { type BotResponse, postToBot } from './slack-signing.js';
 
 export const BOT_TOKEN = 'xoxb-test-token-0000';
 export const SIGNING_SECRET = 'test-signing-secret';

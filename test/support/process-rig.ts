@@ -8,11 +8,11 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { ensureTable } from '../../src/store/table.js';
-import { AwsProxy } from './aws-proxy.js';
+import { AwsProxy } from '../../testkit/aws-proxy.js';
+import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY } from '../../testkit/iam-fixtures.js';
+import { freePort, resetMoto } from '../../testkit/moto.js';
 import { FakeSlack } from './fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from './harness.js';
-import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY } from './iam-fixtures.js';
-import { freePort, resetMoto } from './moto.js';
 
 /** Polls `probe` until it returns something other than undefined/false, or fails after `timeoutMs`. */
 export async function eventually<T>(

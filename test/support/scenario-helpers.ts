@@ -9,10 +9,10 @@ import { type RunningBot, startBot } from '../../src/bot.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
+import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
+import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
 import type { StoredMessage } from './fake-slack.js';
 import { ADMIN_CHANNEL, Harness, type HarnessOptions, PEOPLE, SIGNING_SECRET, TEAM } from './harness.js';
-import { buildBlockAction, buildCommand, buildViewSubmission } from './slack-payloads.js';
-import { type BotResponse, postToBot } from './slack-signing.js';
 
 /**
  * Registers beforeEach/afterEach that start a fresh Harness with `options` for every test of

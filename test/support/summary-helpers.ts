@@ -7,10 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
+import { buildBlockAction } from '../../testkit/slack-payloads.js';
+import type { BotResponse } from '../../testkit/slack-signing.js';
 import type { StoredMessage } from './fake-slack.js';
 import { ADMIN_CHANNEL, type Harness } from './harness.js';
-import { buildBlockAction } from './slack-payloads.js';
-import type { BotResponse } from './slack-signing.js';
 import { blockTexts, makeGrant } from './summary-fixtures.js';
 
 export const TABLE = 'billing-access-test';

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
+import { signSlackRequest } from '../../testkit/slack-signing.js';
 import { FakeSlack, validateBlocks, validateView } from '../support/fake-slack.js';
-import { buildBlockAction, buildCommand, buildViewSubmission } from '../support/slack-payloads.js';
-import { signSlackRequest } from '../support/slack-signing.js';
 
 const TOKEN = 'xoxb-test-token';
 
