@@ -1,6 +1,10 @@
 /**
  * Starts the whole bot for a Config: store, services, Bolt (HTTP or Socket Mode), and
  * GET /healthz. Used by main.ts and by the integration tests, so both run the same code.
+ *
+ * With src/deps.ts, the composition root: this file builds the Slack WebClient, the Bolt app
+ * and its receiver, and the schedulers that fire (sweeps and the summary's Cron); deps.ts
+ * builds the AWS clients, the store and the services.
  */
 import type { AddressInfo } from 'node:net';
 import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LevelConfig } from './domain/levels.js';
 import { ConfigError } from './errors.js';
 
 /** Words that are subcommands of /request-billing and so can never be level names. */
@@ -26,12 +27,7 @@ export const DEFAULT_BILLING_NAMESPACES: readonly string[] = [
   'tax',
 ];
 
-export interface LevelConfig {
-  level: string;
-  groupName: string;
-  policyArn: string;
-  approvalsRequired: number;
-}
+export type { LevelConfig } from './domain/levels.js';
 
 export type MfaPolicy = 'block' | 'warn' | 'off';
 export type IamMode = 'live' | 'dry-run';
@@ -420,13 +416,4 @@ export function loadStoreConfig(options: { groups: boolean }, env: Env = process
 /** Colour on a terminal unless NO_COLOR is set (https://no-color.org). */
 export function wantsColor(stream: { isTTY?: boolean }, env: Env = process.env): boolean {
   return stream.isTTY === true && !env.NO_COLOR;
-}
-
-export function levelConfig(config: Pick<Config, 'levels'>, level: string): LevelConfig | undefined {
-  return config.levels.find((l) => l.level === level);
-}
-
-/** The configured level a request was made for, while its level still maps to the same group (else undefined: a level removed or moved). */
-export function configuredLevelOf(levels: readonly LevelConfig[], request: { level: string; groupName: string }): LevelConfig | undefined {
-  return levels.find((l) => l.level === request.level && l.groupName === request.groupName);
 }

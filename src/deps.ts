@@ -1,5 +1,7 @@
 /**
- * The composition root: the one place that builds SDK clients, the store and services.
+ * The composition root, with src/bot.ts: builds the AWS SDK clients, the IAM gateway, the store,
+ * the Slack notifier and directory, the summary schedule and the services; bot.ts adds the Slack
+ * client, Bolt and the firing schedulers. The CLIs (src/cli/) compose their own from the helpers here.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -8,6 +10,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
+import { Cron } from 'croner';
 import type { HandlerDeps } from '../handlers/deps.js';
 import { AwsIamGateway, DryRunIamGateway } from './aws/iam.js';
 import type { Config } from './config.js';
@@ -21,10 +24,10 @@ import { LifecycleService } from './services/lifecycle.js';
 import { GroupMembership } from './services/membership.js';
 import { type Clock, type IamGateway, type Notifier, type RequestStore, type SlackDirectory, type SummaryStore, systemClock } from './services/ports.js';
 import { RequestService } from './services/request-service.js';
-import { type SummaryPoster, SummaryService } from './services/summary-service.js';
+import { type FiringSchedule, type SummaryPoster, SummaryService } from './services/summary-service.js';
 import { Sweeper } from './services/sweeper.js';
-import { SlackWebDirectory } from './slack/directory.js';
-import { SlackNotifier } from './slack/notifier.js';
+import { SlackWebDirectory } from './slack-web/directory.js';
+import { SlackNotifier } from './slack-web/notifier.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './store/embedded.js';
 import { describeTable, ensureTable } from './store/table.js';
@@ -65,6 +68,21 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
 export function openIam(aws: AwsOptions): IAMClient {
   // Standard-mode retries with backoff absorb IAM throttling before an error reaches a request.
   return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 });
+}
+
+/** The bot's IAM gateway: only the configured groups, and only BILLING_GROUP_POLICIES' documents. */
+export function iamGateway(config: Pick<Config, 'levels'>, iam: IAMClient): AwsIamGateway {
+  return new AwsIamGateway(
+    iam,
+    config.levels.map((l) => l.groupName),
+    Date.now,
+    config.levels.map((l) => l.policyArn),
+  );
+}
+
+/** The summary's schedule, for arithmetic only: paused, it never fires (src/bot.ts runs the firing one). */
+export function summarySchedule(config: Pick<Config, 'summaryCron' | 'summaryTimezone'>): FiringSchedule {
+  return new Cron(config.summaryCron, { timezone: config.summaryTimezone, paused: true });
 }
 
 /** STS, for doctor's "who am I" before it simulates the bot's own permissions. */
@@ -120,20 +138,32 @@ export function wireServices(parts: ServiceParts): Services {
     maxDurationDays: config.maxDurationDays,
     log,
   });
-  const requests = new RequestService(config, store, iam, identity, admins, notifier, announcer, grants, clock);
-  const decisions = new DecisionService(config, store, iam, identity, admins, announcer, grants, clock);
-  const lifecycle = new LifecycleService({ adminChannelId: config.adminChannelId, store, iam, admins, identity, announcer, membership, notifier, clock, log });
-  const sweeper = new Sweeper(
-    { pendingTimeoutHours: config.pendingTimeoutHours, graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000) },
+  const requests = new RequestService({ config, store, iam, identity, admins, announcer, grants, clock });
+  const decisions = new DecisionService({ config, store, iam, identity, admins, announcer, grants, clock });
+  const lifecycle = new LifecycleService({ adminChannelId: config.adminChannelId, store, iam, admins, identity, announcer, membership, clock, log });
+  const sweeper = new Sweeper({
+    pendingTimeoutHours: config.pendingTimeoutHours,
+    graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000),
     store,
     lifecycle,
     grants,
     announcer,
-    notifier,
     clock,
     log,
-  );
-  const summaries = new SummaryService({ config, store, iam, admins, membership, identity, poster: notifier, clock, log, replicaId: parts.replicaId });
+  });
+  const summaries = new SummaryService({
+    config,
+    store,
+    iam,
+    admins,
+    membership,
+    identity,
+    poster: notifier,
+    clock,
+    log,
+    replicaId: parts.replicaId,
+    schedule: summarySchedule(config),
+  });
   return { admins, identity, grants, requests, decisions, lifecycle, sweeper, summaries };
 }
 
@@ -165,14 +195,8 @@ export async function buildDeps(options: {
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoRequestStore(doc, config.tableName);
 
-  const groups = config.levels.map((l) => l.groupName);
-  const awsIam = new AwsIamGateway(
-    openIam(options.aws),
-    groups,
-    Date.now,
-    config.levels.map((l) => l.policyArn),
-  );
-  const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(groups));
+  const awsIam = iamGateway(config, openIam(options.aws));
+  const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(config.levels.map((l) => l.groupName)));
 
   const directory = new SlackWebDirectory(slack);
   const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun, options.teamUrl);

@@ -4,6 +4,8 @@
  * parts, not markup: the Slack layer decides how a user id or a code value is shown, so
  * nothing is escaped twice.
  */
+import type { IdentityLink } from './domain/link.js';
+import type { AccessRequest } from './domain/request.js';
 
 /** One piece of user-facing text: plain words, a Slack user, or a value shown as code. */
 export type TextPart = string | { user: string } | { code: string };
@@ -74,7 +76,7 @@ export class RequestNotFoundError extends BillingAccessError {
  * A conditional write lost: the item was not in the state the writer expected.
  * `current` is the item as it is now (undefined if it does not exist).
  */
-export class ConflictError<T = unknown> extends BillingAccessError {
+export class ConflictError<T> extends BillingAccessError {
   override name = 'ConflictError';
   constructor(
     message: Text,
@@ -84,6 +86,12 @@ export class ConflictError<T = unknown> extends BillingAccessError {
     super(message, options);
   }
 }
+
+/** A request write lost: `current` is the request that won (the same one changed, or the other request holding the slot). */
+export class RequestConflictError extends ConflictError<AccessRequest> {}
+
+/** A link lost: `current` is the link that holds the IAM user. */
+export class LinkConflictError extends ConflictError<IdentityLink> {}
 
 /** Configuration is invalid; `problems` names every bad variable. */
 export class ConfigError extends Error {

@@ -35,10 +35,9 @@ export class PolicyNotAllowedError extends BillingAccessError {
 
 /**
  * The default version of a managed policy: GetPolicy names it, GetPolicyVersion returns its
- * document URL-encoded. Shared by the gateway and doctor so both judge the same text. SDK errors
- * are passed on as they come.
+ * document URL-encoded. SDK errors are passed on as they come.
  */
-export async function readDefaultPolicyVersion(iam: IAMClient, policyArn: string): Promise<PolicyVersion> {
+async function readDefaultPolicyVersion(iam: IAMClient, policyArn: string): Promise<PolicyVersion> {
   const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
   const versionId = policy.Policy?.DefaultVersionId;
   if (!versionId) throw new BillingAccessError(`IAM did not name the default version of ${policyArn}.`);
@@ -86,7 +85,8 @@ interface TagIndex {
 const QUOTA_CACHE_MS = 60 * 60 * 1000;
 
 /**
- * The only code that calls IAM, and only on the configured billing groups.
+ * The bot's IAM gateway: the only code of the bot that calls IAM, and only on the configured
+ * billing groups (doctor reads the groups and their policies through it too).
  * The SDK's own retry (standard mode) handles throttling before an error reaches here.
  */
 export class AwsIamGateway implements IamGateway {
@@ -237,14 +237,27 @@ export class AwsIamGateway implements IamGateway {
     if (!this.allowedPolicies.has(expectedPolicyArn)) throw new PolicyNotAllowedError(expectedPolicyArn);
     const state = await this.listGroupPolicies(groupName);
     if (!needsPolicyDocument(expectedPolicyArn, state.attachedPolicyArns)) return state;
+    return { ...state, expectedVersion: await this.defaultPolicyVersion(expectedPolicyArn) };
+  }
+
+  /**
+   * A configured group as IAM knows it (its ARN), or undefined when IAM has no such group.
+   * Throws IamUnavailableError (the SDK's error as its cause) when IAM cannot be read.
+   */
+  async findGroup(groupName: string): Promise<{ arn: string | undefined } | undefined> {
+    this.assertAllowed(groupName);
     try {
-      return { ...state, expectedVersion: await readDefaultPolicyVersion(this.iam, expectedPolicyArn) };
+      const out = await this.iam.send(new GetGroupCommand({ GroupName: groupName, MaxItems: 1 }));
+      return { arn: out.Group?.Arn };
     } catch (err) {
-      throw new IamUnavailableError(`reading the default version of policy ${expectedPolicyArn}`, err);
+      if (isNoSuchEntity(err)) return undefined;
+      throw new IamUnavailableError(`reading group ${groupName}`, err);
     }
   }
 
-  private async listGroupPolicies(groupName: string): Promise<GroupPolicyState> {
+  /** The first half of groupPolicies: the attached and inline policies of a configured group, every page read. */
+  async listGroupPolicies(groupName: string): Promise<GroupPolicyState> {
+    this.assertAllowed(groupName);
     try {
       const attachedPolicyArns: string[] = [];
       for await (const page of paginateListAttachedGroupPolicies({ client: this.iam }, { GroupName: groupName })) {
@@ -257,6 +270,16 @@ export class AwsIamGateway implements IamGateway {
       return { attachedPolicyArns, inlinePolicyNames };
     } catch (err) {
       throw new IamUnavailableError(`reading the policies of group ${groupName}`, err);
+    }
+  }
+
+  /** The second half of groupPolicies: the default version of one of BILLING_GROUP_POLICIES, its document decoded. */
+  async defaultPolicyVersion(policyArn: string): Promise<PolicyVersion> {
+    if (!this.allowedPolicies.has(policyArn)) throw new PolicyNotAllowedError(policyArn);
+    try {
+      return await readDefaultPolicyVersion(this.iam, policyArn);
+    } catch (err) {
+      throw new IamUnavailableError(`reading the default version of policy ${policyArn}`, err);
     }
   }
 
@@ -330,6 +353,13 @@ export class AwsIamGateway implements IamGateway {
       return 'not-a-member';
     }
   }
+}
+
+/** IAM's "no such group/user/policy", however the endpoint names it (some emulators answer `NoSuchEntity`). */
+function isNoSuchEntity(err: unknown): boolean {
+  if (err instanceof NoSuchEntityException) return true;
+  const name = err instanceof Error ? err.name : '';
+  return name === 'NoSuchEntityException' || name === 'NoSuchEntity';
 }
 
 /**

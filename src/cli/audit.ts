@@ -3,6 +3,9 @@
  * stdout, one event a line, read from the table page by page (the byAuditMonth index) and
  * written as it comes, waiting whenever stdout is full. Only data goes to stdout; messages go
  * to stderr. Needs only the store variables. Exit 2 on bad arguments, 1 when the store fails.
+ *
+ * A composition root of its own: it opens the DynamoDB client (with src/deps.ts's openDynamo)
+ * and closes it when done.
  */
 import 'dotenv/config';
 import { parseArgs } from 'node:util';

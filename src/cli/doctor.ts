@@ -3,14 +3,18 @@
  * token, scopes and admin channel, admins, the table and its indexes, the IAM groups and their
  * policies, the bot's own AWS permissions, the settings in effect) and prints one line per
  * check: ✓, ✗ with the fix, or ⚠ (could not check, and why). Exit code 1 only when a line is ✗.
+ *
+ * A composition root of its own: it builds the Slack clients it checks through, and the DynamoDB,
+ * IAM and STS clients with the helpers of src/deps.ts, and closes them when done.
  */
 import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LogLevel, WebClient } from '@slack/web-api';
+import { AwsDoctorProbe } from '../aws/doctor-probe.js';
 import { type Config, loadConfig, wantsColor } from '../config.js';
-import { openDynamo, openIam, openSts } from '../deps.js';
+import { iamGateway, openDynamo, openIam, openSts } from '../deps.js';
 import {
   type CheckResult,
   checkGroup,
@@ -32,24 +36,14 @@ import { probeEmbeddedStore } from '../store/embedded-probe.js';
 const USAGE = 'usage: npm run doctor [-- --json]\n';
 const MANIFEST = new URL('../../manifest.yml', import.meta.url);
 
-/** A YAML parser when the `yaml` package is installed; the checks fall back to a line reader. */
-async function yamlParser(): Promise<((text: string) => unknown) | undefined> {
-  const name = 'yaml';
-  try {
-    const mod = (await import(name)) as { parse?: (text: string) => unknown };
-    return typeof mod.parse === 'function' ? mod.parse : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+/** The bot scopes manifest.yml asks for; undefined (the built-in list) without a manifest or when it is not YAML. */
 async function manifestScopes(): Promise<string[] | undefined> {
   if (!existsSync(MANIFEST)) return undefined;
   const text = await readFile(MANIFEST, 'utf8');
   try {
-    return manifestBotScopes(text, await yamlParser());
-  } catch {
     return manifestBotScopes(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -99,11 +93,11 @@ async function iamChecks(config: Config, table: TableCheck | undefined): Promise
   const iam = openIam(config.aws);
   const sts = openSts(config.aws);
   try {
+    const gateway = iamGateway(config, iam);
     const groups = [];
-    for (const level of config.levels) groups.push(await checkGroup(iam, level, config.billingNamespaces));
+    for (const level of config.levels) groups.push(await checkGroup(gateway, level, config.billingNamespaces));
     const permissions = await checkPermissions({
-      iam,
-      sts,
+      probe: new AwsDoctorProbe(iam, sts),
       groups: groups.map((g) => ({ groupName: g.level.groupName, ...(g.arn ? { arn: g.arn } : {}) })),
       policyArns: config.levels.map((l) => l.policyArn),
       iamMode: config.iamMode,

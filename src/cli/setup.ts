@@ -2,6 +2,9 @@
  * `npm run setup [-- --groups]`: creates the DynamoDB table with its indexes and, with
  * --groups, the configured IAM groups with their managed policies. Safe to run twice.
  * Needs only the store and AWS variables (Slack tokens are not required here).
+ *
+ * A composition root of its own: it opens the DynamoDB and IAM clients (with the helpers of
+ * src/deps.ts) and closes them when done.
  */
 import 'dotenv/config';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

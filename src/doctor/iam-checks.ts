@@ -1,20 +1,17 @@
 /** doctor: the billing groups and their policies, and the bot's own IAM permissions (by policy simulation). */
-import {
-  GetGroupCommand,
-  GetRoleCommand,
-  type IAMClient,
-  NoSuchEntityException,
-  paginateListAttachedGroupPolicies,
-  paginateListGroupPolicies,
-  SimulatePrincipalPolicyCommand,
-  type SimulatePrincipalPolicyCommandOutput,
-} from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { readDefaultPolicyVersion } from '../aws/iam.js';
+import type { CallerIdentity, DoctorProbe, SimulatedDecision } from '../aws/doctor-probe.js';
+import type { AwsIamGateway } from '../aws/iam.js';
 import type { Config, IamMode, LevelConfig } from '../config.js';
 import { type GroupPolicyProblem, groupPolicyProblems, isAwsManagedPolicy, needsPolicyDocument } from '../domain/group-policy.js';
+import { IamUnavailableError } from '../errors.js';
 import type { GroupPolicyState } from '../services/ports.js';
 import { type CheckResult, couldNotCheck, describeError, errorNameOf, fail, isAccessDenied, ok, warn } from './results.js';
+
+/** The reads of the bot's IAM gateway that doctor makes on the configured groups. */
+export type GroupReader = Pick<AwsIamGateway, 'findGroup' | 'listGroupPolicies' | 'defaultPolicyVersion'>;
+
+/** The SDK's own error behind the gateway's IamUnavailableError: what doctor names and judges. */
+const sdkError = (err: unknown): unknown => (err instanceof IamUnavailableError && err.cause !== undefined ? err.cause : err);
 
 export interface GroupCheck {
   result: CheckResult;
@@ -26,16 +23,14 @@ export interface GroupCheck {
 /**
  * Each configured group exists and holds exactly its expected managed policy and no inline
  * policy, and a customer-managed expected policy allows billing actions only (PRODUCT §3): the
- * grant's own rule (src/domain/group-policy.ts), on what doctor reads itself.
+ * grant's own rule (src/domain/group-policy.ts), on what the bot's own gateway reads.
  */
-export async function checkGroup(iam: IAMClient, level: LevelConfig, namespaces: readonly string[]): Promise<GroupCheck> {
+export async function checkGroup(iam: GroupReader, level: LevelConfig, namespaces: readonly string[]): Promise<GroupCheck> {
   const title = `IAM group ${level.groupName} (level ${level.level})`;
   let arn: string | undefined;
   try {
-    const out = await iam.send(new GetGroupCommand({ GroupName: level.groupName, MaxItems: 1 }));
-    arn = out.Group?.Arn;
-  } catch (err) {
-    if (err instanceof NoSuchEntityException || errorNameOf(err) === 'NoSuchEntityException' || errorNameOf(err) === 'NoSuchEntity') {
+    const group = await iam.findGroup(level.groupName);
+    if (!group) {
       return {
         level,
         result: fail(
@@ -46,6 +41,9 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig, namespaces:
         ),
       };
     }
+    arn = group.arn;
+  } catch (caught) {
+    const err = sdkError(caught);
     if (isAccessDenied(err))
       return {
         level,
@@ -80,34 +78,33 @@ export async function checkGroup(iam: IAMClient, level: LevelConfig, namespaces:
 
 const versionNote = (state: GroupPolicyState) => (state.expectedVersion ? ` (default version ${state.expectedVersion.versionId}: billing actions only)` : '');
 
-/** The group's policies, through the same SDK calls as the bot (the expected policy's default version too, when customer-managed). */
-async function readGroupPolicies(iam: IAMClient, level: LevelConfig, title: string): Promise<{ state: GroupPolicyState } | { problem: CheckResult }> {
-  const state: GroupPolicyState = { attachedPolicyArns: [], inlinePolicyNames: [] };
+/**
+ * The group's policies, read as the bot's groupPolicies reads them, step by step so the line can
+ * say which read failed (the expected policy's default version too, when customer-managed).
+ */
+async function readGroupPolicies(iam: GroupReader, level: LevelConfig, title: string): Promise<{ state: GroupPolicyState } | { problem: CheckResult }> {
+  let state: GroupPolicyState;
   try {
-    for await (const page of paginateListAttachedGroupPolicies({ client: iam }, { GroupName: level.groupName })) {
-      for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) state.attachedPolicyArns.push(p.PolicyArn);
-    }
-    for await (const page of paginateListGroupPolicies({ client: iam }, { GroupName: level.groupName }))
-      state.inlinePolicyNames.push(...(page.PolicyNames ?? []));
+    state = await iam.listGroupPolicies(level.groupName);
   } catch (err) {
     return {
       problem: fail(
         'IAM',
         title,
-        `could not list the group's policies: ${describeError(err)}`,
+        `could not list the group's policies: ${describeError(sdkError(err))}`,
         'give the bot iam:ListAttachedGroupPolicies and iam:ListGroupPolicies on the billing groups',
       ),
     };
   }
   if (!needsPolicyDocument(level.policyArn, state.attachedPolicyArns)) return { state };
   try {
-    return { state: { ...state, expectedVersion: await readDefaultPolicyVersion(iam, level.policyArn) } };
+    return { state: { ...state, expectedVersion: await iam.defaultPolicyVersion(level.policyArn) } };
   } catch (err) {
     return {
       problem: fail(
         'IAM',
         title,
-        `could not read the default version of ${level.policyArn}: ${describeError(err)}`,
+        `could not read the default version of ${level.policyArn}: ${describeError(sdkError(err))}`,
         `give the bot iam:GetPolicy and iam:GetPolicyVersion on ${level.policyArn} (the policy in deploy/, parameter CustomerManagedPolicyArns)`,
       ),
     };
@@ -143,8 +140,7 @@ interface Probe {
 }
 
 export interface PermissionInput {
-  iam: IAMClient;
-  sts: STSClient;
+  probe: DoctorProbe;
   groups: { groupName: string; arn?: string }[];
   /** BILLING_GROUP_POLICIES: the customer-managed ones among them are probed for POLICY_READS. */
   policyArns?: string[];
@@ -165,7 +161,7 @@ function unsupported(err: unknown): boolean {
 }
 
 /** The IAM principal to simulate for the caller identity, or why there is none. */
-async function principalFor(iam: IAMClient, callerArn: string): Promise<{ arn: string } | { problem: CheckResult }> {
+async function principalFor(probe: DoctorProbe, callerArn: string): Promise<{ arn: string } | { problem: CheckResult }> {
   const title = 'the bot’s AWS permissions';
   if (/^arn:aws[\w-]*:iam::\d{12}:root$/.test(callerArn))
     return {
@@ -178,10 +174,10 @@ async function principalFor(iam: IAMClient, callerArn: string): Promise<{ arn: s
     };
   const assumed = callerArn.match(/^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([^/]+)\//);
   if (assumed) {
-    const [, partition, account, roleName] = assumed;
+    const [, partition, account, roleName = ''] = assumed;
     try {
-      const out = await iam.send(new GetRoleCommand({ RoleName: roleName }));
-      if (out.Role?.Arn) return { arn: out.Role.Arn };
+      const arn = await probe.roleArn(roleName);
+      if (arn) return { arn };
     } catch {
       // Without iam:GetRole, the role's ARN without a path is the best guess.
     }
@@ -201,9 +197,9 @@ async function principalFor(iam: IAMClient, callerArn: string): Promise<{ arn: s
  */
 export async function checkPermissions(input: PermissionInput): Promise<CheckResult> {
   const title = 'the bot’s AWS permissions';
-  let caller: { Arn?: string; Account?: string };
+  let caller: CallerIdentity;
   try {
-    caller = await input.sts.send(new GetCallerIdentityCommand({}));
+    caller = await input.probe.callerIdentity();
   } catch (err) {
     return fail(
       'IAM',
@@ -212,12 +208,13 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
       'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…, or the instance/task role) and AWS_REGION',
     );
   }
-  if (!caller.Arn || !caller.Account) return couldNotCheck('IAM', title, 'sts:GetCallerIdentity did not name the caller');
-  const principal = await principalFor(input.iam, caller.Arn);
+  const { arn: callerArn, account } = caller;
+  if (!callerArn || !account) return couldNotCheck('IAM', title, 'sts:GetCallerIdentity did not name the caller');
+  const principal = await principalFor(input.probe, callerArn);
   if ('problem' in principal) return principal.problem;
 
-  const partition = caller.Arn.split(':')[1] ?? 'aws';
-  const groupArns = input.groups.map((g) => g.arn ?? `arn:${partition}:iam::${caller.Account}:group/${g.groupName}`);
+  const partition = callerArn.split(':')[1] ?? 'aws';
+  const groupArns = input.groups.map((g) => g.arn ?? `arn:${partition}:iam::${account}:group/${g.groupName}`);
   const probes: Probe[] = [
     { actions: GROUP_READS, resources: groupArns },
     {
@@ -226,14 +223,11 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
       ...(input.iamMode === 'dry-run' ? { soft: 'needed once IAM_MODE=live; dry-run only reads' } : {}),
     },
     { actions: POLICY_READS, resources: [...new Set((input.policyArns ?? []).filter((arn) => !isAwsManagedPolicy(arn)))] },
-    { actions: USER_READS, resources: [`arn:${partition}:iam::${caller.Account}:user/*`] },
+    { actions: USER_READS, resources: [`arn:${partition}:iam::${account}:user/*`] },
     { actions: ['iam:GetAccountSummary'], resources: ['*'], soft: 'optional: without it the groups-per-user quota is not checked' },
   ];
   if (input.iamUserMapping === 'tag') {
-    probes.push(
-      { actions: ['iam:ListUsers'], resources: ['*'] },
-      { actions: ['iam:ListUserTags'], resources: [`arn:${partition}:iam::${caller.Account}:user/*`] },
-    );
+    probes.push({ actions: ['iam:ListUsers'], resources: ['*'] }, { actions: ['iam:ListUserTags'], resources: [`arn:${partition}:iam::${account}:user/*`] });
   }
   if (input.table) {
     probes.push(
@@ -247,46 +241,35 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
   let allowed = 0;
   for (const probe of probes) {
     if (probe.resources.length === 0) continue;
-    let marker: string | undefined;
-    do {
-      let out: SimulatePrincipalPolicyCommandOutput;
-      try {
-        out = await input.iam.send(
-          new SimulatePrincipalPolicyCommand({ PolicySourceArn: principal.arn, ActionNames: probe.actions, ResourceArns: probe.resources, Marker: marker }),
+    let decisions: SimulatedDecision[];
+    try {
+      decisions = await input.probe.simulate(principal.arn, probe.actions, probe.resources);
+    } catch (err) {
+      if (unsupported(err))
+        return couldNotCheck(
+          'IAM',
+          title,
+          `this IAM endpoint does not support iam:SimulatePrincipalPolicy, or failed on its side (${describeError(err)}); emulators such as moto have no policy simulation`,
+          'against AWS, run doctor again; or compare the bot’s policy with deploy/ by hand',
         );
-      } catch (err) {
-        if (unsupported(err))
-          return couldNotCheck(
-            'IAM',
-            title,
-            `this IAM endpoint does not support iam:SimulatePrincipalPolicy, or failed on its side (${describeError(err)}); emulators such as moto have no policy simulation`,
-            'against AWS, run doctor again; or compare the bot’s policy with deploy/ by hand',
-          );
-        if (isAccessDenied(err))
-          return couldNotCheck(
-            'IAM',
-            title,
-            `${principal.arn} may not call iam:SimulatePrincipalPolicy (${errorNameOf(err)})`,
-            'allow iam:SimulatePrincipalPolicy on the bot’s own principal to let doctor check, or compare its policy with deploy/ by hand',
-          );
-        return couldNotCheck('IAM', title, `iam:SimulatePrincipalPolicy failed: ${describeError(err)}`);
+      if (isAccessDenied(err))
+        return couldNotCheck(
+          'IAM',
+          title,
+          `${principal.arn} may not call iam:SimulatePrincipalPolicy (${errorNameOf(err)})`,
+          'allow iam:SimulatePrincipalPolicy on the bot’s own principal to let doctor check, or compare its policy with deploy/ by hand',
+        );
+      return couldNotCheck('IAM', title, `iam:SimulatePrincipalPolicy failed: ${describeError(err)}`);
+    }
+    for (const { action, resource, decision } of decisions) {
+      if (decision === 'allowed') {
+        allowed++;
+        continue;
       }
-      for (const result of out.EvaluationResults ?? []) {
-        const perResource = result.ResourceSpecificResults?.length
-          ? result.ResourceSpecificResults.map((r) => ({ resource: r.EvalResourceName ?? '*', decision: r.EvalResourceDecision }))
-          : [{ resource: result.EvalResourceName ?? '*', decision: result.EvalDecision }];
-        for (const { resource, decision } of perResource) {
-          if (decision === 'allowed') {
-            allowed++;
-            continue;
-          }
-          const line = `${result.EvalActionName} on ${shortArn(resource)} (${decision})`;
-          if (probe.soft) softDenied.push(`${line}: ${probe.soft}`);
-          else denied.push(line);
-        }
-      }
-      marker = out.IsTruncated ? out.Marker : undefined;
-    } while (marker);
+      const line = `${action} on ${shortArn(resource)} (${decision})`;
+      if (probe.soft) softDenied.push(`${line}: ${probe.soft}`);
+      else denied.push(line);
+    }
   }
   if (denied.length > 0)
     return fail(

@@ -1,4 +1,5 @@
 /** doctor: the Slack token and its scopes, the app token, the admin channel and the admins. */
+import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config.js';
 import { type CheckResult, couldNotCheck, describeError, fail, ok, warn } from './results.js';
 
@@ -44,55 +45,14 @@ function describeSlackError(err: unknown): string {
 }
 
 /**
- * The bot scopes a manifest asks for (`oauth_config.scopes.bot`). `parseYaml` is a YAML parser
- * when one is installed; without it a small line reader handles the block and flow list forms.
- * undefined: the manifest names no bot scopes.
+ * The bot scopes a manifest asks for (`oauth_config.scopes.bot`); undefined when it names none.
+ * Throws the YAML parser's error when the text is not YAML.
  */
-export function manifestBotScopes(text: string, parseYaml?: (text: string) => unknown): string[] | undefined {
-  if (parseYaml) {
-    const doc = parseYaml(text) as { oauth_config?: { scopes?: { bot?: unknown } } } | null;
-    const bot = doc?.oauth_config?.scopes?.bot;
-    if (!Array.isArray(bot)) return undefined;
-    return bot.filter((s): s is string => typeof s === 'string').map((s) => s.trim());
-  }
-  return lineParseBotScopes(text);
-}
-
-const unquote = (s: string) => s.trim().replace(/^(["'])(.*)\1$/, '$2');
-const stripComment = (line: string) => line.replace(/(^|\s)#.*$/, '');
-
-function lineParseBotScopes(text: string): string[] | undefined {
-  const path = ['oauth_config', 'scopes', 'bot'];
-  const lines = text.split(/\r?\n/).map(stripComment);
-  const matched: number[] = []; // indents of the path keys found so far
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (!line.trim()) continue;
-    const indent = line.length - line.trimStart().length;
-    while (matched.length > 0 && indent <= (matched.at(-1) ?? 0)) matched.pop();
-    const key = line.trim().match(/^(["']?)([\w.-]+)\1\s*:\s*(.*)$/);
-    if (!key || key[2] !== path[matched.length]) continue;
-    matched.push(indent);
-    if (matched.length < path.length) continue;
-    const rest = (key[3] ?? '').trim();
-    if (rest.startsWith('[')) {
-      return rest
-        .replace(/^\[|\]$/g, '')
-        .split(',')
-        .map(unquote)
-        .filter(Boolean);
-    }
-    const scopes: string[] = [];
-    for (const next of lines.slice(i + 1)) {
-      if (!next.trim()) continue;
-      const nextIndent = next.length - next.trimStart().length;
-      const item = next.trim().match(/^-\s+(.+)$/);
-      if (item && nextIndent >= indent) scopes.push(unquote(item[1] ?? ''));
-      else break;
-    }
-    return scopes;
-  }
-  return undefined;
+export function manifestBotScopes(text: string): string[] | undefined {
+  const doc = parseYaml(text) as { oauth_config?: { scopes?: { bot?: unknown } } } | null;
+  const bot = doc?.oauth_config?.scopes?.bot;
+  if (!Array.isArray(bot)) return undefined;
+  return bot.filter((s): s is string => typeof s === 'string').map((s) => s.trim());
 }
 
 /** The scopes doctor expects: the manifest's (or the built-in list), plus usergroups:read only where a user group names the admins. */

@@ -4,7 +4,7 @@
  * still removes them at expiry and revoke; doctor names them so an admin decides, and so the
  * bot's IAM policy keeps allowing the removal until they end.
  */
-import { configuredLevelOf, type LevelConfig } from '../config.js';
+import { configuredLevelOf, type LevelConfig } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { CheckResult } from './results.js';
 

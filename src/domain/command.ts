@@ -3,6 +3,7 @@
  * input gives either a command or a ValidationError with a message for the user.
  */
 import { code, text, ValidationError } from '../errors.js';
+import { unknownLevel } from './levels.js';
 
 export const JUSTIFICATION_MIN = 10;
 export const JUSTIFICATION_MAX = 500;
@@ -140,11 +141,6 @@ export function validateDenyReason(raw: string | undefined | null): string | und
     throw new ValidationError(`The reason is ${trimmed.length} characters; the limit is ${DENY_REASON_MAX}.`, 'reason');
   }
   return trimmed;
-}
-
-export function unknownLevel(level: string, levels: string[]): ValidationError {
-  const shown = level.length > 40 ? `${level.slice(0, 40)}…` : level;
-  return new ValidationError([`Unknown access level "${shown}". Levels: `, ...levels.flatMap((l, i) => [...(i ? [', '] : []), code(l)]), '.'], 'level');
 }
 
 export function isRequestId(value: string): boolean {

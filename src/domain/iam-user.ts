@@ -3,6 +3,7 @@
  * on (PRODUCT §1 Request, §3): used at request, at approval and at retry. Pure.
  */
 import type { MfaPolicy } from '../config.js';
+import { code, errorMessage, errorName, RequestRefusedError, text } from '../errors.js';
 
 export interface IamUserInfo {
   userName: string;
@@ -52,4 +53,52 @@ export function iamUserKey(userName: string): string {
 
 export function sameIamUser(a: string, b: string): boolean {
   return iamUserKey(a) === iamUserKey(b);
+}
+
+/** When the verdict is asked: at the request (told to the requester), or when a grant is about to happen (told to the admin). */
+export type IamUserStage = 'request' | 'approval' | 'retry';
+
+/**
+ * The refusal for a verdict, in the words for whoever is told at that stage; undefined when
+ * the grant may go on. At approval and retry, details the request already showed (console
+ * password, groups) do not stop a grant: it does not rest on them.
+ */
+export function iamUserRefusal(read: IamUserRead, policy: IamUserPolicy, userName: string, stage: IamUserStage): RequestRefusedError | undefined {
+  const problem = iamUserProblem(read, policy);
+  if (!problem) return undefined;
+  const readError = 'error' in read ? read.error : undefined;
+  const cause = readError === undefined ? {} : { cause: readError };
+  const unreadable = `reading IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}`;
+  if (stage === 'request') {
+    const notChecked = 'user' in read ? (read.user?.notChecked.join('; ') ?? '') : '';
+    switch (problem) {
+      case 'missing':
+        return new RequestRefusedError(
+          text`There is no IAM user ${code(userName)} in this AWS account. Ask an admin to create it, or to link your Slack user to your IAM user with ${code('/request-billing link @you <iam-user>')}.`,
+        );
+      case 'no-mfa':
+        return new RequestRefusedError(
+          text`Your IAM user ${code(userName)} has no MFA device, and billing access requires one. Add one in the AWS console (IAM → Users → ${userName} → Security credentials → Assign MFA device), then ask again.`,
+        );
+      case 'unreadable':
+        return new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, { ...cause, detail: unreadable });
+      default:
+        return new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, {
+          detail: `IAM user ${userName} not fully readable: ${notChecked}`,
+        });
+    }
+  }
+  const stays = stage === 'approval' ? ' The request stays pending.' : ' The request stays failed.';
+  switch (problem) {
+    case 'missing':
+      return new RequestRefusedError([...text`IAM user ${code(userName)} no longer exists.`, stays], cause);
+    case 'no-mfa':
+      return new RequestRefusedError([...text`IAM user ${code(userName)} has no MFA device any more, so it cannot be granted.`, stays], cause);
+    case 'unreadable':
+      return new RequestRefusedError([...text`Could not re-check IAM user ${code(userName)}; try again.`, stays], { ...cause, detail: `re-checking IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}` });
+    case 'mfa-unreadable':
+      return new RequestRefusedError([...text`Could not re-check MFA for ${code(userName)}; try again.`, stays], cause);
+    default:
+      return undefined;
+  }
 }

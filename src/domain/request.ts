@@ -120,10 +120,6 @@ export function assertTransition(from: RequestStatus, to: RequestStatus): void {
   if (from !== to && !canTransition(from, to)) throw new IllegalTransitionError(from, to);
 }
 
-export function isTerminal(status: RequestStatus): boolean {
-  return TRANSITIONS[status].length === 0;
-}
-
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** ISO 8601 UTC, the one time format stored anywhere in the table. */
@@ -133,14 +129,4 @@ export function iso(date: Date): string {
 
 export function addDays(isoTime: string, days: number): string {
   return new Date(Date.parse(isoTime) + days * DAY_MS).toISOString();
-}
-
-/** What approving one more time does: record the approval, or complete it. */
-export function approvalOutcome(request: Pick<AccessRequest, 'approverIds' | 'approvalsRequired'>): 'record' | 'complete' {
-  return request.approverIds.length + 1 >= request.approvalsRequired ? 'complete' : 'record';
-}
-
-/** The expiry for a grant approved at `now` for `durationDays`. */
-export function grantExpiry(now: string, durationDays: number): string {
-  return addDays(now, durationDays);
 }

@@ -1,10 +1,12 @@
 /**
- * Delivers the Slack notices a request's state calls for, at least once: the transition that
- * needs them sets `noticeDue` in the same conditional write; it is cleared only after every
- * notice went out, and the sweeper re-delivers what is still due after a failure or a crash.
+ * The one path from the services to Slack. Delivers the notices a request's state calls for, at
+ * least once: the transition that needs them sets `noticeDue` in the same conditional write;
+ * it is cleared only after every notice went out, and the sweeper re-delivers what is still due
+ * after a failure or a crash. Also posts new requests, reminders and admin-channel notices.
  */
 import type { AccessRequest } from '../domain/request.js';
-import { errorMessage, errorName } from '../errors.js';
+import { posted } from '../domain/transitions.js';
+import { errorMessage, errorName, RequestConflictError } from '../errors.js';
 import { escapeMrkdwn, mention } from '../slack/escape.js';
 import type { Notifier, RequestStore } from './ports.js';
 
@@ -16,6 +18,42 @@ export class Announcer {
     private readonly store: RequestStore,
     private readonly log: Log,
   ) {}
+
+  /**
+   * Posts a new request to the admin channel and records where it went. `delivered` is false
+   * when Slack did not take it: the request stays stored, and the sweeper posts it later.
+   */
+  async post(request: AccessRequest, at: string, extensionOf?: AccessRequest): Promise<{ request: AccessRequest; delivered: boolean }> {
+    let where: { channel: string; ts: string };
+    try {
+      where = await this.notifier.requestPosted(request, extensionOf ? { extensionOf } : {});
+    } catch (err) {
+      this.log.error({ event: 'slack.notice_failed', notice: 'request', requestId: request.id, error: errorName(err), message: errorMessage(err) });
+      return { request, delivered: false };
+    }
+    try {
+      return { request: await this.store.update(request, posted(request, at, where)), delivered: true };
+    } catch (err) {
+      // Changed meanwhile (approved, cancelled): the post went out; the newer state is what counts.
+      if (err instanceof RequestConflictError && err.current) return { request: err.current, delivered: true };
+      return { request, delivered: false };
+    }
+  }
+
+  /** A reminder in the admin thread of a pending request. */
+  async remind(request: AccessRequest, hoursLeft: number): Promise<void> {
+    await this.notifier.threadReply(request, `:bell: Reminder: this request is still waiting for a decision (times out in about ${hoursLeft} h).`);
+  }
+
+  /** A user taken out of a group that an ACTIVE grant still needs, and IAM refused to put them back: the admins must act (best effort). */
+  async putBackFailed(subject: AccessRequest, grant: AccessRequest, errorName: string): Promise<void> {
+    await this.notifier
+      .threadReply(
+        subject,
+        `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while another change kept this grant active, and could not be put back (${errorName}). Re-add them by hand or revoke the grant.`,
+      )
+      .catch(() => undefined);
+  }
 
   /** A link made, in front of every admin (best effort: the link and its audit event are already stored). */
   async linkMade(link: { adminId: string; userId: string; iamUserName: string; previous?: string }): Promise<void> {

@@ -4,20 +4,19 @@
  * id, and by IAM user from any Slack account), and at approval and retry everything a grant
  * depends on again: identity, workspace, the level, the IAM user and its MFA.
  */
-import { type Config, configuredLevelOf } from '../config.js';
-import { iamUserProblem, sameIamUser } from '../domain/iam-user.js';
-import { type AccessRequest, approvalOutcome } from '../domain/request.js';
+import type { Config } from '../config.js';
+import { configuredLevelOf } from '../domain/levels.js';
+import { iamUserRefusal, sameIamUser } from '../domain/iam-user.js';
+import type { AccessRequest } from '../domain/request.js';
+import { approvalOutcome, approve, deny, retry } from '../domain/transitions.js';
 import {
   BillingAccessError,
-  ConflictError,
   code,
-  errorMessage,
-  errorName,
   IamUnavailableError,
   NotAllowedError,
+  RequestConflictError,
   RequestNotFoundError,
   RequestRefusedError,
-  type TextPart,
   text,
   user,
 } from '../errors.js';
@@ -25,7 +24,8 @@ import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
-import type { Clock, IamGateway, IamUserInfo, RequestStore } from './ports.js';
+import { readIamUser } from './iam-user-read.js';
+import type { Clock, IamGateway, RequestStore } from './ports.js';
 
 export interface Click {
   userId: string;
@@ -42,23 +42,25 @@ export type DecisionResult =
 
 const MAX_RACE_RETRIES = 5;
 
+export interface DecisionServiceDeps {
+  config: Pick<Config, 'adminChannelId' | 'requireMfa' | 'iamMode' | 'levels'>;
+  store: RequestStore;
+  iam: IamGateway;
+  identity: IdentityResolver;
+  admins: AdminPolicy;
+  announcer: Announcer;
+  grants: GrantExecutor;
+  clock: Clock;
+}
+
 export class DecisionService {
-  constructor(
-    private readonly config: Pick<Config, 'adminChannelId' | 'requireMfa' | 'iamMode' | 'levels'>,
-    private readonly store: RequestStore,
-    private readonly iam: IamGateway,
-    private readonly identity: IdentityResolver,
-    private readonly admins: AdminPolicy,
-    private readonly announcer: Announcer,
-    private readonly grants: GrantExecutor,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deps: DecisionServiceDeps) {}
 
   /** Who may click at all: an admin, in the admin channel (a click naming no channel is refused). Cheap; run before opening a modal. */
   async authorize(click: Click): Promise<AccessRequest> {
-    if (click.channelId !== this.config.adminChannelId) throw new NotAllowedError('Decisions are only taken in the admin channel.');
-    if (!(await this.admins.isAdmin(click.userId))) throw new NotAllowedError('Only billing admins can decide on requests.');
-    const request = await this.store.get(click.requestId);
+    if (click.channelId !== this.deps.config.adminChannelId) throw new NotAllowedError('Decisions are only taken in the admin channel.');
+    if (!(await this.deps.admins.isAdmin(click.userId))) throw new NotAllowedError('Only billing admins can decide on requests.');
+    const request = await this.deps.store.get(click.requestId);
     if (!request) throw new RequestNotFoundError(click.requestId);
     if (request.requesterId === click.userId) throw new NotAllowedError('You cannot decide on your own request; another admin must.');
     return request;
@@ -66,14 +68,14 @@ export class DecisionService {
 
   /** No approval of one's own IAM user from any Slack account, nor by the admin who linked the requester to it. */
   private async refuseOwnIamUser(click: Click, request: AccessRequest, own?: readonly string[]): Promise<void> {
-    const conflict = await this.identity.approverConflict(click.userId, request, own);
+    const conflict = await this.deps.identity.approverConflict(click.userId, request, own);
     if (conflict) throw approverConflictError(conflict, request, 'approve');
   }
 
   /** One person counts once: an approval from a Slack account whose IAM user already approved (through another account) is refused. */
   private async refuseSecondAccount(mine: readonly string[], request: AccessRequest): Promise<void> {
     for (const earlier of request.approvals) {
-      const theirs = [...(earlier.iamUsers ?? []), ...(await this.identity.iamUsersOf(earlier.by, 'self-check'))];
+      const theirs = [...(earlier.iamUsers ?? []), ...(await this.deps.identity.iamUsersOf(earlier.by, 'self-check'))];
       const shared = mine.find((m) => theirs.some((t) => sameIamUser(m, t)));
       if (shared) {
         throw new RequestRefusedError(
@@ -86,7 +88,7 @@ export class DecisionService {
   async approve(click: Click): Promise<DecisionResult> {
     let request = await this.authorize(click);
     // Read once: who the clicker is does not change between attempts of this one click.
-    const iamUsers = await this.identity.iamUsersOf(click.userId, 'self-check');
+    const iamUsers = await this.deps.identity.iamUsersOf(click.userId, 'self-check');
     await this.refuseOwnIamUser(click, request, iamUsers);
     for (let attempt = 0; ; attempt++) {
       if (request.status !== 'PENDING') return { kind: 'already-decided', request };
@@ -97,30 +99,18 @@ export class DecisionService {
       }
       await this.refuseSecondAccount(iamUsers, request);
       if (approvalOutcome(request) === 'complete') await this.recheck(request, 'approval');
-      const now = this.clock.now().toISOString();
-      const approvals = [...request.approvals, { by: click.userId, at: now, ...(iamUsers.length ? { iamUsers } : {}) }];
-      const approverIds = [...request.approverIds, click.userId];
+      const now = this.deps.clock.now().toISOString();
       try {
-        if (approvalOutcome(request) === 'record') {
-          const recorded = await this.store.update(
-            request,
-            { approvals, approverIds, noticeDue: 'DUE', updatedAt: now },
-            { actor: click.userId, detail: `approval ${approverIds.length} of ${request.approvalsRequired}` },
-          );
-          await this.announcer.announce(recorded);
-          return { kind: 'recorded', request: recorded };
+        const after = await this.deps.store.update(request, approve(request, { by: click.userId, at: now, ...(iamUsers.length ? { iamUsers } : {}) }));
+        if (after.status === 'PENDING') {
+          await this.deps.announcer.announce(after);
+          return { kind: 'recorded', request: after };
         }
-        const approved = await this.store.update(
-          request,
-          { status: 'APPROVED', approvals, approverIds, decidedBy: click.userId, decidedAt: now, updatedAt: now },
-          { actor: click.userId, detail: `approved by ${approverIds.join(', ')}` },
-        );
-        return { kind: 'completed', request: await this.grants.complete(approved, click.userId) };
+        return { kind: 'completed', request: await this.deps.grants.complete(after, click.userId) };
       } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= MAX_RACE_RETRIES) throw err;
-        const current = err.current as AccessRequest | undefined;
-        if (!current) throw new RequestNotFoundError(click.requestId);
-        request = current;
+        if (!(err instanceof RequestConflictError) || attempt >= MAX_RACE_RETRIES) throw err;
+        if (!err.current) throw new RequestNotFoundError(click.requestId);
+        request = err.current;
       }
     }
   }
@@ -133,7 +123,7 @@ export class DecisionService {
    */
   private async recheck(request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
     const stays = stage === 'approval' ? 'The request stays pending.' : 'The request stays failed.';
-    const level = configuredLevelOf(this.config.levels, request);
+    const level = configuredLevelOf(this.deps.config.levels, request);
     if (!level) {
       throw new RequestRefusedError(
         text`The ${request.level} level (IAM group ${code(request.groupName)}) is no longer configured, so nothing is granted into it. ${stays}`,
@@ -141,7 +131,7 @@ export class DecisionService {
     }
     let who: Awaited<ReturnType<IdentityResolver['resolve']>>;
     try {
-      who = await this.identity.resolve(request.requesterId);
+      who = await this.deps.identity.resolve(request.requesterId);
     } catch (err) {
       if (err instanceof BillingAccessError && !(err instanceof IamUnavailableError)) {
         throw new RequestRefusedError(['The requester can no longer be granted: ', ...err.parts, ` ${stays}`], { cause: err });
@@ -155,59 +145,27 @@ export class DecisionService {
         } and ask them to request again.`,
       );
     }
-    await this.recheckIamUser(request.iamUserName, stays);
+    await this.recheckIamUser(request.iamUserName, stage);
   }
 
-  private async recheckIamUser(userName: string, stays: string): Promise<void> {
-    let user: IamUserInfo | undefined;
-    let readError: unknown;
-    try {
-      user = await this.iam.getUser(userName);
-    } catch (err) {
-      readError = err;
-    }
-    const problem = iamUserProblem(readError === undefined ? { user } : { error: readError }, {
-      requireMfa: this.config.requireMfa,
-      live: this.config.iamMode === 'live',
-    });
-    const refuse = (why: TextPart[], detail?: string) =>
-      new RequestRefusedError([...why, ` ${stays}`], { ...(readError === undefined ? {} : { cause: readError }), ...(detail ? { detail } : {}) });
-    switch (problem) {
-      case 'missing':
-        throw refuse(text`IAM user ${code(userName)} no longer exists.`);
-      case 'no-mfa':
-        throw refuse(text`IAM user ${code(userName)} has no MFA device any more, so it cannot be granted.`);
-      case 'unreadable':
-        throw refuse(
-          text`Could not re-check IAM user ${code(userName)}; try again.`,
-          `re-checking IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}`,
-        );
-      case 'mfa-unreadable':
-        throw refuse(text`Could not re-check MFA for ${code(userName)}; try again.`);
-      default:
-        // 'partly-unreadable' (console password, groups): the request showed them; a grant does not rest on them.
-        return;
-    }
+  private async recheckIamUser(userName: string, stage: 'approval' | 'retry'): Promise<void> {
+    const read = await readIamUser(this.deps.iam, userName);
+    const refusal = iamUserRefusal(read, { requireMfa: this.deps.config.requireMfa, live: this.deps.config.iamMode === 'live' }, userName, stage);
+    if (refusal) throw refusal;
   }
 
   async deny(click: Click, reason: string | undefined): Promise<DecisionResult> {
     let request = await this.authorize(click);
     for (let attempt = 0; ; attempt++) {
       if (request.status !== 'PENDING') return { kind: 'already-decided', request };
-      const now = this.clock.now().toISOString();
       try {
-        const denied = await this.store.update(
-          request,
-          { status: 'DENIED', decidedBy: click.userId, decidedAt: now, noticeDue: 'DUE', updatedAt: now, ...(reason ? { denyReason: reason } : {}) },
-          { actor: click.userId, detail: reason ? `denied: ${reason}` : 'denied' },
-        );
-        await this.announcer.announce(denied);
+        const denied = await this.deps.store.update(request, deny(request, click.userId, this.deps.clock.now().toISOString(), reason));
+        await this.deps.announcer.announce(denied);
         return { kind: 'denied', request: denied };
       } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= MAX_RACE_RETRIES) throw err;
-        const current = err.current as AccessRequest | undefined;
-        if (!current) throw new RequestNotFoundError(click.requestId);
-        request = current;
+        if (!(err instanceof RequestConflictError) || attempt >= MAX_RACE_RETRIES) throw err;
+        if (!err.current) throw new RequestNotFoundError(click.requestId);
+        request = err.current;
       }
     }
   }
@@ -216,17 +174,15 @@ export class DecisionService {
   async retry(click: Click): Promise<DecisionResult> {
     const request = await this.authorize(click);
     if (request.status !== 'FAILED') return { kind: 'already-decided', request };
-    if (request.failure?.membershipUnknown) {
-      throw new RequestRefusedError('The failed attempt may have reached IAM and is still being settled; Retry after the next sweep.');
-    }
+    // Made first: it refuses while a failed add may still be in IAM, before any other check.
+    const retried = retry(request, click.userId, this.deps.clock.now().toISOString());
     await this.refuseOwnIamUser(click, request);
     await this.recheck(request, 'retry');
-    const now = this.clock.now().toISOString();
     let approved: AccessRequest;
     try {
-      approved = await this.store.update(request, { status: 'APPROVED', updatedAt: now }, { actor: click.userId, detail: 'retry' });
+      approved = await this.deps.store.update(request, retried);
     } catch (err) {
-      const current = err instanceof ConflictError ? (err.current as AccessRequest | undefined) : undefined;
+      const current = err instanceof RequestConflictError ? err.current : undefined;
       if (current && current.id !== request.id) {
         throw new RequestRefusedError(
           text`Another break-glass grant of ${code(request.iamUserName)} is live (${code(current.id)}); only one may be live at a time. The request stays failed.`,
@@ -235,6 +191,6 @@ export class DecisionService {
       if (current) return { kind: 'already-decided', request: current };
       throw err;
     }
-    return { kind: 'completed', request: await this.grants.complete(approved, click.userId) };
+    return { kind: 'completed', request: await this.deps.grants.complete(approved, click.userId) };
   }
 }

@@ -3,10 +3,11 @@
  * or APPROVED → FAILED with the error. Safe to run again on the same request: group
  * membership is idempotent and every state change is conditional.
  */
-import { configuredLevelOf, type LevelConfig } from '../config.js';
+import { configuredLevelOf, type LevelConfig } from '../domain/levels.js';
 import { groupPolicyProblems } from '../domain/group-policy.js';
-import { type AccessRequest, addDays, DAY_MS } from '../domain/request.js';
-import { BillingAccessError, ConflictError, errorMessage, errorName, IamUnavailableError } from '../errors.js';
+import { type AccessRequest, DAY_MS } from '../domain/request.js';
+import { activate, extend, fail, moveExpiry, settleFailure } from '../domain/transitions.js';
+import { BillingAccessError, errorMessage, errorName, IamUnavailableError, RequestConflictError } from '../errors.js';
 import type { Announcer } from './announcer.js';
 import type { GroupMembership } from './membership.js';
 import type { Clock, GroupPolicyState, IamGateway, RequestStore } from './ports.js';
@@ -48,21 +49,13 @@ export class GrantExecutor {
       } else {
         addTried = true;
         await this.deps.iam.addUserToGroup(approved.iamUserName, approved.groupName);
-        const now = clock.now().toISOString();
-        const expiresAt = approved.expiresAt ?? addDays(now, approved.durationDays);
-        finished = await store.update(
-          approved,
-          { status: 'ACTIVE', expiresAt, noticeDue: 'DUE', updatedAt: now },
-          {
-            actor,
-            detail: `${this.deps.iam.dryRun ? '[dry-run] would add' : 'added'} ${approved.iamUserName} to ${approved.groupName}; expires ${expiresAt}${groupCheck}`,
-          },
-        );
+        const added = `${this.deps.iam.dryRun ? '[dry-run] would add' : 'added'} ${approved.iamUserName} to ${approved.groupName}`;
+        finished = await store.update(approved, activate(approved, actor, clock.now().toISOString(), added, groupCheck));
       }
       log.info({ event: 'grant.completed', requestId: approved.id, status: finished.status, dryRun: this.deps.iam.dryRun });
     } catch (err) {
-      if (err instanceof ConflictError) {
-        if (addTried) await this.alignWithWinner(err.current as AccessRequest | undefined, actor);
+      if (err instanceof RequestConflictError) {
+        if (addTried) await this.alignWithWinner(err.current, actor);
         throw err;
       }
       log.warn({ event: 'grant.failed', requestId: approved.id, error: errorName(err), message: errorMessage(err) });
@@ -84,18 +77,9 @@ export class GrantExecutor {
     const unknown = addTried && this.undoNeeded(approved);
     let failed: AccessRequest;
     try {
-      failed = await this.deps.store.update(
-        approved,
-        {
-          status: 'FAILED',
-          failure: { name: errorName(err), message: errorMessage(err).slice(0, 1000), at: now, ...(unknown ? { membershipUnknown: true } : {}) },
-          noticeDue: 'DUE',
-          updatedAt: now,
-        },
-        { actor, detail: `${errorName(err)}: ${errorMessage(err).slice(0, 500)}` },
-      );
+      failed = await this.deps.store.update(approved, fail(approved, actor, now, { name: errorName(err), message: errorMessage(err), membershipUnknown: unknown }));
     } catch (writeErr) {
-      if (writeErr instanceof ConflictError && addTried) await this.alignWithWinner(writeErr.current as AccessRequest | undefined, actor);
+      if (writeErr instanceof RequestConflictError && addTried) await this.alignWithWinner(writeErr.current, actor);
       throw writeErr;
     }
     return unknown ? this.settleFailedAdd(failed, actor) : failed;
@@ -119,16 +103,12 @@ export class GrantExecutor {
       this.deps.log.warn({ event: 'grant.undo_unconfirmed', requestId: failed.id, detail: undo.detail });
       return failed;
     }
-    const { membershipUnknown: _, ...failure } = failed.failure;
     const now = this.deps.clock.now().toISOString();
+    const detail = undo.detail || `confirmed ${failed.iamUserName} is not in ${failed.groupName} for this request`;
     try {
-      return await this.deps.store.update(
-        failed,
-        { failure, updatedAt: now },
-        { actor, detail: undo.detail || `confirmed ${failed.iamUserName} is not in ${failed.groupName} for this request` },
-      );
+      return await this.deps.store.update(failed, settleFailure(failed, actor, now, detail));
     } catch (err) {
-      if (err instanceof ConflictError && err.current) return err.current as AccessRequest;
+      if (err instanceof RequestConflictError && err.current) return err.current;
       throw err;
     }
   }
@@ -202,27 +182,18 @@ export class GrantExecutor {
       if (grant?.status !== 'ACTIVE' || !grant.expiresAt) {
         throw new BillingAccessError(`The grant ${grantId} this extends is no longer active; ask for new access instead.`);
       }
-      const applied = grant.appliedExtensions ?? [];
       let expiresAt = grant.expiresAt;
       try {
         // Recorded on the grant in the same write, so a re-run after a crash never extends twice.
-        if (!applied.includes(extension.id)) {
+        if (!(grant.appliedExtensions ?? []).includes(extension.id)) {
           const wanted = Date.parse(grant.expiresAt) + extension.durationDays * DAY_MS;
           const capped = new Date(Math.min(wanted, nowMs + this.deps.maxDurationDays * DAY_MS)).toISOString();
           if (capped > expiresAt) expiresAt = capped;
-          await store.update(
-            grant,
-            { expiresAt, appliedExtensions: [...applied, extension.id], updatedAt: now },
-            { actor, detail: `expiry moved from ${grant.expiresAt} to ${expiresAt} by extension ${extension.id}` },
-          );
+          await store.update(grant, moveExpiry(grant, extension.id, expiresAt, actor, now));
         }
-        return await store.update(
-          extension,
-          { status: 'EXTENDED', expiresAt, noticeDue: 'DUE', updatedAt: now },
-          { actor, detail: `grant ${grantId} now expires ${expiresAt}` },
-        );
+        return await store.update(extension, extend(extension, actor, now, expiresAt));
       } catch (err) {
-        if (err instanceof ConflictError && attempt < 3 && (err.current as AccessRequest | undefined)?.id === grantId) continue;
+        if (err instanceof RequestConflictError && attempt < 3 && err.current?.id === grantId) continue;
         throw err;
       }
     }

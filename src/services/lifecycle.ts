@@ -6,13 +6,14 @@
  */
 import { sameIamUser } from '../domain/iam-user.js';
 import type { AccessRequest } from '../domain/request.js';
+import { type EndStatus, end, oweRevoke } from '../domain/transitions.js';
 import {
   BillingAccessError,
-  ConflictError,
   code,
   errorMessage,
   errorName,
   NotAllowedError,
+  RequestConflictError,
   RequestNotFoundError,
   RequestRefusedError,
   text,
@@ -22,9 +23,8 @@ import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
-import type { Clock, IamGateway, Notifier, RequestStore } from './ports.js';
+import type { Clock, IamGateway, RequestStore } from './ports.js';
 
-export type EndStatus = 'EXPIRED' | 'REVOKED';
 
 /** IAM did not answer while a grant was being ended: the grant stays ACTIVE, and a revoke is recorded for the sweeper to finish. */
 export class EndNotFinishedError extends BillingAccessError {
@@ -60,7 +60,6 @@ export interface LifecycleDeps {
   identity: IdentityResolver;
   announcer: Announcer;
   membership: GroupMembership;
-  notifier: Notifier;
   clock: Clock;
   log: Log;
 }
@@ -94,16 +93,12 @@ export class LifecycleService {
       }
       removedEarlier ||= release.removed;
       try {
-        const ended = await store.update(
-          current,
-          { status: to, endedBy: actor, endedAt: now, noticeDue: 'DUE', endDue: undefined, updatedAt: now },
-          { actor, detail: release.detail },
-        );
+        const ended = await store.update(current, end(current, to, actor, now, release.detail));
         await this.deps.announcer.announce(ended);
         return ended;
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        current = err.current as AccessRequest | undefined;
+        if (!(err instanceof RequestConflictError)) throw err;
+        current = err.current;
       }
     }
     if (removedEarlier) await this.putBack(grant, current, actor);
@@ -118,11 +113,7 @@ export class LifecycleService {
   private async owe(grant: AccessRequest, actor: string, now: string, err: unknown): Promise<boolean> {
     if (grant.endDue) return true;
     try {
-      await this.deps.store.update(
-        grant,
-        { endDue: { to: 'REVOKED', by: actor, at: now }, updatedAt: now },
-        { actor, detail: `revoke could not finish (${errorName(err)}); the sweeper finishes it` },
-      );
+      await this.deps.store.update(grant, oweRevoke(grant, actor, now, errorName(err)));
       return true;
     } catch (writeErr) {
       this.deps.log.error({ event: 'revoke.not_recorded', requestId: grant.id, error: errorName(writeErr), message: errorMessage(writeErr) });
@@ -179,12 +170,7 @@ export class LifecycleService {
       const detail = `${lost}; could not re-add ${who}: ${errorName(err)}: ${errorMessage(err)}`;
       await store.appendNote(subject, { actor, detail, at: clock.now().toISOString() });
       this.deps.log.error({ event: 'iam.put_back_failed', requestId: grant.id, error: errorName(err), message: errorMessage(err) });
-      await this.deps.notifier
-        .threadReply(
-          subject,
-          `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while another change kept this grant active, and could not be put back (${errorName(err)}). Re-add them by hand or revoke the grant.`,
-        )
-        .catch(() => undefined);
+      await this.deps.announcer.putBackFailed(subject, grant, errorName(err));
       throw err;
     }
     await store.appendNote(subject, { actor, detail: `${lost}; re-added ${who}: the table says ACTIVE`, at: clock.now().toISOString() });

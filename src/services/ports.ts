@@ -4,31 +4,27 @@
  */
 import type { PolicyVersion } from '../domain/group-policy.js';
 import type { IamUserInfo } from '../domain/iam-user.js';
+import type { IdentityLink } from '../domain/link.js';
 import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
+import type { RequestChange } from '../domain/transitions.js';
 
 export interface AuditInput {
   actor: string;
   detail: string;
 }
 
-export interface IdentityLink {
-  userId: string;
-  iamUserName: string;
-  linkedBy: string;
-  linkedAt: string;
-}
-
 export interface RequestStore {
-  /** Stores a new request (PENDING, or APPROVED for break-glass) and its first audit event.
-   * Throws ConflictError (current = the other request) if the same IAM user (compared
+  /** Stores a new request (made by the domain's `open`: PENDING, or APPROVED for break-glass) and its first audit event.
+   * Throws RequestConflictError (current = the other request) if the same IAM user (compared
    * case-insensitively) already has a pending request for the level, or, for break-glass, a live
    * break-glass grant. `update` takes the same slots back on a Retry and frees them when a request leaves them. */
   create(request: AccessRequest, audit: AuditInput): Promise<void>;
   get(id: string): Promise<AccessRequest | undefined>;
-  /** Applies `changes` (a key present with value undefined is removed) only if the stored item still has `expected.version` (and status);
-   * appends an audit event when the status changes. Throws ConflictError carrying the
-   * current item when another writer got there first. */
-  update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest>;
+  /** Applies a change made by a domain transition (src/domain/transitions.ts) in one write, only if the stored item
+   * still has `expected.version` and status, after checking the move is one PRODUCT §2 allows (IllegalTransitionError
+   * otherwise); appends the change's audit event. Throws RequestConflictError carrying the current item when another
+   * writer got there first. */
+  update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest>;
   /** Marks the request's notices delivered (only if nothing changed since `version`). */
   clearNoticeDue(id: string, version: number): Promise<void>;
   /** Requests whose notices are still due, last changed at or before `before`. */
@@ -51,12 +47,13 @@ export interface RequestStore {
   getLink(userId: string): Promise<IdentityLink | undefined>;
   /** The link that pins a Slack user to this IAM user (compared case-insensitively), if any. */
   linkHolder(iamUserName: string): Promise<IdentityLink | undefined>;
-  /** Pins a Slack user to an IAM user. Throws ConflictError carrying the other link when another
+  /** Pins a Slack user to an IAM user. Throws LinkConflictError carrying the other link when another
    * Slack user is already linked to that IAM user: the mapping is one-to-one. */
   putLink(link: IdentityLink): Promise<void>;
 }
 
 export type { IamUserInfo } from '../domain/iam-user.js';
+export type { IdentityLink } from '../domain/link.js';
 
 export interface GroupPolicyState {
   attachedPolicyArns: string[];

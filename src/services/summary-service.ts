@@ -3,7 +3,6 @@
  * and from IAM itself; posted exactly once per schedule period across replicas and restarts
  * (the period is claimed by a conditional write keyed by its firing time before posting).
  */
-import { Cron } from 'croner';
 import type { Config } from '../config.js';
 import { groupPolicyProblems } from '../domain/group-policy.js';
 import { sameIamUser } from '../domain/iam-user.js';
@@ -42,10 +41,15 @@ export interface SummaryPoster {
 }
 
 type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
-type SummaryConfig = Pick<
-  Config,
-  'levels' | 'billingNamespaces' | 'pendingTimeoutHours' | 'driftPolicy' | 'summaryCron' | 'summaryTimezone' | 'adminChannelId'
->;
+type SummaryConfig = Pick<Config, 'levels' | 'billingNamespaces' | 'pendingTimeoutHours' | 'driftPolicy' | 'adminChannelId'>;
+
+/** The summary's cron schedule (SUMMARY_CRON in SUMMARY_TIMEZONE), for arithmetic only: src/deps.ts builds it. */
+export interface FiringSchedule {
+  /** The first firing after `from`, or null when there is none. */
+  nextRun(from: Date): Date | null;
+  /** Up to `count` firings before `before`, latest first. */
+  previousRuns(count: number, before: Date): Date[];
+}
 
 export interface SummaryDeps {
   config: SummaryConfig;
@@ -62,10 +66,12 @@ export interface SummaryDeps {
   replicaId: string;
   /** How long a claimed but unposted period is left to its claimant before another takes it over. */
   claimGraceMs?: number;
+  /** When the periods fall. Without it the service builds and posts reports on demand, but runs no periods. */
+  schedule?: FiringSchedule;
 }
 
 export class SummaryService {
-  private readonly cron: Cron;
+  private readonly schedule: FiringSchedule | undefined;
   private firstStart: string | undefined;
   private readonly config: SummaryConfig;
   private readonly store: RequestStore & SummaryStore;
@@ -91,7 +97,12 @@ export class SummaryService {
     this.log = deps.log;
     this.replicaId = deps.replicaId;
     this.claimGraceMs = deps.claimGraceMs ?? 5 * 60_000;
-    this.cron = new Cron(this.config.summaryCron, { timezone: this.config.summaryTimezone, paused: true });
+    this.schedule = deps.schedule;
+  }
+
+  private get cron(): FiringSchedule {
+    if (!this.schedule) throw new Error('this SummaryService was built without a schedule: it runs no periods');
+    return this.schedule;
   }
 
   /** The schedule's next firing after `from` (for the in-process timer). */

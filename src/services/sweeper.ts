@@ -4,14 +4,14 @@
  * every change a conditional write, so several replicas can sweep at once: one wins each
  * change and only the winner tells anyone.
  */
-
 import type { AccessRequest } from '../domain/request.js';
 import { nextReminderAt, pendingDeadline } from '../domain/schedule.js';
-import { ConflictError, errorMessage, errorName } from '../errors.js';
+import { claim, remind, timeOut } from '../domain/transitions.js';
+import { errorMessage, errorName, RequestConflictError } from '../errors.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
 import type { LifecycleService } from './lifecycle.js';
-import type { Clock, Notifier, RequestStore } from './ports.js';
+import type { Clock, RequestStore } from './ports.js';
 
 export interface SweepReport {
   at: string;
@@ -26,32 +26,29 @@ export interface SweepReport {
   errors: number;
 }
 
-export interface SweeperOptions {
+type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+
+export interface SweeperDeps {
   pendingTimeoutHours: number;
   /** How long an APPROVED request or a due notice is left to the live path before the sweeper takes over. */
   graceMs: number;
+  store: RequestStore;
+  lifecycle: LifecycleService;
+  grants: GrantExecutor;
+  announcer: Announcer;
+  clock: Clock;
+  log: Log;
 }
-
-type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 
 export class Sweeper {
   lastSweep: SweepReport | undefined;
 
-  constructor(
-    private readonly options: SweeperOptions,
-    private readonly store: RequestStore,
-    private readonly lifecycle: LifecycleService,
-    private readonly grants: GrantExecutor,
-    private readonly announcer: Announcer,
-    private readonly notifier: Notifier,
-    private readonly clock: Clock,
-    private readonly log: Log,
-  ) {}
+  constructor(private readonly deps: SweeperDeps) {}
 
   async sweep(): Promise<SweepReport> {
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const at = now.toISOString();
-    const graceCutoff = new Date(now.getTime() - this.options.graceMs).toISOString();
+    const graceCutoff = new Date(now.getTime() - this.deps.graceMs).toISOString();
     const report: SweepReport = { at, expired: 0, timedOut: 0, reminded: 0, recovered: 0, reposted: 0, redelivered: 0, errors: 0 };
     const each = async (label: string, items: AccessRequest[], step: (r: AccessRequest) => Promise<boolean>, key: keyof SweepReport) => {
       for (const item of items) {
@@ -59,57 +56,53 @@ export class Sweeper {
           if (await step(item)) (report[key] as number) += 1;
         } catch (err) {
           report.errors += 1;
-          this.log.error({ event: `sweep.${label}_failed`, requestId: item.id, error: errorName(err), message: errorMessage(err) });
+          this.deps.log.error({ event: `sweep.${label}_failed`, requestId: item.id, error: errorName(err), message: errorMessage(err) });
         }
       }
     };
 
     await each(
       'recover',
-      (await this.store.listByStatus('APPROVED')).filter((r) => r.updatedAt <= graceCutoff),
+      (await this.deps.store.listByStatus('APPROVED')).filter((r) => r.updatedAt <= graceCutoff),
       (r) => this.recover(r),
       'recovered',
     );
-    await each('expire', await this.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
+    await each('expire', await this.deps.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.deps.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
     await each(
       'finish_end',
-      (await this.store.listByStatus('ACTIVE')).filter((r) => r.endDue),
-      async (r) => Boolean(r.endDue && (await this.lifecycle.end(r, r.endDue.to, r.endDue.by))),
+      (await this.deps.store.listByStatus('ACTIVE')).filter((r) => r.endDue),
+      async (r) => Boolean(r.endDue && (await this.deps.lifecycle.end(r, r.endDue.to, r.endDue.by))),
       'recovered',
     );
-    await each('pending', await this.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
-    await each('failed', await this.store.listByStatus('FAILED'), (r) => this.failed(r, at), 'timedOut');
-    await each('redeliver', await this.store.listNoticeDue(graceCutoff), (r) => this.announcer.announce(r), 'redelivered');
+    await each('pending', await this.deps.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
+    await each('failed', await this.deps.store.listByStatus('FAILED'), (r) => this.failed(r, at), 'timedOut');
+    await each('redeliver', await this.deps.store.listNoticeDue(graceCutoff), (r) => this.deps.announcer.announce(r), 'redelivered');
 
     this.lastSweep = report;
-    this.log.info({ event: 'sweep.done', ...report });
+    this.deps.log.info({ event: 'sweep.done', ...report });
     return report;
   }
 
   /** A request left APPROVED (the process died before or after the IAM call) is finished now. */
   private async recover(request: AccessRequest): Promise<boolean> {
     try {
-      await this.grants.complete(request, 'system');
+      await this.deps.grants.complete(request, 'system');
       return true;
     } catch (err) {
-      if (err instanceof ConflictError) return false;
+      if (err instanceof RequestConflictError) return false;
       throw err;
     }
   }
 
   /** Times out, reminds, or re-posts a pending request; true only for a time-out. */
   private async pending(request: AccessRequest, now: string, graceCutoff: string, report: SweepReport): Promise<boolean> {
-    if (pendingDeadline(request.createdAt, this.options.pendingTimeoutHours) <= now) {
+    if (pendingDeadline(request.createdAt, this.deps.pendingTimeoutHours) <= now) {
       try {
-        const timedOut = await this.store.update(
-          request,
-          { status: 'TIMED_OUT', decidedBy: 'system', decidedAt: now, noticeDue: 'DUE', updatedAt: now },
-          { actor: 'system', detail: `no decision within ${this.options.pendingTimeoutHours} h` },
-        );
-        await this.announcer.announce(timedOut);
+        const timedOut = await this.deps.store.update(request, timeOut(request, now, this.deps.pendingTimeoutHours));
+        await this.deps.announcer.announce(timedOut);
         return true;
       } catch (err) {
-        if (err instanceof ConflictError) return false;
+        if (err instanceof RequestConflictError) return false;
         throw err;
       }
     }
@@ -122,12 +115,12 @@ export class Sweeper {
     if (nextReminderAt(request.createdAt, sent, request.lastReminderAt) <= now) {
       try {
         // Claim the reminder first: only the replica whose write wins posts it.
-        const claimed = await this.store.update(request, { remindersSent: sent + 1, lastReminderAt: now, updatedAt: now }, { actor: 'system', detail: '' });
-        const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.options.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
-        await this.notifier.threadReply(claimed, `:bell: Reminder: this request is still waiting for a decision (times out in about ${left} h).`);
+        const claimed = await this.deps.store.update(request, remind(request, now));
+        const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.deps.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
+        await this.deps.announcer.remind(claimed, left);
         report.reminded += 1;
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
+        if (!(err instanceof RequestConflictError)) throw err;
       }
     }
     return false;
@@ -140,21 +133,17 @@ export class Sweeper {
    * on a request that failed.
    */
   private async failed(request: AccessRequest, now: string): Promise<boolean> {
-    const current = await this.grants.settleFailedAdd(request, 'system');
+    const current = await this.deps.grants.settleFailedAdd(request, 'system');
     if (current.status !== 'FAILED') return false;
     if (current.failure?.membershipUnknown) throw new Error(`membership of ${current.iamUserName} in ${current.groupName} is still unknown`);
     const failedAt = current.failure?.at ?? current.updatedAt;
-    if (pendingDeadline(failedAt, this.options.pendingTimeoutHours) > now) return false;
+    if (pendingDeadline(failedAt, this.deps.pendingTimeoutHours) > now) return false;
     try {
-      const timedOut = await this.store.update(
-        current,
-        { status: 'TIMED_OUT', noticeDue: 'DUE', updatedAt: now },
-        { actor: 'system', detail: `not retried within ${this.options.pendingTimeoutHours} h of its failure` },
-      );
-      await this.announcer.announce(timedOut);
+      const timedOut = await this.deps.store.update(current, timeOut(current, now, this.deps.pendingTimeoutHours));
+      await this.deps.announcer.announce(timedOut);
       return true;
     } catch (err) {
-      if (err instanceof ConflictError) return false;
+      if (err instanceof RequestConflictError) return false;
       throw err;
     }
   }
@@ -163,13 +152,13 @@ export class Sweeper {
   private async repost(request: AccessRequest, now: string): Promise<boolean> {
     let claimed: AccessRequest;
     try {
-      claimed = await this.store.update(request, { updatedAt: now }, { actor: 'system', detail: '' });
+      claimed = await this.deps.store.update(request, claim(request, now));
     } catch (err) {
-      if (err instanceof ConflictError) return false;
+      if (err instanceof RequestConflictError) return false;
       throw err;
     }
-    const where = await this.notifier.requestPosted(claimed, {});
-    await this.store.update(claimed, { adminMessage: where, updatedAt: now }, { actor: 'system', detail: '' });
+    const { delivered } = await this.deps.announcer.post(claimed, now);
+    if (!delivered) throw new Error(`request ${request.id} could not be posted to the admin channel`);
     return true;
   }
 }

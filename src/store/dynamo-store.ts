@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../domain/request.js';
-import { ConflictError } from '../errors.js';
+import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../domain/request.js';
+import { applyChange, keep, type RequestChange } from '../domain/transitions.js';
+import { RequestConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
 import { auditKey, auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
 import { DynamoLinkStore } from './link-store.js';
@@ -93,10 +94,11 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     return out.Item ? toRequest(out.Item) : undefined;
   }
 
-  async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
-    if (changes.status) assertTransition(expected.status, changes.status);
-    const now = changes.updatedAt ?? new Date().toISOString();
-    const next: AccessRequest = { ...expected, ...changes, version: expected.version + 1, updatedAt: now };
+  async update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest> {
+    // The change was made from the request as read: a change made from another state is a defect, refused before the table.
+    if (change.from !== expected.status) throw new IllegalTransitionError(expected.status, change.to);
+    assertTransition(expected.status, change.to);
+    const next = applyChange(expected, change);
     // A request coming back into a slot (a Retry of a failed break-glass) takes the slot again first.
     const lock = lockOf(expected);
     const entering = !lock.holds(expected) && lock.holds(next);
@@ -106,12 +108,10 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     const sets: string[] = [];
     const removes: string[] = [];
     let i = 0;
-    for (const [field, value] of Object.entries({ ...changes, version: next.version, updatedAt: now })) {
-      if (field === 'id') continue;
+    for (const [field, value] of Object.entries({ ...change.fields, status: next.status, version: next.version, updatedAt: next.updatedAt })) {
       names[`#f${i}`] = field;
       if (value === undefined) {
         removes.push(`#f${i}`);
-        delete (next as unknown as Record<string, unknown>)[field];
       } else {
         values[`:v${i}`] = value;
         sets.push(`#f${i} = :v${i}`);
@@ -137,14 +137,12 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
         // a consistent read gives every backend the same, current view of the winner's state.
         const current = await this.get(expected.id);
-        throw new ConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
+        throw new RequestConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
       if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
       throw err;
     }
-    if (next.status !== expected.status || audit.detail) {
-      await this.putAudit(next, expected.status, next.status, now, audit);
-    }
+    if (change.audit) await this.putAudit(next, expected.status, next.status, next.updatedAt, change.audit);
     // After the audit event: a lock left behind is taken over once its request no longer holds it.
     if (lock.holds(expected) && !lock.holds(next)) await this.locks.release(lock.key, expected.id).catch(() => undefined);
     return next;
@@ -352,7 +350,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   }
 
   async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
-    return this.update(request, { reviewedBy: by, reviewedAt: at, updatedAt: at }, { actor: by, detail: 'kept after access review' });
+    return this.update(request, keep(request, by, at));
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {

@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { sameIamUser } from '../domain/iam-user.js';
-import { ConflictError } from '../errors.js';
+import { LinkConflictError } from '../errors.js';
 import type { IdentityLink, RequestStore } from '../services/ports.js';
 import { linkedIamKey, linkKey } from './keys.js';
 import { ORPHANED_LOCK_MS } from './slot-locks.js';
@@ -65,11 +65,11 @@ export class DynamoLinkStore implements Pick<RequestStore, 'getLink' | 'linkHold
       if (holderId && holderId !== link.userId) {
         const holderLink = await this.getLink(holderId);
         if (holderLink && sameIamUser(holderLink.iamUserName, link.iamUserName)) {
-          throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holderLink);
+          throw new LinkConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holderLink);
         }
         // A claim its holder's link does not back yet may be a link being written right now: taken over only once old.
         if (Date.now() - Number(holder.Item?.claimedAtMs ?? 0) < ORPHANED_LOCK_MS) {
-          throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again in a minute.`, undefined);
+          throw new LinkConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again in a minute.`, undefined);
         }
       }
       try {
@@ -86,7 +86,7 @@ export class DynamoLinkStore implements Pick<RequestStore, 'getLink' | 'linkHold
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
     }
-    throw new ConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again.`, undefined);
+    throw new LinkConflictError(`IAM user ${link.iamUserName} is being linked by someone else right now; try again.`, undefined);
   }
 }
 

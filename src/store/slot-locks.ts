@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest } from '../domain/request.js';
-import { ConflictError } from '../errors.js';
+import { RequestConflictError } from '../errors.js';
 import { breakGlassLockKey, pendingLockKey } from './keys.js';
 
 /** How long a lock without its request is respected before it is taken over. */
@@ -66,13 +66,13 @@ export class SlotLocks {
       if (!holderId) continue;
       const holder = await this.readRequest(holderId);
       if (holder && lock.holds(holder)) {
-        throw new ConflictError(`${lock.what} already exists (${holderId}).`, holder);
+        throw new RequestConflictError(`${lock.what} already exists (${holderId}).`, holder);
       }
       // A holder not written yet is still being created by someone else, unless the lock is
       // old enough that its writer must have died between the two writes.
       const lockedAtMs = Number(held.Item?.lockedAtMs ?? 0);
       if (!holder && Date.now() - lockedAtMs < ORPHANED_LOCK_MS) {
-        throw new ConflictError(`${lock.what} is being created right now.`, undefined);
+        throw new RequestConflictError(`${lock.what} is being created right now.`, undefined);
       }
       try {
         await this.doc.send(
@@ -87,7 +87,7 @@ export class SlotLocks {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
     }
-    throw new ConflictError('Could not reserve the slot for this request; try again.', undefined);
+    throw new RequestConflictError('Could not reserve the slot for this request; try again.', undefined);
   }
 
   async release(key: Record<string, string>, requestId: string): Promise<void> {

@@ -16,6 +16,7 @@ import type { AccessRequest, AuditEvent, RequestStatus } from '../../src/domain/
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
+import { seededChange } from '../support/changes.js';
 import { buildRequest } from '../support/requests.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -125,7 +126,7 @@ describe('npm run audit', { timeout: 120_000 }, () => {
     const id = ulid(Date.parse(first.at));
     let current = request(id, first.at, { status: first.to });
     await store.create(current, { actor: first.actor, detail: first.detail });
-    for (const step of rest) current = await store.update(current, { status: step.to, updatedAt: step.at }, { actor: step.actor, detail: step.detail });
+    for (const step of rest) current = await store.update(current, seededChange(current, step.to, step.at, { actor: step.actor, detail: step.detail }));
     ids.push(id);
     return id;
   }

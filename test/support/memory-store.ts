@@ -1,15 +1,16 @@
 import { sameIamUser } from '../../src/domain/iam-user.js';
-import { type AccessRequest, type AuditEvent, assertTransition, type RequestStatus } from '../../src/domain/request.js';
-import { ConflictError } from '../../src/errors.js';
+import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../../src/domain/request.js';
+import { applyChange, keep, type RequestChange } from '../../src/domain/transitions.js';
+import { LinkConflictError, RequestConflictError } from '../../src/errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../../src/services/ports.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
 /**
  * An in-memory RequestStore with the same write semantics as the DynamoDB store:
- * `update` applies only while the stored item still has the expected version and status
- * (else ConflictError carrying the current item), bumps the version, removes keys given
- * as undefined, and appends an audit event when the status changes or a detail is given.
+ * `update` applies a domain change only while the stored item still has the expected version
+ * and status (else RequestConflictError carrying the current item), bumps the version, removes
+ * keys given as undefined, and appends the change's audit event.
  * Items are copied in and out, so callers never share state with the store.
  */
 export class MemoryRequestStore implements RequestStore, SummaryStore {
@@ -25,14 +26,14 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
   }
 
   async create(request: AccessRequest, audit: AuditInput): Promise<void> {
-    if (this.items.has(request.id)) throw new ConflictError(`Request ${request.id} already exists.`, clone(this.items.get(request.id)));
+    if (this.items.has(request.id)) throw new RequestConflictError(`Request ${request.id} already exists.`, clone(this.items.get(request.id)));
     for (const other of this.items.values()) {
       if (!sameIamUser(other.iamUserName, request.iamUserName)) continue;
       if (request.status === 'PENDING' && other.status === 'PENDING' && other.level === request.level) {
-        throw new ConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
+        throw new RequestConflictError(`A pending request for this level already exists (${other.id}).`, clone(other));
       }
       if (request.breakGlass && other.breakGlass && (other.status === 'APPROVED' || other.status === 'ACTIVE')) {
-        throw new ConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
+        throw new RequestConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
       }
     }
     this.items.set(request.id, clone(request));
@@ -44,30 +45,22 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
     return item ? clone(item) : undefined;
   }
 
-  async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
-    if (changes.status) assertTransition(expected.status, changes.status);
+  async update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest> {
+    if (change.from !== expected.status) throw new IllegalTransitionError(expected.status, change.to);
+    assertTransition(expected.status, change.to);
     const stored = this.items.get(expected.id);
     if (!stored || stored.version !== expected.version || stored.status !== expected.status) {
-      throw new ConflictError(`Request ${expected.id} changed meanwhile.`, stored ? clone(stored) : undefined);
+      throw new RequestConflictError(`Request ${expected.id} changed meanwhile.`, stored ? clone(stored) : undefined);
     }
     const live = (r: AccessRequest) => r.status === 'APPROVED' || r.status === 'ACTIVE';
-    if (stored.breakGlass && changes.status && live({ ...stored, ...changes } as AccessRequest) && !live(stored)) {
+    const updated = applyChange(clone(stored), clone(change));
+    if (stored.breakGlass && live(updated) && !live(stored)) {
       const other = [...this.items.values()].find((r) => r.id !== stored.id && r.breakGlass && live(r) && sameIamUser(r.iamUserName, stored.iamUserName));
-      if (other) throw new ConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
+      if (other) throw new RequestConflictError(`A live break-glass grant for this IAM user already exists (${other.id}).`, clone(other));
     }
-    const now = changes.updatedAt ?? new Date().toISOString();
-    const next: Record<string, unknown> = { ...clone(stored) };
-    for (const [key, value] of Object.entries(changes)) {
-      if (key === 'id') continue;
-      if (value === undefined) delete next[key];
-      else next[key] = clone(value);
-    }
-    next.version = stored.version + 1;
-    next.updatedAt = now;
-    const updated = next as unknown as AccessRequest;
     this.items.set(updated.id, updated);
-    if (updated.status !== stored.status || audit.detail) {
-      this.audit.push({ requestId: updated.id, at: now, actor: audit.actor, from: stored.status, to: updated.status, detail: audit.detail });
+    if (change.audit) {
+      this.audit.push({ requestId: updated.id, at: change.at, actor: change.audit.actor, from: stored.status, to: updated.status, detail: change.audit.detail });
     }
     return clone(updated);
   }
@@ -150,7 +143,7 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
   /** Refuses an IAM user already linked to another Slack user, as the DynamoDB store does. */
   async putLink(link: IdentityLink): Promise<void> {
     const holder = await this.linkHolder(link.iamUserName);
-    if (holder && holder.userId !== link.userId) throw new ConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holder);
+    if (holder && holder.userId !== link.userId) throw new LinkConflictError(`IAM user ${link.iamUserName} is already linked to another Slack user.`, holder);
     this.links.set(link.userId, clone(link));
   }
 
@@ -178,16 +171,16 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
   }
 
   async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
-    return this.update(request, { reviewedBy: by, reviewedAt: at, updatedAt: at }, { actor: by, detail: 'kept after access review' });
+    return this.update(request, keep(request, by, at));
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
     this.audit.push(clone(event));
   }
 
-  private sorted(keep: (r: AccessRequest) => boolean, key: (r: AccessRequest) => string): AccessRequest[] {
+  private sorted(wanted: (r: AccessRequest) => boolean, key: (r: AccessRequest) => string): AccessRequest[] {
     return [...this.items.values()]
-      .filter(keep)
+      .filter(wanted)
       .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
       .map(clone);
   }

@@ -1,9 +1,9 @@
+import { levelNamed } from '../../src/domain/levels.js';
 import { describe, expect, it } from 'vitest';
 import {
   type Config,
   DEFAULT_BILLING_NAMESPACES,
   DEFAULT_POLICY_ARNS,
-  levelConfig,
   loadConfig,
   loadStoreConfig,
   SUBCOMMANDS,
@@ -84,8 +84,8 @@ describe('loadConfig defaults (PRODUCT §4)', () => {
   it('keeps BILLING_GROUPS order: the first pair is the default level', () => {
     config = loadConfig(env({ BILLING_GROUPS: 'full=BillingFull,read-only=BillingReadOnly' }));
     expect(config.levels.map((l) => l.level)).toEqual(['full', 'read-only']);
-    expect(levelConfig(config, 'read-only')?.groupName).toBe('BillingReadOnly');
-    expect(levelConfig(config, 'admin')).toBeUndefined();
+    expect(levelNamed(config.levels, 'read-only')?.groupName).toBe('BillingReadOnly');
+    expect(levelNamed(config.levels, 'admin')).toBeUndefined();
   });
 
   it('treats empty values (as in a copied .env.example) like unset ones', () => {
@@ -252,8 +252,8 @@ describe('loadConfig levels', () => {
         BILLING_GROUP_POLICIES: `cost-explorer=${customArn},read-only=arn:aws:iam::123456789012:policy/MyReadOnly`,
       }),
     );
-    expect(levelConfig(config, 'cost-explorer')?.policyArn).toBe(customArn);
-    expect(levelConfig(config, 'read-only')?.policyArn).toBe('arn:aws:iam::123456789012:policy/MyReadOnly');
+    expect(levelNamed(config.levels, 'cost-explorer')?.policyArn).toBe(customArn);
+    expect(levelNamed(config.levels, 'read-only')?.policyArn).toBe('arn:aws:iam::123456789012:policy/MyReadOnly');
   });
 
   it('refuses a BILLING_GROUP_POLICIES entry for an unknown level and a value that is not a policy ARN', () => {
@@ -263,8 +263,8 @@ describe('loadConfig levels', () => {
 
   it('reads APPROVALS_REQUIRED per level', () => {
     const config = loadConfig(env({ APPROVALS_REQUIRED: 'full=2' }));
-    expect(levelConfig(config, 'full')?.approvalsRequired).toBe(2);
-    expect(levelConfig(config, 'read-only')?.approvalsRequired).toBe(1);
+    expect(levelNamed(config.levels, 'full')?.approvalsRequired).toBe(2);
+    expect(levelNamed(config.levels, 'read-only')?.approvalsRequired).toBe(1);
   });
 
   it('refuses APPROVALS_REQUIRED for an unknown level', () => {

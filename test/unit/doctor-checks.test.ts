@@ -6,6 +6,7 @@ import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand, type Simulat
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { AwsDoctorProbe } from '../../src/aws/doctor-probe.js';
 import { csvField, csvLine, jsonLine, parseDateArg } from '../../src/cli/audit-format.js';
 import { checkPermissions, checkSettings, manifestBotScopes, type PermissionInput, requiredScopes } from '../../src/doctor/checks.js';
 
@@ -39,8 +40,7 @@ function simulate(decide: (action: string, resource: string) => 'allowed' | 'imp
 
 function input(overrides: Partial<PermissionInput> = {}): PermissionInput {
   return {
-    iam,
-    sts,
+    probe: new AwsDoctorProbe(iam, sts),
     groups: [{ groupName: 'BillingReadOnly', arn: `arn:aws:iam::${ACCOUNT}:group/BillingReadOnly` }, { groupName: 'BillingFull' }],
     iamMode: 'live',
     iamUserMapping: 'email-localpart',
@@ -153,10 +153,11 @@ settings:
   socket_mode_enabled: true
 `;
 
-  it('reads oauth_config.scopes.bot without a YAML library (block and flow lists)', () => {
+  it('reads oauth_config.scopes.bot (block and flow lists, quoted, commented)', () => {
     expect(manifestBotScopes(manifest)).toEqual(['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email']);
     expect(manifestBotScopes('oauth_config:\n  scopes:\n    bot: [commands, "chat:write"]\n')).toEqual(['commands', 'chat:write']);
     expect(manifestBotScopes('oauth_config:\n  scopes:\n    user:\n      - search:read\n')).toBeUndefined();
+    expect(() => manifestBotScopes('oauth_config: [commands\n')).toThrow();
   });
 
   it('requires usergroups:read only when a user group names the admins', () => {

@@ -2,11 +2,12 @@ import { beforeEach, describe, expect, it, type Mock, vi } from 'vitest';
 import { DEFAULT_BILLING_NAMESPACES, DEFAULT_POLICY_ARNS, type LevelConfig } from '../../src/config.js';
 import { needsPolicyDocument, type PolicyVersion } from '../../src/domain/group-policy.js';
 import { type AccessRequest, DAY_MS } from '../../src/domain/request.js';
-import { ConflictError, IamUnavailableError } from '../../src/errors.js';
+import { activate, approve, fail, type RequestChange, retry } from '../../src/domain/transitions.js';
+import { ConflictError, IamUnavailableError, RequestConflictError } from '../../src/errors.js';
 import { Announcer } from '../../src/services/announcer.js';
 import { GrantExecutor } from '../../src/services/grant.js';
 import { GroupMembership } from '../../src/services/membership.js';
-import type { AuditInput, Clock, GroupPolicyState, IamGateway, IamUserInfo, Notifier } from '../../src/services/ports.js';
+import type { Clock, GroupPolicyState, IamGateway, IamUserInfo, Notifier } from '../../src/services/ports.js';
 import { MemoryRequestStore } from '../support/memory-store.js';
 
 const READ_ONLY_ARN = DEFAULT_POLICY_ARNS['read-only'] as string;
@@ -127,10 +128,10 @@ class FakeNotifier implements Notifier {
 
 /** A store that can die mid-way: `crashWhen` makes matching updates throw, as a killed process would never finish them. */
 class CrashingStore extends MemoryRequestStore {
-  crashWhen: ((expected: AccessRequest, changes: Partial<AccessRequest>) => boolean) | undefined;
-  override async update(expected: AccessRequest, changes: Partial<AccessRequest>, audit: AuditInput): Promise<AccessRequest> {
-    if (this.crashWhen?.(expected, changes)) throw new Error('simulated crash');
-    return super.update(expected, changes, audit);
+  crashWhen: ((expected: AccessRequest, change: RequestChange) => boolean) | undefined;
+  override async update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest> {
+    if (this.crashWhen?.(expected, change)) throw new Error('simulated crash');
+    return super.update(expected, change);
   }
 }
 
@@ -429,7 +430,7 @@ describe('GrantExecutor.complete: failures', () => {
     const approved = makeRequest();
     store.seed(approved);
     const failed = await executor.complete(approved, ADMIN);
-    const retried = await store.update(failed, { status: 'APPROVED', failure: undefined, updatedAt: START }, { actor: ADMIN, detail: 'retry' });
+    const retried = await store.update(failed, retry(failed, ADMIN, START));
     iam.addError = undefined;
     const done = await executor.complete(retried, ADMIN);
     expect(done.status).toBe('ACTIVE');
@@ -564,24 +565,25 @@ describe('MemoryRequestStore conditional writes', () => {
   it('throws ConflictError with the current item on a version mismatch', async () => {
     const request = makeRequest();
     store.seed(request);
-    const updated = await store.update(request, { status: 'ACTIVE', updatedAt: START }, { actor: ADMIN, detail: '' });
+    const updated = await store.update(request, activate(request, ADMIN, START, 'added'));
     expect(updated.version).toBe(request.version + 1);
-    const err = await store.update(request, { status: 'FAILED' }, { actor: ADMIN, detail: '' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConflictError);
-    expect((err as ConflictError<AccessRequest>).current).toEqual(updated);
+    const err = await store.update(request, fail(request, ADMIN, START, { name: 'X', message: 'y', membershipUnknown: false })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestConflictError);
+    expect((err as RequestConflictError).current).toEqual(updated);
   });
 
   it('throws ConflictError on a status mismatch at the same version', async () => {
     const request = makeRequest();
     store.seed(request);
-    await expect(store.update({ ...request, status: 'PENDING' }, { status: 'APPROVED' }, { actor: ADMIN, detail: '' })).rejects.toBeInstanceOf(ConflictError);
+    const pending = { ...request, status: 'PENDING' as const, approverIds: [], approvals: [] };
+    await expect(store.update(pending, approve(pending, { by: ADMIN, at: START }))).rejects.toBeInstanceOf(RequestConflictError);
     expect((await store.get(request.id))?.status).toBe('APPROVED');
   });
 
   it('removes keys given as undefined and refuses a second pending request for the same user and level', async () => {
     const request = makeRequest({ status: 'FAILED', failure: { name: 'X', message: 'y', at: START } });
     store.seed(request);
-    const next = await store.update(request, { status: 'APPROVED', failure: undefined }, { actor: ADMIN, detail: 'retry' });
+    const next = await store.update(request, retry(request, ADMIN, START));
     expect('failure' in next).toBe(false);
     await store.create(makeRequest({ id: '01K6FZ2222DDDDDDDDDDDDDDDD', status: 'PENDING' }), { actor: 'U0EMPLOYEE', detail: 'asked' });
     await expect(

@@ -1,9 +1,10 @@
+/** The Notifier and SummaryPoster over the Slack Web API: posts what src/slack/ builds. */
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest } from '../domain/request.js';
 import type { Notifier } from '../services/ports.js';
 import type { SummaryPoster, SummaryReport } from '../services/summary-service.js';
-import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from './messages.js';
-import { renderSummary } from './summary-blocks.js';
+import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from '../slack/messages.js';
+import { renderSummary } from '../slack/summary-blocks.js';
 
 /**
  * The Slack side of every notification: one chat.postMessage per request in the admin

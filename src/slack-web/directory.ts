@@ -1,3 +1,4 @@
+/** The SlackDirectory over the Slack Web API: who a user is, who is in a user group. */
 import type { WebClient } from '@slack/web-api';
 import type { SlackDirectory, SlackUserProfile } from '../services/ports.js';
 

@@ -1,0 +1,158 @@
+/**
+ * The lifecycle phase: full lifecycles end to end on a quiet bot (request → confirmation →
+ * Approve click → requester told the grant is active; see bench/lifecycle.ts), bounded in count
+ * and time. Each is then checked where its outcome lives (membership of the IAM group on moto,
+ * ACTIVE in the table), and the bot's CPU, DynamoDB capacity, Slack and IAM calls over the phase
+ * are divided by the lifecycles completed.
+ */
+import { GetGroupCommand } from '@aws-sdk/client-iam';
+import { type CapacitySnapshot, DynamoProxy } from '../dynamo-proxy.js';
+import { LEVELS } from '../fixtures.js';
+import { type LifecycleRun, runLifecycles } from '../lifecycle.js';
+import { perMap, settle, sum } from '../measure.js';
+import { cpuMs } from '../procs.js';
+import { fmt } from '../report.js';
+import type { BotUnderTest } from './bot.js';
+import type { PhaseContext } from './context.js';
+
+/** The figures results.json reports at its top level, per lifecycle. */
+export interface LifecycleContract {
+  per_s: number;
+  cpu_ms_per_lifecycle: number;
+  wcu_per_lifecycle: number;
+  rcu_per_lifecycle: number;
+  slack_calls_per_lifecycle: number;
+  iam_calls_per_lifecycle: number;
+}
+
+export interface LifecycleResult {
+  contract: LifecycleContract;
+  extras: {
+    completed: number;
+    verified_active_and_member: number;
+    failures: number;
+    failure_samples: string[];
+    window_ms: number;
+    concurrency: number;
+    median_ms: number | null;
+    p90_ms: number | null;
+    capacity_per_lifecycle_asked_by_bot: { wcu: number; rcu: number };
+    capacity_per_lifecycle_added_by_proxy: { wcu: number; rcu: number };
+    dynamodb_ops_per_lifecycle: Record<string, number>;
+    dynamodb_ops_without_capacity_per_lifecycle: Record<string, number>;
+    dynamodb_failed_ops: Record<string, number>;
+    iam_calls_per_lifecycle_by_action: Record<string, number>;
+    slack_calls_per_lifecycle_by_method: Record<string, number>;
+    response_url_posts_per_lifecycle: number;
+  };
+}
+
+/** What the bot has done so far, by every counter the phase divides. */
+interface Counters {
+  cpu: number;
+  slack: number;
+  responses: number;
+  iam: Record<string, number>;
+  dynamo: CapacitySnapshot;
+}
+
+function readCounters(ctx: PhaseContext, bot: BotUnderTest): Counters {
+  const { rig } = ctx;
+  return {
+    cpu: cpuMs(bot.pid),
+    slack: rig.slack.calls().length,
+    responses: rig.slack.responses().length,
+    iam: rig.iamCallsByAction(),
+    dynamo: rig.dynamoProxy.snapshot(),
+  };
+}
+
+export async function measureLifecycles(ctx: PhaseContext, bot: BotUnderTest): Promise<LifecycleResult> {
+  bot.sampler.setPhase('lifecycle');
+  await settle(ctx.rig);
+  const before = readCounters(ctx, bot);
+  const run = await ctx.meter.measure('lifecycle', () =>
+    runLifecycles({
+      botUrl: bot.url,
+      slack: ctx.rig.slack,
+      tracker: ctx.tracker,
+      people: ctx.people.lifecycle,
+      levels: LEVELS.map((l) => l.level),
+      max: ctx.settings.lifecycleMax,
+      seconds: ctx.settings.lifecycleSeconds,
+      concurrency: ctx.settings.lifecycleConcurrency,
+    }),
+  );
+  await settle(ctx.rig);
+  const result = await lifecycleResult(ctx, bot, run, before);
+  ctx.clock.done('lifecycle');
+  return result;
+}
+
+async function lifecycleResult(ctx: PhaseContext, bot: BotUnderTest, run: LifecycleRun, before: Counters): Promise<LifecycleResult> {
+  const { rig } = ctx;
+  const n = run.completed.length;
+  const per = (v: number) => (n ? v / n : Number.NaN);
+  const cpu = cpuMs(bot.pid) - before.cpu;
+  const iamDelta = iamCallsSince(rig.iamCallsByAction(), before.iam);
+  const dynamo: CapacitySnapshot = DynamoProxy.diff(rig.dynamoProxy.snapshot(), before.dynamo);
+  const slackCalls = rig.slack.calls().slice(before.slack);
+  const slackByMethod: Record<string, number> = {};
+  for (const c of slackCalls) slackByMethod[c.method] = (slackByMethod[c.method] ?? 0) + 1;
+  const verified = await countVerified(ctx, run);
+  const times = run.completed.map((c) => c.ms).sort((a, b) => a - b);
+  ctx.log(
+    `  lifecycle: ${n} completed (${verified} verified ACTIVE in the table and members of the IAM group), ${run.failures.length} failed, in ${fmt(run.windowMs / 1000, 1)} s; median ${fmt(times[Math.floor(times.length / 2)] ?? Number.NaN, 0)} ms each`,
+  );
+  for (const f of run.failures.slice(0, 5)) ctx.log(`    failed: ${f}`);
+  return {
+    contract: {
+      per_s: n / (run.windowMs / 1000),
+      cpu_ms_per_lifecycle: per(cpu),
+      wcu_per_lifecycle: per(dynamo.asked.write + dynamo.added.write),
+      rcu_per_lifecycle: per(dynamo.asked.read + dynamo.added.read),
+      slack_calls_per_lifecycle: per(slackCalls.length),
+      iam_calls_per_lifecycle: per(sum(Object.values(iamDelta))),
+    },
+    extras: {
+      completed: n,
+      verified_active_and_member: verified,
+      failures: run.failures.length,
+      failure_samples: run.failures.slice(0, 5),
+      window_ms: run.windowMs,
+      concurrency: ctx.settings.lifecycleConcurrency,
+      median_ms: times[Math.floor(times.length / 2)] ?? null,
+      p90_ms: times[Math.floor(times.length * 0.9)] ?? null,
+      capacity_per_lifecycle_asked_by_bot: { wcu: per(dynamo.asked.write), rcu: per(dynamo.asked.read) },
+      capacity_per_lifecycle_added_by_proxy: { wcu: per(dynamo.added.write), rcu: per(dynamo.added.read) },
+      dynamodb_ops_per_lifecycle: perMap(dynamo.ops, n),
+      dynamodb_ops_without_capacity_per_lifecycle: perMap(dynamo.opsWithoutCapacity, n),
+      dynamodb_failed_ops: dynamo.failedOps,
+      iam_calls_per_lifecycle_by_action: perMap(iamDelta, n),
+      slack_calls_per_lifecycle_by_method: perMap(slackByMethod, n),
+      response_url_posts_per_lifecycle: per(rig.slack.responses().length - before.responses),
+    },
+  };
+}
+
+/** IAM calls by action since `before`, leaving out the actions not called meanwhile. */
+function iamCallsSince(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0)) delta[k] = v - (before[k] ?? 0);
+  return delta;
+}
+
+/** Completed lifecycles whose outcome is where it should be: the requester in the level's IAM group, the request ACTIVE in the table. */
+async function countVerified(ctx: PhaseContext, run: LifecycleRun): Promise<number> {
+  const members = new Set<string>();
+  for (const l of LEVELS) {
+    const out = await ctx.observers.iam.send(new GetGroupCommand({ GroupName: l.group }));
+    for (const u of out.Users ?? []) members.add(`${u.UserName}:${l.level}`);
+  }
+  let verified = 0;
+  for (const c of run.completed) {
+    const stored = await ctx.observers.requests.get(c.requestId);
+    if (stored?.status === 'ACTIVE' && members.has(`${c.iamUserName}:${c.level}`)) verified += 1;
+  }
+  return verified;
+}

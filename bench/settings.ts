@@ -1,0 +1,91 @@
+/**
+ * What a benchmark run does, read once from the environment (the variables are documented in
+ * run.ts): which phases run, how big and how long each load is (small under BENCH_QUICK), where
+ * CPU profiles go, and the budgets of PRODUCT §6 the figures are held against.
+ */
+import { join } from 'node:path';
+
+export const ALL_PHASES = ['period', 'baseline', 'help', 'lifecycle', 'requests', 'approve', 'bundled', 'embedded'] as const;
+export type PhaseName = (typeof ALL_PHASES)[number];
+
+export const BUDGET = { ackP99Ms: 100, commandVsBaseline: 0.5, periodRatio: 1.5, periodAim: 1.2, summaryRatio: 1.5, startupMs: 2_000, peakRssMb: 200 };
+
+/** The bot's table on the shared dynalite. */
+export const BOT_TABLE = 'bench-billing-access';
+
+export interface Settings {
+  quick: boolean;
+  /** The phases asked for, in the order BENCH_PHASES names them (all by default). */
+  phases: ReadonlySet<PhaseName>;
+  /** BENCH_CPU_PROF: the bot only (`bot`), the bare Bolt app too (`all`). */
+  cpuProfile: 'off' | 'bot' | 'all';
+  keepLogs: boolean;
+  /** Priorities on (BENCH_NICE not 0): emulators yield, the load generator goes first. */
+  nice: boolean;
+  connections: number;
+  /** Each duration-bounded load run (baseline, help) lasts this long, after a short warm-up. */
+  loadSeconds: number;
+  warmupSeconds: number;
+  /** Employees for the unique request and approve bursts: one request per level each. */
+  burstPeople: number;
+  /**
+   * Each burst (baseline, requests, approvals) is split into this many rounds, each from a fresh
+   * load-generator process on a quiet server; the figures are the rounds' medians, so one
+   * scheduling hiccup on a shared 2-core machine moves one round, not the result.
+   */
+  burstRounds: number;
+  lifecyclePeople: number;
+  lifecycleMax: number;
+  lifecycleSeconds: number;
+  lifecycleConcurrency: number;
+  weekItems: number;
+  historyItems: number;
+  historyDays: number;
+  periodRuns: number;
+  /** The bundled bot's help load (for its memory under load). */
+  bundledSeconds: number;
+  /** The bot on STORE=embedded: a help load, then lifecycles, for its memory and throughput. */
+  embeddedLifecycleMax: number;
+  /** How long the bot may take to finish a burst's post-ack work before the run moves on. */
+  drainSeconds: number;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const quick = env.BENCH_QUICK === '1';
+  return {
+    quick,
+    phases: new Set<PhaseName>(env.BENCH_PHASES ? (env.BENCH_PHASES.split(',').map((p) => p.trim()) as PhaseName[]) : ALL_PHASES),
+    cpuProfile: env.BENCH_CPU_PROF === 'all' ? 'all' : env.BENCH_CPU_PROF === '1' ? 'bot' : 'off',
+    keepLogs: env.BENCH_KEEP === '1',
+    nice: env.BENCH_NICE !== '0',
+    connections: 50,
+    loadSeconds: quick ? 3 : 10,
+    warmupSeconds: quick ? 1 : 2,
+    burstPeople: quick ? 60 : 300,
+    burstRounds: 3,
+    lifecyclePeople: quick ? 15 : 80,
+    lifecycleMax: quick ? 20 : 150,
+    lifecycleSeconds: quick ? 15 : 25,
+    lifecycleConcurrency: 8,
+    weekItems: 1_000,
+    historyItems: quick ? 10_000 : 100_000,
+    historyDays: 700,
+    periodRuns: quick ? 3 : 7,
+    bundledSeconds: quick ? 2 : 5,
+    embeddedLifecycleMax: quick ? 10 : 80,
+    drainSeconds: 90,
+  };
+}
+
+/** A full run: every phase, full counts. Only then is bench/results.json written. */
+export function isComplete(settings: Settings): boolean {
+  return !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));
+}
+
+/** Where the CPU profiles go, if asked for: the bot's, and the bare Bolt app's. */
+export function cpuProfileDirs(settings: Settings, logDir: string): { bot?: string; bare?: string } {
+  return {
+    ...(settings.cpuProfile !== 'off' ? { bot: join(logDir, 'cpu-profile') } : {}),
+    ...(settings.cpuProfile === 'all' ? { bare: join(logDir, 'cpu-profile-bare') } : {}),
+  };
+}

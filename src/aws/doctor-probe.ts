@@ -1,0 +1,64 @@
+/**
+ * The AWS reads only doctor makes, never the bot: who the credentials are (STS), the ARN of the
+ * role behind an assumed-role session, and IAM policy simulation of a principal. SDK errors are
+ * passed on as they come: doctor tells the operator what each one means.
+ */
+import { GetRoleCommand, type IAMClient, SimulatePrincipalPolicyCommand, type SimulatePrincipalPolicyCommandOutput } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+
+export interface CallerIdentity {
+  arn?: string;
+  account?: string;
+}
+
+/** One action on one resource, as the simulation decided it (`allowed`, `implicitDeny`, `explicitDeny`). */
+export interface SimulatedDecision {
+  action: string | undefined;
+  /** `*` when IAM named no resource. */
+  resource: string;
+  decision: string | undefined;
+}
+
+export interface DoctorProbe {
+  /** sts:GetCallerIdentity (needs no permission). */
+  callerIdentity(): Promise<CallerIdentity>;
+  /** The ARN of a role (with its path), by iam:GetRole. */
+  roleArn(roleName: string): Promise<string | undefined>;
+  /** iam:SimulatePrincipalPolicy of every action on every resource, every page read: one decision per pair. */
+  simulate(principalArn: string, actions: string[], resources: string[]): Promise<SimulatedDecision[]>;
+}
+
+export class AwsDoctorProbe implements DoctorProbe {
+  constructor(
+    private readonly iam: IAMClient,
+    private readonly sts: STSClient,
+  ) {}
+
+  async callerIdentity(): Promise<CallerIdentity> {
+    const out = await this.sts.send(new GetCallerIdentityCommand({}));
+    return { arn: out.Arn, account: out.Account };
+  }
+
+  async roleArn(roleName: string): Promise<string | undefined> {
+    const out = await this.iam.send(new GetRoleCommand({ RoleName: roleName }));
+    return out.Role?.Arn;
+  }
+
+  async simulate(principalArn: string, actions: string[], resources: string[]): Promise<SimulatedDecision[]> {
+    const decisions: SimulatedDecision[] = [];
+    let marker: string | undefined;
+    do {
+      const out: SimulatePrincipalPolicyCommandOutput = await this.iam.send(
+        new SimulatePrincipalPolicyCommand({ PolicySourceArn: principalArn, ActionNames: actions, ResourceArns: resources, Marker: marker }),
+      );
+      for (const result of out.EvaluationResults ?? []) {
+        const perResource = result.ResourceSpecificResults?.length
+          ? result.ResourceSpecificResults.map((r) => ({ resource: r.EvalResourceName ?? '*', decision: r.EvalResourceDecision }))
+          : [{ resource: result.EvalResourceName ?? '*', decision: result.EvalDecision }];
+        for (const { resource, decision } of perResource) decisions.push({ action: result.EvalActionName, resource, decision });
+      }
+      marker = out.IsTruncated ? out.Marker : undefined;
+    } while (marker);
+    return decisions;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * One read of an IAM user for the verdict in src/domain/iam-user.ts: what IAM answered, or
+ * the error it gave (the verdict decides whether an unreadable user stops the flow).
+ */
+import type { IamUserRead } from '../domain/iam-user.js';
+import type { IamGateway } from './ports.js';
+
+export async function readIamUser(iam: IamGateway, userName: string): Promise<IamUserRead> {
+  try {
+    return { user: await iam.getUser(userName) };
+  } catch (error) {
+    return { error };
+  }
+}
