@@ -7,6 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../src/config.js';
+import { summarySchedule } from '../src/deps.js';
 import { AdminPolicy } from '../src/services/admins.js';
 import { GroupMembership } from '../src/services/membership.js';
 import type { IamGateway } from '../src/services/ports.js';
@@ -80,7 +81,7 @@ export async function timePeriodReads(
   const admins = new AdminPolicy(config.adminUserIds, undefined, { getUser: async () => undefined, usergroupMembers: async () => [] });
   const poster = { postSummary: async () => undefined };
   const identity = { approverConflict: async () => undefined };
-  const common = { config, iam: quietIam(), admins, identity, poster, clock, log: silent };
+  const common = { config, iam: quietIam(), admins, identity, poster, clock, log: silent, schedule: summarySchedule(config) };
   const membership = (store: DynamoRequestStore) => new GroupMembership(store);
   const summaries = {
     weekOnly: new SummaryService({ ...common, store: stores.weekOnly, membership: membership(stores.weekOnly), replicaId: 'bench-a' }),

@@ -12,7 +12,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import { Cron } from 'croner';
 import type { HandlerDeps } from '../handlers/deps.js';
-import { AwsIamGateway, DryRunIamGateway } from './aws/iam.js';
+import { DryRunIamGateway } from './aws/dry-run.js';
+import { AwsIamGateway } from './aws/iam.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { AdminPolicy } from './services/admins.js';
@@ -72,12 +73,7 @@ export function openIam(aws: AwsOptions): IAMClient {
 
 /** The bot's IAM gateway: only the configured groups, and only BILLING_GROUP_POLICIES' documents. */
 export function iamGateway(config: Pick<Config, 'levels'>, iam: IAMClient): AwsIamGateway {
-  return new AwsIamGateway(
-    iam,
-    config.levels.map((l) => l.groupName),
-    Date.now,
-    config.levels.map((l) => l.policyArn),
-  );
+  return new AwsIamGateway({ client: iam, groups: config.levels.map((l) => l.groupName), policyArns: config.levels.map((l) => l.policyArn) });
 }
 
 /** The summary's schedule, for arithmetic only: paused, it never fires (src/bot.ts runs the firing one). */
@@ -120,7 +116,10 @@ export interface Services {
 export function wireServices(parts: ServiceParts): Services {
   const { config, log, clock, store, iam, directory, notifier } = parts;
   const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
-  const identity = new IdentityResolver(directory, store, iam, {
+  const identity = new IdentityResolver({
+    directory,
+    store,
+    iam,
     mapping: config.iamUserMapping,
     allowedEmailDomains: config.allowedEmailDomains,
     teamId: parts.teamId,
@@ -199,7 +198,12 @@ export async function buildDeps(options: {
   const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(config.levels.map((l) => l.groupName)));
 
   const directory = new SlackWebDirectory(slack);
-  const notifier = new SlackNotifier(slack, config.adminChannelId, iam.dryRun, options.teamUrl);
+  const notifier = new SlackNotifier({
+    client: slack,
+    adminChannelId: config.adminChannelId,
+    dryRun: iam.dryRun,
+    ...(options.teamUrl ? { teamUrl: options.teamUrl } : {}),
+  });
   const replicaId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const { requests, decisions, lifecycle, sweeper, summaries } = wireServices({
     config,

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { parseDuration, validateJustification } from '../../src/domain/command.js';
+import { levelNamed } from '../../src/domain/levels.js';
 import { ValidationError } from '../../src/errors.js';
 import { FIELD } from '../../src/slack/ids.js';
 import { requestConfirmation } from '../../src/slack/messages.js';
@@ -16,7 +17,7 @@ export function requestModalSubmission(deps: HandlerDeps) {
     const values = view.state.values;
     const errors: Record<string, string> = {};
     const level = fieldValue(values, FIELD.level) ?? '';
-    if (!deps.config.levels.some((l) => l.level === level)) errors[FIELD.level.block] = 'Choose one of the listed levels.';
+    if (!levelNamed(deps.config.levels, level)) errors[FIELD.level.block] = 'Choose one of the listed levels.';
     let durationDays = deps.config.defaultDurationDays;
     try {
       durationDays = parseDuration(`${fieldValue(values, FIELD.duration) ?? ''}d`, deps.config.maxDurationDays);

@@ -97,15 +97,21 @@ export class AwsIamGateway implements IamGateway {
   private tagIndexBuild: Promise<TagIndex> | undefined;
   private quota: { readAt: number; value: number | null } | undefined;
 
-  constructor(
-    private readonly iam: IAMClient,
-    allowedGroups: Iterable<string>,
-    private readonly now: () => number = Date.now,
+  private readonly iam: IAMClient;
+  private readonly now: () => number;
+
+  constructor(options: {
+    client: IAMClient;
+    /** BILLING_GROUPS: the only groups changed or read. */
+    groups: Iterable<string>;
     /** BILLING_GROUP_POLICIES: the only policies whose documents are read. */
-    allowedPolicies: Iterable<string> = [],
-  ) {
-    this.allowedGroups = new Set(allowedGroups);
-    this.allowedPolicies = new Set(allowedPolicies);
+    policyArns?: Iterable<string>;
+    now?: () => number;
+  }) {
+    this.iam = options.client;
+    this.now = options.now ?? Date.now;
+    this.allowedGroups = new Set(options.groups);
+    this.allowedPolicies = new Set(options.policyArns ?? []);
   }
 
   private assertAllowed(groupName: string): void {
@@ -366,46 +372,6 @@ function isNoSuchEntity(err: unknown): boolean {
  * A grant read from the table names the group it was made into, which may have left
  * BILLING_GROUPS since: removal is allowed from it, but never from a name IAM could not hold.
  */
-function assertGroupName(groupName: string): void {
+export function assertGroupName(groupName: string): void {
   if (!/^[\w+=,.@-]{1,128}$/.test(groupName)) throw new GroupNotAllowedError(groupName);
-}
-
-/**
- * IAM_MODE=dry-run: reads go to IAM so the admin sees what would happen; writes are
- * reported, never sent. Reads that fail are reported as "not checked" by the caller.
- */
-export class DryRunIamGateway implements IamGateway {
-  readonly dryRun = true;
-  constructor(
-    private readonly reader: IamGateway,
-    private readonly allowedGroups: ReadonlySet<string>,
-  ) {}
-
-  getUser(userName: string) {
-    return this.reader.getUser(userName);
-  }
-  findUserByEmailTag(email: string) {
-    return this.reader.findUserByEmailTag(email);
-  }
-  groupsPerUserQuota() {
-    return this.reader.groupsPerUserQuota();
-  }
-  groupPolicies(groupName: string, expectedPolicyArn: string) {
-    return this.reader.groupPolicies(groupName, expectedPolicyArn);
-  }
-  groupMembers(groupName: string) {
-    return this.reader.groupMembers(groupName);
-  }
-  reviewMember(userName: string, now: Date) {
-    return this.reader.reviewMember(userName, now);
-  }
-  /** Changes nothing; the caller records and shows what would have changed. */
-  async addUserToGroup(_userName: string, groupName: string): Promise<void> {
-    if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
-  }
-  async removeUserFromGroup(_userName: string, groupName: string, options: { endingGrant?: boolean } = {}): Promise<RemoveOutcome> {
-    if (options.endingGrant) assertGroupName(groupName);
-    else if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
-    return 'removed';
-  }
 }

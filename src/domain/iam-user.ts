@@ -81,7 +81,10 @@ export function iamUserRefusal(read: IamUserRead, policy: IamUserPolicy, userNam
           text`Your IAM user ${code(userName)} has no MFA device, and billing access requires one. Add one in the AWS console (IAM → Users → ${userName} → Security credentials → Assign MFA device), then ask again.`,
         );
       case 'unreadable':
-        return new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, { ...cause, detail: unreadable });
+        return new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, {
+          ...cause,
+          detail: unreadable,
+        });
       default:
         return new RequestRefusedError(text`Could not check your IAM user ${code(userName)}. Nothing was stored; try again later or tell an admin.`, {
           detail: `IAM user ${userName} not fully readable: ${notChecked}`,
@@ -95,7 +98,10 @@ export function iamUserRefusal(read: IamUserRead, policy: IamUserPolicy, userNam
     case 'no-mfa':
       return new RequestRefusedError([...text`IAM user ${code(userName)} has no MFA device any more, so it cannot be granted.`, stays], cause);
     case 'unreadable':
-      return new RequestRefusedError([...text`Could not re-check IAM user ${code(userName)}; try again.`, stays], { ...cause, detail: `re-checking IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}` });
+      return new RequestRefusedError([...text`Could not re-check IAM user ${code(userName)}; try again.`, stays], {
+        ...cause,
+        detail: `re-checking IAM user ${userName} failed: ${errorName(readError)}: ${errorMessage(readError)}`,
+      });
     case 'mfa-unreadable':
       return new RequestRefusedError([...text`Could not re-check MFA for ${code(userName)}; try again.`, stays], cause);
     default:

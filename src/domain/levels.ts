@@ -19,7 +19,11 @@ export function levelNamed(levels: readonly LevelConfig[], name: string): LevelC
 /** The level with this name; a ValidationError naming the configured levels when there is none. */
 export function requireLevel(levels: readonly LevelConfig[], name: string): LevelConfig {
   const found = levelNamed(levels, name);
-  if (!found) throw unknownLevel(name, levels.map((l) => l.level));
+  if (!found)
+    throw unknownLevel(
+      name,
+      levels.map((l) => l.level),
+    );
   return found;
 }
 

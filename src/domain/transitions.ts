@@ -136,7 +136,13 @@ export function timeOut(request: AccessRequest, at: string, hours: number): Requ
   if (request.status === 'FAILED') {
     return change(request, 'TIMED_OUT', at, { noticeDue: 'DUE' }, { actor: 'system', detail: `not retried within ${hours} h of its failure` });
   }
-  return change(request, 'TIMED_OUT', at, { decidedBy: 'system', decidedAt: at, noticeDue: 'DUE' }, { actor: 'system', detail: `no decision within ${hours} h` });
+  return change(
+    request,
+    'TIMED_OUT',
+    at,
+    { decidedBy: 'system', decidedAt: at, noticeDue: 'DUE' },
+    { actor: 'system', detail: `no decision within ${hours} h` },
+  );
 }
 
 /**

@@ -5,8 +5,8 @@
  * depends on again: identity, workspace, the level, the IAM user and its MFA.
  */
 import type { Config } from '../config.js';
-import { configuredLevelOf } from '../domain/levels.js';
 import { iamUserRefusal, sameIamUser } from '../domain/iam-user.js';
+import { configuredLevelOf } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { approvalOutcome, approve, deny, retry } from '../domain/transitions.js';
 import {
@@ -23,8 +23,8 @@ import {
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
-import { approverConflictError, type IdentityResolver } from './identity.js';
 import { readIamUser } from './iam-user-read.js';
+import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
 export interface Click {

@@ -3,8 +3,9 @@
  * or APPROVED → FAILED with the error. Safe to run again on the same request: group
  * membership is idempotent and every state change is conditional.
  */
-import { configuredLevelOf, type LevelConfig } from '../domain/levels.js';
+
 import { groupPolicyProblems } from '../domain/group-policy.js';
+import { configuredLevelOf, type LevelConfig } from '../domain/levels.js';
 import { type AccessRequest, DAY_MS } from '../domain/request.js';
 import { activate, extend, fail, moveExpiry, settleFailure } from '../domain/transitions.js';
 import { BillingAccessError, errorMessage, errorName, IamUnavailableError, RequestConflictError } from '../errors.js';
@@ -77,7 +78,10 @@ export class GrantExecutor {
     const unknown = addTried && this.undoNeeded(approved);
     let failed: AccessRequest;
     try {
-      failed = await this.deps.store.update(approved, fail(approved, actor, now, { name: errorName(err), message: errorMessage(err), membershipUnknown: unknown }));
+      failed = await this.deps.store.update(
+        approved,
+        fail(approved, actor, now, { name: errorName(err), message: errorMessage(err), membershipUnknown: unknown }),
+      );
     } catch (writeErr) {
       if (writeErr instanceof RequestConflictError && addTried) await this.alignWithWinner(writeErr.current, actor);
       throw writeErr;

@@ -9,7 +9,10 @@ import type { AccessRequest } from '../domain/request.js';
 import { AmbiguousMappingError, code, NotAllowedError, RequestRefusedError, text, user } from '../errors.js';
 import type { IamGateway, RequestStore, SlackDirectory, SlackUserProfile } from './ports.js';
 
-export interface IdentityOptions {
+export interface IdentityDeps {
+  directory: SlackDirectory;
+  store: Pick<RequestStore, 'getLink' | 'linkHolder'>;
+  iam: Pick<IamGateway, 'findUserByEmailTag'>;
   mapping: IdentityMapping;
   allowedEmailDomains: string[] | undefined;
   /** The bot's own workspace (auth.test team_id). */
@@ -33,18 +36,13 @@ export interface ResolvedIdentity {
 export type IamUsersPurpose = 'self-check' | 'holder';
 
 export class IdentityResolver {
-  constructor(
-    private readonly directory: SlackDirectory,
-    private readonly store: Pick<RequestStore, 'getLink' | 'linkHolder'>,
-    private readonly iam: Pick<IamGateway, 'findUserByEmailTag'>,
-    private readonly options: IdentityOptions,
-  ) {}
+  constructor(private readonly deps: IdentityDeps) {}
 
   /** Checks that the user may request at all and finds their IAM user name. */
   async resolve(userId: string): Promise<ResolvedIdentity> {
-    const profile = await this.directory.getUser(userId);
+    const profile = await this.deps.directory.getUser(userId);
     if (!profile) throw new NotAllowedError('Slack does not know this user.');
-    const team = this.options.teamId();
+    const team = this.deps.teamId();
     if (team && profile.teamId !== team) {
       throw new NotAllowedError('Billing access can only be requested by members of this workspace (not from Slack Connect).');
     }
@@ -61,10 +59,10 @@ export class IdentityResolver {
       throw new NotAllowedError(`The email domain (${domainOf(email)}) is not one that may map to AWS IAM users.`);
     }
 
-    const link = await this.store.getLink(userId);
+    const link = await this.deps.store.getLink(userId);
     if (link) {
       // Two Slack users linked to one IAM user before links were one-to-one: neither is used until an admin re-links.
-      const holder = await this.store.linkHolder(link.iamUserName);
+      const holder = await this.deps.store.linkHolder(link.iamUserName);
       if (holder && holder.userId !== userId) {
         throw new NotAllowedError(text`The IAM user ${code(link.iamUserName)} is linked to another Slack user too. Ask an admin to check the links.`);
       }
@@ -77,7 +75,7 @@ export class IdentityResolver {
         text`No IAM user is tagged ${code(`email=${email}`)}. Ask an admin to tag your IAM user, or to link it with ${code('/request-billing link')}.`,
       );
     }
-    const holder = await this.store.linkHolder(iamUserName);
+    const holder = await this.deps.store.linkHolder(iamUserName);
     if (holder && holder.userId !== userId) {
       throw new NotAllowedError(
         text`The IAM user ${code(iamUserName)} is linked to another Slack user, so it cannot be requested from this account. Ask an admin to check the link.`,
@@ -111,7 +109,7 @@ export class IdentityResolver {
     const mine = own ?? (await this.iamUsersOf(slackUserId, 'self-check'));
     if (mine.some((u) => sameIamUser(u, request.iamUserName))) return 'own';
     if (request.linkedBy === slackUserId) return 'linked';
-    const link = await this.store.getLink(request.requesterId);
+    const link = await this.deps.store.getLink(request.requesterId);
     if (link?.linkedBy === slackUserId && sameIamUser(link.iamUserName, request.iamUserName)) return 'linked';
     return undefined;
   }
@@ -122,9 +120,9 @@ export class IdentityResolver {
    */
   async iamUsersOf(slackUserId: string, purpose: IamUsersPurpose): Promise<string[]> {
     const names: string[] = [];
-    const link = await this.store.getLink(slackUserId);
+    const link = await this.deps.store.getLink(slackUserId);
     if (link) names.push(link.iamUserName);
-    const profile = await this.directory.getUser(slackUserId);
+    const profile = await this.deps.directory.getUser(slackUserId);
     const email = profile?.email?.trim().toLowerCase();
     if (!email || !this.domainAllowed(email)) return names;
     let mapped: string | undefined;
@@ -138,7 +136,7 @@ export class IdentityResolver {
     if (!mapped) return names;
     if (purpose === 'holder') {
       // An IAM user pinned to someone else is theirs, not this person's.
-      const holder = await this.store.linkHolder(mapped);
+      const holder = await this.deps.store.linkHolder(mapped);
       if (holder && holder.userId !== slackUserId) return names;
     }
     names.push(mapped);
@@ -146,17 +144,17 @@ export class IdentityResolver {
   }
 
   private domainAllowed(email: string): boolean {
-    const allowed = this.options.allowedEmailDomains;
+    const allowed = this.deps.allowedEmailDomains;
     return !allowed || allowed.includes(domainOf(email));
   }
 
   /** The IAM user an email maps to under IAM_USER_MAPPING; undefined when `tag` finds none. */
   private async mapped(email: string): Promise<string | undefined> {
-    switch (this.options.mapping) {
+    switch (this.deps.mapping) {
       case 'email':
         return email;
       case 'tag':
-        return this.iam.findUserByEmailTag(email);
+        return this.deps.iam.findUserByEmailTag(email);
       default:
         return email.slice(0, email.lastIndexOf('@'));
     }

@@ -25,7 +25,6 @@ import type { IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
-
 /** IAM did not answer while a grant was being ended: the grant stays ACTIVE, and a revoke is recorded for the sweeper to finish. */
 export class EndNotFinishedError extends BillingAccessError {
   override name = 'EndNotFinishedError';

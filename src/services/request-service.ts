@@ -8,16 +8,7 @@ import { type IamUserInfo, iamUserRefusal, sameIamUser } from '../domain/iam-use
 import { type LevelConfig, requireLevel } from '../domain/levels.js';
 import type { AccessRequest, IamSnapshot, MfaStatus } from '../domain/request.js';
 import { cancel, open } from '../domain/transitions.js';
-import {
-  code,
-  LinkConflictError,
-  NotAllowedError,
-  RequestConflictError,
-  RequestNotFoundError,
-  RequestRefusedError,
-  text,
-  ValidationError,
-} from '../errors.js';
+import { code, LinkConflictError, NotAllowedError, RequestConflictError, RequestNotFoundError, RequestRefusedError, text, ValidationError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
@@ -194,7 +185,9 @@ export class RequestService {
       cancelled = await this.deps.store.update(request, cancel(request, userId, this.deps.clock.now().toISOString()));
     } catch (err) {
       if (err instanceof RequestConflictError) {
-        throw new RequestRefusedError(text`Request ${code(requestId)} was ${err.current?.status.toLowerCase() ?? 'changed'} meanwhile, so it cannot be cancelled.`);
+        throw new RequestRefusedError(
+          text`Request ${code(requestId)} was ${err.current?.status.toLowerCase() ?? 'changed'} meanwhile, so it cannot be cancelled.`,
+        );
       }
       throw err;
     }

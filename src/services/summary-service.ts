@@ -3,9 +3,11 @@
  * and from IAM itself; posted exactly once per schedule period across replicas and restarts
  * (the period is claimed by a conditional write keyed by its firing time before posting).
  */
+
 import type { Config } from '../config.js';
 import { groupPolicyProblems } from '../domain/group-policy.js';
 import { sameIamUser } from '../domain/iam-user.js';
+import { levelNamed } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
 import { ConflictError, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
@@ -67,11 +69,11 @@ export interface SummaryDeps {
   /** How long a claimed but unposted period is left to its claimant before another takes it over. */
   claimGraceMs?: number;
   /** When the periods fall. Without it the service builds and posts reports on demand, but runs no periods. */
-  schedule?: FiringSchedule;
+  schedule: FiringSchedule;
 }
 
 export class SummaryService {
-  private readonly schedule: FiringSchedule | undefined;
+  private readonly cron: FiringSchedule;
   private firstStart: string | undefined;
   private readonly config: SummaryConfig;
   private readonly store: RequestStore & SummaryStore;
@@ -97,12 +99,7 @@ export class SummaryService {
     this.log = deps.log;
     this.replicaId = deps.replicaId;
     this.claimGraceMs = deps.claimGraceMs ?? 5 * 60_000;
-    this.schedule = deps.schedule;
-  }
-
-  private get cron(): FiringSchedule {
-    if (!this.schedule) throw new Error('this SummaryService was built without a schedule: it runs no periods');
-    return this.schedule;
+    this.cron = deps.schedule;
   }
 
   /** The schedule's next firing after `from` (for the in-process timer). */
@@ -143,7 +140,7 @@ export class SummaryService {
   private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date): Promise<GroupReview> {
     const review: GroupReview = { level, groupName, members: [], policyProblems: [] };
     try {
-      const expectedArn = this.config.levels.find((l) => l.level === level)?.policyArn;
+      const expectedArn = levelNamed(this.config.levels, level)?.policyArn;
       if (expectedArn) {
         const policies = await this.iam.groupPolicies(groupName, expectedArn);
         const problems = groupPolicyProblems({ expectedArn, ...policies, namespaces: this.config.billingNamespaces });

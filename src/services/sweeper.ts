@@ -67,7 +67,12 @@ export class Sweeper {
       (r) => this.recover(r),
       'recovered',
     );
-    await each('expire', await this.deps.store.listExpiring('ACTIVE', at), async (r) => Boolean(await this.deps.lifecycle.end(r, 'EXPIRED', 'system')), 'expired');
+    await each(
+      'expire',
+      await this.deps.store.listExpiring('ACTIVE', at),
+      async (r) => Boolean(await this.deps.lifecycle.end(r, 'EXPIRED', 'system')),
+      'expired',
+    );
     await each(
       'finish_end',
       (await this.deps.store.listByStatus('ACTIVE')).filter((r) => r.endDue),

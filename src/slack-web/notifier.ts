@@ -11,13 +11,23 @@ import { renderSummary } from '../slack/summary-blocks.js';
  * channel, later news as chat.update or thread replies, DMs with channel = user id.
  */
 export class SlackNotifier implements Notifier, SummaryPoster {
-  constructor(
-    private readonly client: WebClient,
-    private readonly adminChannelId: string,
-    private readonly dryRun: boolean,
+  private readonly client: WebClient;
+  private readonly adminChannelId: string;
+  private readonly dryRun: boolean;
+  private readonly teamUrl: () => string | undefined;
+
+  constructor(options: {
+    client: WebClient;
+    adminChannelId: string;
+    dryRun: boolean;
     /** The workspace URL from auth.test, for links to admin messages. */
-    private readonly teamUrl: () => string | undefined = () => undefined,
-  ) {}
+    teamUrl?: () => string | undefined;
+  }) {
+    this.client = options.client;
+    this.adminChannelId = options.adminChannelId;
+    this.dryRun = options.dryRun;
+    this.teamUrl = options.teamUrl ?? (() => undefined);
+  }
 
   /** The summary's first message in the admin channel; what does not fit continues in its thread. */
   async postSummary(report: SummaryReport): Promise<void> {

@@ -1,14 +1,6 @@
-import { levelNamed } from '../../src/domain/levels.js';
 import { describe, expect, it } from 'vitest';
-import {
-  type Config,
-  DEFAULT_BILLING_NAMESPACES,
-  DEFAULT_POLICY_ARNS,
-  loadConfig,
-  loadStoreConfig,
-  SUBCOMMANDS,
-  wantsColor,
-} from '../../src/config.js';
+import { type Config, DEFAULT_BILLING_NAMESPACES, DEFAULT_POLICY_ARNS, loadConfig, loadStoreConfig, SUBCOMMANDS, wantsColor } from '../../src/config.js';
+import { levelNamed } from '../../src/domain/levels.js';
 import { ConfigError } from '../../src/errors.js';
 
 const READ_ONLY_ARN = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';

@@ -18,7 +18,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AmbiguousMappingError, AwsIamGateway, DryRunIamGateway, GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
+import { DryRunIamGateway } from '../../src/aws/dry-run.js';
+import { AmbiguousMappingError, AwsIamGateway, GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
 import { errorMessage } from '../../src/errors.js';
 
 const ALLOWED = ['BillingReadOnly', 'BillingFull'];
@@ -60,7 +61,7 @@ beforeEach(() => {
   client = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   iamMock = mockClient(client);
   nowMs = Date.parse('2025-10-01T12:00:00Z');
-  gateway = new AwsIamGateway(client, ALLOWED, () => nowMs, POLICIES);
+  gateway = new AwsIamGateway({ client, groups: ALLOWED, policyArns: POLICIES, now: () => nowMs });
 });
 
 describe('AwsIamGateway.getUser', () => {

@@ -25,7 +25,10 @@ const directory: SlackDirectory = {
 function resolver(options: { mapping?: 'email-localpart' | 'email' | 'tag'; tags?: (email: string) => Promise<string | undefined> } = {}) {
   const store = new MemoryRequestStore();
   const iam = { findUserByEmailTag: options.tags ?? (async () => undefined) };
-  const identity = new IdentityResolver(directory, store, iam, {
+  const identity = new IdentityResolver({
+    directory,
+    store,
+    iam,
     mapping: options.mapping ?? 'email-localpart',
     allowedEmailDomains: ['corp.com'],
     teamId: () => TEAM,
