@@ -204,7 +204,15 @@ export function buildRig(options: RigOptions = {}) {
 
   /** `who` asks for `level` (7 days unless said otherwise). */
   const submit = (who: ActorName, level: string, extra: Partial<SubmitInput> = {}) =>
-    services.requests.submit({ userId: id(who), teamId: TEAM, level, durationDays: 7, justification: 'month-end close for January', breakGlass: false, ...extra });
+    services.requests.submit({
+      userId: id(who),
+      teamId: TEAM,
+      level,
+      durationDays: 7,
+      justification: 'month-end close for January',
+      breakGlass: false,
+      ...extra,
+    });
 
   /** `who` clicks Approve in the admin channel (or in `channel`; null: a click that names no channel). */
   const approve = (who: ActorName, requestId: string, channel: string | null = config.adminChannelId) =>
@@ -235,7 +243,16 @@ export function buildRig(options: RigOptions = {}) {
   /** The audit trail of one request, oldest first. */
   const trail = (requestId: string): Promise<AuditEvent[]> => store.auditEvents(requestId);
 
-  return { clock, config, store, iam, directory, notifier, services, id, submit, approve, deny, retry, grant, stored, trail };
+  /** Audit events about no request (a link made, a member removed as drift) under `subject`, read as the audit export reads them. */
+  const looseAudit = async (subject: string): Promise<AuditEvent[]> => {
+    const found: AuditEvent[] = [];
+    for await (const page of store.auditEventsSince('1970-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z')) {
+      found.push(...page.filter((e) => e.requestId === subject));
+    }
+    return found;
+  };
+
+  return { clock, config, store, iam, directory, notifier, services, id, submit, approve, deny, retry, grant, stored, trail, looseAudit };
 }
 
 /** The error a promise rejected with (fails the test if it resolved). */

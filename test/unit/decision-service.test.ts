@@ -99,7 +99,7 @@ describe('who may decide', () => {
     expect(rig.iam.isMember('alice.admin', 'BillingReadOnly')).toBe(true);
   });
 
-  it("an admin cannot approve their own IAM user from a second Slack account", async () => {
+  it('an admin cannot approve their own IAM user from a second Slack account', async () => {
     const rig = buildRig();
     const { request } = await rig.submit('alice', 'read-only');
     // alice's second account is pinned to her IAM user after she asked.
@@ -179,7 +179,9 @@ describe('APPROVALS_REQUIRED=2 (full)', () => {
     await rig.approve('alice', request.id);
     const { err, text } = await refused(rig.approve('aliceAlt', request.id));
     expect(err).toBeInstanceOf(RequestRefusedError);
-    expect(text).toBe(`The IAM user alice.admin already approved this request through @${ACTORS.alice.id}; one person counts once, so another admin must approve.`);
+    expect(text).toBe(
+      `The IAM user alice.admin already approved this request through @${ACTORS.alice.id}; one person counts once, so another admin must approve.`,
+    );
     expect(await rig.stored(request.id)).toMatchObject({ status: 'PENDING', approverIds: [ACTORS.alice.id] });
     expect(rig.iam.isMember('jane.doe', 'BillingFull')).toBe(false);
   });

@@ -89,8 +89,34 @@ describe('another grant of the same IAM user on the same group keeps the user in
   });
 });
 
+describe('the access review', () => {
+  it('does not call a member drift (nor remove them) while a grant of theirs is APPROVED and its add in flight', async () => {
+    const rig = buildRig({ config: { driftPolicy: 'remove' } });
+    await rig.store.create(
+      requestOf({
+        id: ulid(Date.parse(START)),
+        status: 'APPROVED',
+        createdAt: START,
+        decidedBy: ACTORS.alice.id,
+        decidedAt: START,
+        approvals: [{ by: ACTORS.alice.id, at: START }],
+        approverIds: [ACTORS.alice.id],
+      }),
+      { actor: ACTORS.alice.id, detail: 'approved' },
+    );
+    // The add reached IAM; the APPROVED → ACTIVE write has not happened yet.
+    rig.iam.handEdit('add', 'jane.doe', 'BillingReadOnly');
+    rig.iam.handEdit('add', 'bob.admin', 'BillingReadOnly');
+    const report = await rig.services.summaries.build(at(-7 * DAY), START);
+    const members = report.groups.find((g) => g.groupName === 'BillingReadOnly')?.members;
+    expect(members?.find((m) => m.userName === 'jane.doe')).toMatchObject({ drift: false, removed: false });
+    expect(members?.find((m) => m.userName === 'bob.admin')).toMatchObject({ drift: true, removed: true });
+    expect(rig.iam.isMember('jane.doe', 'BillingReadOnly')).toBe(true);
+  });
+});
+
 describe('what does not count', () => {
-  it("an extension request never adds anyone, so it does not keep the user in (even while APPROVED)", async () => {
+  it('an extension request never adds anyone, so it does not keep the user in (even while APPROVED)', async () => {
     const rig = buildRig();
     const grant = await rig.grant('jane', 'read-only');
     await rig.store.create(

@@ -262,7 +262,9 @@ describe('submit: break-glass (BREAK_GLASS_MAX_HOURS=4)', () => {
     const { request: first } = await rig.submit('jane', 'full', { breakGlass: true });
     const { err, text } = await refused(rig.submit('jane', 'read-only', { breakGlass: true }));
     expect(err).toBeInstanceOf(RequestRefusedError);
-    expect(text).toBe(`You already have break-glass full access (${first.id}); only one break-glass grant may be live at a time. Ask the admins for anything more.`);
+    expect(text).toBe(
+      `You already have break-glass full access (${first.id}); only one break-glass grant may be live at a time. Ask the admins for anything more.`,
+    );
     expect(rig.iam.isMember('jane.doe', 'BillingReadOnly')).toBe(false);
     expect(await rig.store.listByRequester(ACTORS.jane.id)).toHaveLength(1);
   });
@@ -332,8 +334,15 @@ describe('link', () => {
     const rig = buildRig();
     await rig.services.requests.link(ACTORS.alice.id, ADMIN_CHANNEL, ACTORS.dave.id, 'dave.ops');
     expect(await rig.store.getLink(ACTORS.dave.id)).toEqual({ userId: ACTORS.dave.id, iamUserName: 'dave.ops', linkedBy: ACTORS.alice.id, linkedAt: START });
-    expect(await rig.store.auditEvents(`link:${ACTORS.dave.id}`)).toEqual([
-      { requestId: `link:${ACTORS.dave.id}`, at: START, actor: ACTORS.alice.id, from: null, to: 'LINKED', detail: `linked ${ACTORS.dave.id} to IAM user dave.ops` },
+    expect(await rig.looseAudit(`link:${ACTORS.dave.id}`)).toEqual([
+      {
+        requestId: `link:${ACTORS.dave.id}`,
+        at: START,
+        actor: ACTORS.alice.id,
+        from: null,
+        to: 'LINKED',
+        detail: `linked ${ACTORS.dave.id} to IAM user dave.ops`,
+      },
     ]);
     expect(rig.notifier.notices).toEqual([{ kind: 'admin', text: `:link: <@${ACTORS.alice.id}> linked <@${ACTORS.dave.id}> to IAM user \`dave.ops\`.` }]);
 
@@ -345,7 +354,7 @@ describe('link', () => {
     const rig = buildRig();
     await rig.services.requests.link(ACTORS.alice.id, ADMIN_CHANNEL, ACTORS.dave.id, 'gus');
     await rig.services.requests.link(ACTORS.alice.id, ADMIN_CHANNEL, ACTORS.dave.id, 'dave.ops');
-    expect((await rig.store.auditEvents(`link:${ACTORS.dave.id}`)).map((e) => e.detail)).toEqual([
+    expect((await rig.looseAudit(`link:${ACTORS.dave.id}`)).map((e) => e.detail)).toEqual([
       `linked ${ACTORS.dave.id} to IAM user gus`,
       `linked ${ACTORS.dave.id} to IAM user dave.ops (was gus)`,
     ]);
@@ -384,7 +393,7 @@ describe('link', () => {
     expect(err).toBeInstanceOf(RequestRefusedError);
     expect(text).toBe(`IAM user Dave.Ops is already linked to @${ACTORS.dave.id}; one IAM user belongs to one Slack user. Nothing was linked.`);
     expect(await rig.store.getLink(ACTORS.daveAlt.id)).toBeUndefined();
-    expect(await rig.store.auditEvents(`link:${ACTORS.daveAlt.id}`)).toEqual([]);
+    expect(await rig.looseAudit(`link:${ACTORS.daveAlt.id}`)).toEqual([]);
     expect(rig.notifier.notices).toEqual([]);
   });
 });

@@ -51,7 +51,12 @@ describe('runDue: exactly once per period', () => {
     expect(b.notifier.summaries).toHaveLength(0);
 
     const report = a.notifier.summaries[1];
-    expect(report).toMatchObject({ from: START, to: at(WEEK), late: false, stats: { total: 2, byStatus: { ACTIVE: 1, DENIED: 1 }, medianDecisionMinutes: 60 } });
+    expect(report).toMatchObject({
+      from: START,
+      to: at(WEEK),
+      late: false,
+      stats: { total: 2, byStatus: { ACTIVE: 1, DENIED: 1 }, medianDecisionMinutes: 60 },
+    });
     // Carol's request still waits: past half the timeout, it is listed (and was counted in its own period, not this one).
     expect(report?.stalePending.map((r) => r.id)).toEqual([early.id]);
     expect(report?.stalePendingHours).toBe(12);
@@ -70,6 +75,20 @@ describe('runDue: exactly once per period', () => {
     ]);
     expect(await rig.services.summaries.runDue()).toBe(0);
     expect(rig.notifier.summaries).toHaveLength(2);
+  });
+
+  it('only the latest firing, caught within minutes, is on time: the earlier ones a replica missed are late', async () => {
+    // Every minute, so that missed firings are still recent.
+    const rig = buildRig({ config: { summaryCron: '* * * * *' } });
+    rig.clock.set(at(-2 * MINUTE - 30_000));
+    expect(await rig.services.summaries.runDue()).toBe(0);
+    rig.clock.set(at(30_000));
+    expect(await rig.services.summaries.runDue()).toBe(3);
+    expect(rig.notifier.summaries.map((s) => [s.to, s.late])).toEqual([
+      [at(-2 * MINUTE), true],
+      [at(-MINUTE), true],
+      [START, false],
+    ]);
   });
 
   it('a new install posts nothing from before it started, then the next firing on time', async () => {
@@ -147,8 +166,14 @@ describe('the access review, read from IAM', () => {
     expect(readOnly?.members.find((m) => m.userName === 'jane.doe')).toMatchObject({ drift: false, removed: false });
     expect(rig.iam.isMember('bob.admin', 'BillingReadOnly')).toBe(false);
     expect(rig.iam.isMember('jane.doe', 'BillingReadOnly')).toBe(true);
-    expect(await rig.store.auditEvents('drift:BillingReadOnly:bob.admin')).toEqual([
-      expect.objectContaining({ actor: 'system', from: 'MEMBER', to: 'REMOVED', at: START, detail: expect.stringContaining('removed bob.admin from BillingReadOnly') }),
+    expect(await rig.looseAudit('drift:BillingReadOnly:bob.admin')).toEqual([
+      expect.objectContaining({
+        actor: 'system',
+        from: 'MEMBER',
+        to: 'REMOVED',
+        at: START,
+        detail: expect.stringContaining('removed bob.admin from BillingReadOnly'),
+      }),
     ]);
   });
 
