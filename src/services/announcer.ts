@@ -7,8 +7,7 @@
 import type { AccessRequest } from '../domain/request.js';
 import { posted } from '../domain/transitions.js';
 import { errorMessage, errorName, RequestConflictError } from '../errors.js';
-import { escapeMrkdwn, mention } from '../slack/escape.js';
-import type { Notifier, RequestStore } from './ports.js';
+import type { LinkNotice, Notifier, RequestStore } from './ports.js';
 
 type Log = { error(obj: object, msg?: string): void };
 
@@ -42,24 +41,20 @@ export class Announcer {
 
   /** A reminder in the admin thread of a pending request. */
   async remind(request: AccessRequest, hoursLeft: number): Promise<void> {
-    await this.notifier.threadReply(request, `:bell: Reminder: this request is still waiting for a decision (times out in about ${hoursLeft} h).`);
+    await this.notifier.threadNews(request, { kind: 'reminder', hoursLeft });
   }
 
   /** A user taken out of a group that an ACTIVE grant still needs, and IAM refused to put them back: the admins must act (best effort). */
   async putBackFailed(subject: AccessRequest, grant: AccessRequest, errorName: string): Promise<void> {
     await this.notifier
-      .threadReply(
-        subject,
-        `:warning: ${grant.iamUserName} was taken out of ${grant.groupName} while another change kept this grant active, and could not be put back (${errorName}). Re-add them by hand or revoke the grant.`,
-      )
+      .threadNews(subject, { kind: 'put-back-failed', iamUserName: grant.iamUserName, groupName: grant.groupName, errorName })
       .catch(() => undefined);
   }
 
   /** A link made, in front of every admin (best effort: the link and its audit event are already stored). */
-  async linkMade(link: { adminId: string; userId: string; iamUserName: string; previous?: string }): Promise<void> {
-    const was = link.previous ? ` (was \`${escapeMrkdwn(link.previous)}\`)` : '';
+  async linkMade(link: LinkNotice): Promise<void> {
     await this.notifier
-      .adminNotice(`:link: ${mention(link.adminId)} linked ${mention(link.userId)} to IAM user \`${escapeMrkdwn(link.iamUserName)}\`${was}.`)
+      .linkMade(link)
       .catch((err: unknown) => this.log.error({ event: 'slack.notice_failed', notice: 'link', error: errorName(err), message: errorMessage(err) }));
   }
 
@@ -75,15 +70,12 @@ export class Announcer {
         sends.push(this.notifier.requesterNotified(request));
         break;
       case 'EXPIRED':
-        sends.push(
-          this.notifier.requesterNotified(request),
-          this.notifier.threadReply(request, `Access expired and was removed from \`${request.groupName}\`.`),
-        );
+        sends.push(this.notifier.requesterNotified(request), this.notifier.threadNews(request, { kind: 'expired', groupName: request.groupName }));
         break;
       case 'REVOKED':
         sends.push(
           this.notifier.requesterNotified(request),
-          this.notifier.threadReply(request, `Access revoked by ${mention(request.endedBy ?? '?')} and removed from \`${request.groupName}\`.`),
+          this.notifier.threadNews(request, { kind: 'revoked', by: request.endedBy ?? '?', groupName: request.groupName }),
         );
         break;
       default:

@@ -116,6 +116,22 @@ export interface SlackDirectory {
   usergroupMembers(usergroupId: string): Promise<string[]>;
 }
 
+/** News in a request's admin thread; src/slack/notices.ts has the words. */
+export type ThreadNews =
+  | { kind: 'expired'; groupName: string }
+  | { kind: 'revoked'; by: string; groupName: string }
+  | { kind: 'reminder'; hoursLeft: number }
+  /** Taken out of a group an ACTIVE grant still needs, and IAM refused to put them back. */
+  | { kind: 'put-back-failed'; iamUserName: string; groupName: string; errorName: string };
+
+export interface LinkNotice {
+  adminId: string;
+  userId: string;
+  iamUserName: string;
+  /** The IAM user the Slack user was linked to before. */
+  previous?: string;
+}
+
 /** Everything the bot says about a request outside a direct reply. */
 export interface Notifier {
   /** Posts the request to the admin channel; returns where it went. */
@@ -125,12 +141,12 @@ export interface Notifier {
   /** Tells the requester what happened to their request. */
   requesterNotified(request: AccessRequest): Promise<void>;
   /** A line of news in the admin message's thread. */
-  threadReply(request: AccessRequest, text: string): Promise<void>;
+  threadNews(request: AccessRequest, news: ThreadNews): Promise<void>;
   /** Tells an admin privately that a click was refused. */
   clickRefused(target: { channel: string; userId: string }, message: string): Promise<void>;
   directMessage(userId: string, text: string): Promise<void>;
-  /** A line of news in the admin channel that is about no one request (a link made). */
-  adminNotice(text: string): Promise<void>;
+  /** A link made, in the admin channel: it is about no one request. */
+  linkMade(link: LinkNotice): Promise<void>;
 }
 
 /** A summary period, claimed by one replica before it posts (keyed by the schedule's firing time). */

@@ -1,9 +1,10 @@
 /** The Notifier and SummaryPoster over the Slack Web API: posts what src/slack/ builds. */
 import type { WebClient } from '@slack/web-api';
 import type { AccessRequest } from '../domain/request.js';
-import type { Notifier } from '../services/ports.js';
+import type { LinkNotice, Notifier, ThreadNews } from '../services/ports.js';
 import type { SummaryPoster, SummaryReport } from '../services/summary-service.js';
 import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from '../slack/messages.js';
+import { linkNoticeText, threadNewsText } from '../slack/notices.js';
 import { renderSummary } from '../slack/summary-blocks.js';
 
 /**
@@ -62,17 +63,21 @@ export class SlackNotifier implements Notifier, SummaryPoster {
     await this.client.chat.postMessage({ channel: request.requesterId, ...this.mark(requesterMessage(request)), unfurl_links: false });
   }
 
-  async threadReply(request: AccessRequest, text: string): Promise<void> {
+  async threadNews(request: AccessRequest, news: ThreadNews): Promise<void> {
     if (!request.adminMessage) return;
-    await this.client.chat.postMessage({ channel: request.adminMessage.channel, thread_ts: request.adminMessage.ts, ...this.mark(plain(text)) });
+    await this.client.chat.postMessage({
+      channel: request.adminMessage.channel,
+      thread_ts: request.adminMessage.ts,
+      ...this.mark(plain(threadNewsText(news))),
+    });
   }
 
   async clickRefused(target: { channel: string; userId: string }, message: string): Promise<void> {
     await this.client.chat.postEphemeral({ channel: target.channel, user: target.userId, ...this.mark(plain(message)) });
   }
 
-  async adminNotice(text: string): Promise<void> {
-    await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(text)), unfurl_links: false });
+  async linkMade(link: LinkNotice): Promise<void> {
+    await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(linkNoticeText(link))), unfurl_links: false });
   }
 
   async directMessage(userId: string, text: string): Promise<void> {

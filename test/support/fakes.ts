@@ -8,9 +8,10 @@ import { pino } from 'pino';
 import type { Config } from '../../src/config.js';
 import { type Services, wireServices } from '../../src/deps.js';
 import type { AccessRequest, AuditEvent } from '../../src/domain/request.js';
-import type { Notifier, SlackDirectory, SlackUserProfile } from '../../src/services/ports.js';
+import type { LinkNotice, Notifier, SlackDirectory, SlackUserProfile, ThreadNews } from '../../src/services/ports.js';
 import type { SubmitInput } from '../../src/services/request-service.js';
 import type { SummaryPoster, SummaryReport } from '../../src/services/summary-service.js';
+import { linkNoticeText, threadNewsText } from '../../src/slack/notices.js';
 import { ManualClock } from './clock.js';
 import { MemoryRequestStore } from './memory-store.js';
 import { IamWorld } from './model/iam-world.js';
@@ -114,9 +115,9 @@ export class RecordingNotifier implements Notifier, SummaryPoster {
     await this.attempt('requesterNotified', request);
     this.notices.push({ kind: 'requester', to: request.requesterId, requestId: request.id, status: request.status, request: structuredClone(request) });
   }
-  async threadReply(request: AccessRequest, text: string): Promise<void> {
-    await this.attempt('threadReply', request);
-    this.notices.push({ kind: 'thread', requestId: request.id, text });
+  async threadNews(request: AccessRequest, news: ThreadNews): Promise<void> {
+    await this.attempt('threadNews', request);
+    this.notices.push({ kind: 'thread', requestId: request.id, text: threadNewsText(news) });
   }
   async clickRefused(target: { channel: string; userId: string }, message: string): Promise<void> {
     await this.attempt('clickRefused');
@@ -126,9 +127,9 @@ export class RecordingNotifier implements Notifier, SummaryPoster {
     await this.attempt('directMessage');
     this.notices.push({ kind: 'dm', to: userId, text });
   }
-  async adminNotice(text: string): Promise<void> {
-    await this.attempt('adminNotice');
-    this.notices.push({ kind: 'admin', text });
+  async linkMade(link: LinkNotice): Promise<void> {
+    await this.attempt('linkMade');
+    this.notices.push({ kind: 'admin', text: linkNoticeText(link) });
   }
   async postSummary(report: SummaryReport): Promise<void> {
     await this.attempt('postSummary');

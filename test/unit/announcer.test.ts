@@ -112,7 +112,7 @@ describe('delivery: at least once, cleared only when all went out', () => {
     const rig = buildRig();
     const grant = await rig.grant('jane', 'read-only');
     rig.notifier.clear();
-    rig.notifier.down.add('threadReply');
+    rig.notifier.down.add('threadNews');
     await rig.services.lifecycle.revoke(ACTORS.bob.id, { requestId: grant.id }, ADMIN_CHANNEL);
     // The admin message and the DM went out; the thread reply did not.
     expect(rig.notifier.about(grant.id)).toEqual(['updated: REVOKED', `requester ${JANE}: REVOKED`]);
@@ -122,11 +122,11 @@ describe('delivery: at least once, cleared only when all went out', () => {
     rig.clock.set(at(2 * MINUTE));
     rig.notifier.clear();
     expect((await rig.services.sweeper.sweep()).redelivered).toBe(0);
-    expect(rig.notifier.calls.filter((m) => m === 'threadReply')).toHaveLength(1);
+    expect(rig.notifier.calls.filter((m) => m === 'threadNews')).toHaveLength(1);
     expect((await rig.stored(grant.id)).noticeDue).toBe('DUE');
 
     // Slack back: every notice of the state goes out again (a DM may repeat; none is lost), and it is cleared.
-    rig.notifier.down.delete('threadReply');
+    rig.notifier.down.delete('threadNews');
     rig.clock.set(at(4 * MINUTE));
     rig.notifier.clear();
     expect((await rig.services.sweeper.sweep()).redelivered).toBe(1);
@@ -151,9 +151,9 @@ describe('delivery: at least once, cleared only when all went out', () => {
     rig.notifier.during = async (method, r) => {
       if (method === 'requesterNotified' && r?.status === 'ACTIVE' && !revoked) {
         revoked = true;
-        rig.notifier.down.add('threadReply');
+        rig.notifier.down.add('threadNews');
         await rig.services.lifecycle.revoke(ACTORS.bob.id, { requestId: request.id }, ADMIN_CHANNEL);
-        rig.notifier.down.delete('threadReply');
+        rig.notifier.down.delete('threadNews');
       }
     };
     await rig.approve('alice', request.id);
@@ -171,11 +171,11 @@ describe('delivery: at least once, cleared only when all went out', () => {
 describe('a link made', () => {
   it('is announced to the admins, and a Slack failure there does not undo the link or its audit event', async () => {
     const rig = buildRig();
-    rig.notifier.down.add('adminNotice');
+    rig.notifier.down.add('linkMade');
     await rig.services.requests.link(ACTORS.alice.id, ADMIN_CHANNEL, ACTORS.dave.id, 'dave.ops');
     expect(await rig.store.getLink(ACTORS.dave.id)).toMatchObject({ iamUserName: 'dave.ops', linkedBy: ACTORS.alice.id });
     expect(await rig.looseAudit(`link:${ACTORS.dave.id}`)).toHaveLength(1);
-    expect(rig.notifier.calls).toEqual(['adminNotice']);
+    expect(rig.notifier.calls).toEqual(['linkMade']);
     expect(rig.notifier.notices).toEqual([]);
   });
 });

@@ -156,6 +156,27 @@ const RULES: Rule[] = [
     ],
   }),
   importRule({
+    name: 'src/services work over their ports: nothing from src/aws, src/store, src/slack, src/slack-web, an SDK or Slack',
+    from: (path) => under(path, 'src/services/'),
+    forbids: (imp) => under(imp.target, 'src/aws/', 'src/store/', 'src/slack/', 'src/slack-web/', 'handlers/') || isPackage(imp.target, '@aws-sdk', '@slack'),
+    sample: {
+      'src/services/sample.ts': [
+        "import { escapeMrkdwn } from '../slack/escape.js';",
+        "import type { SlackNotifier } from '../slack-web/notifier.js';",
+        "import { DynamoRequestStore } from '../store/dynamo-store.js';",
+        "import type { WebClient } from '@slack/web-api';",
+        "import { open } from '../domain/transitions.js';",
+        "import type { Notifier } from './ports.js';",
+      ].join('\n'),
+    },
+    caught: [
+      'src/services/sample.ts → ../slack/escape.js',
+      'src/services/sample.ts → ../slack-web/notifier.js (type-only)',
+      'src/services/sample.ts → ../store/dynamo-store.js',
+      'src/services/sample.ts → @slack/web-api (type-only)',
+    ],
+  }),
+  importRule({
     name: 'handlers import nothing from src/aws, src/store or @aws-sdk',
     from: (path) => under(path, 'handlers/'),
     forbids: (imp) => under(imp.target, 'src/aws/', 'src/store/') || isPackage(imp.target, '@aws-sdk'),

@@ -120,10 +120,10 @@ class FakeNotifier implements Notifier {
   async requesterNotified(request: AccessRequest): Promise<void> {
     this.notified.push(structuredClone(request));
   }
-  async threadReply(): Promise<void> {}
+  async threadNews(): Promise<void> {}
   async clickRefused(): Promise<void> {}
   async directMessage(): Promise<void> {}
-  async adminNotice(): Promise<void> {}
+  async linkMade(): Promise<void> {}
 }
 
 /** A store that can die mid-way: `crashWhen` makes matching updates throw, as a killed process would never finish them. */

@@ -8,8 +8,9 @@ import { pino } from 'pino';
 import { type Config, loadConfig } from '../../../src/config.js';
 import { type Services, wireServices } from '../../../src/deps.js';
 import { type AccessRequest, REQUEST_STATUSES } from '../../../src/domain/request.js';
-import type { Notifier, RequestStore, SlackDirectory, SlackUserProfile, SummaryStore } from '../../../src/services/ports.js';
+import type { LinkNotice, Notifier, RequestStore, SlackDirectory, SlackUserProfile, SummaryStore } from '../../../src/services/ports.js';
 import type { SummaryPoster } from '../../../src/services/summary-service.js';
+import { linkNoticeText } from '../../../src/slack/notices.js';
 import { ManualClock } from '../clock.js';
 import { IamWorld } from './iam-world.js';
 
@@ -87,12 +88,12 @@ class RecordingNotifier implements Notifier, SummaryPoster {
   async requesterNotified(request: AccessRequest): Promise<void> {
     this.dms.push({ userId: request.requesterId, requestId: request.id, status: request.status });
   }
-  async threadReply(): Promise<void> {}
+  async threadNews(): Promise<void> {}
   async clickRefused(): Promise<void> {}
   async directMessage(): Promise<void> {}
   readonly adminNotices: string[] = [];
-  async adminNotice(text: string): Promise<void> {
-    this.adminNotices.push(text);
+  async linkMade(link: LinkNotice): Promise<void> {
+    this.adminNotices.push(linkNoticeText(link));
   }
   async postSummary(): Promise<void> {}
 }
