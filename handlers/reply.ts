@@ -12,7 +12,7 @@ export function ephemeral(text: string, dryRun: boolean) {
 }
 
 /** A short id that ties what a user saw to the log line holding the details. */
-export function newReference(): string {
+function newReference(): string {
   return randomBytes(4).toString('hex');
 }
 

@@ -2,7 +2,7 @@ import { type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { type Logger, pino } from 'pino';
 
 /** Keys whose values never reach a log line, wherever they appear (any depth). */
-export const REDACTED_KEYS = new Set([
+const REDACTED_KEYS = new Set([
   'token',
   'bottoken',
   'apptoken',
@@ -20,7 +20,7 @@ export const REDACTED_KEYS = new Set([
 export type { Logger };
 
 /** Copies a log object with secret keys masked and token-shaped strings scrubbed, at any depth. */
-export function redact(value: unknown, depth = 0): unknown {
+function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrub(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (value instanceof Error) return { name: value.name, message: scrub(value.message) };

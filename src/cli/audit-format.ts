@@ -1,7 +1,7 @@
 /** Argument parsing and line formats of `npm run audit` (pure; the CLI is audit.ts). */
 import type { AuditEvent } from '../domain/request.js';
 
-export const AUDIT_COLUMNS = ['requestId', 'at', 'actor', 'from', 'to', 'detail'] as const;
+const AUDIT_COLUMNS = ['requestId', 'at', 'actor', 'from', 'to', 'detail'] as const;
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/i;
@@ -31,7 +31,7 @@ export function parseDateArg(raw: string): string | undefined {
 }
 
 /** One audit event as the export's JSON object: always the same six keys, in order, `null` where a value is absent. */
-export function auditRecord(event: AuditEvent): Record<(typeof AUDIT_COLUMNS)[number], string | null> {
+function auditRecord(event: AuditEvent): Record<(typeof AUDIT_COLUMNS)[number], string | null> {
   return {
     requestId: event.requestId,
     at: event.at,

@@ -1,6 +1,6 @@
 import type { CheckResult, CheckSection, CheckStatus } from './results.js';
 
-export const SYMBOL: Record<CheckStatus, string> = { ok: '✓', fail: '✗', warn: '⚠' };
+const SYMBOL: Record<CheckStatus, string> = { ok: '✓', fail: '✗', warn: '⚠' };
 const COLOR: Record<CheckStatus, string> = { ok: '\x1b[32m', fail: '\x1b[31m', warn: '\x1b[33m' };
 const RESET = '\x1b[0m';
 const SECTIONS: CheckSection[] = ['Slack', 'Admins', 'Store', 'IAM', 'Settings'];
@@ -11,14 +11,14 @@ export interface Counts {
   fail: number;
 }
 
-export function countResults(results: CheckResult[]): Counts {
+function countResults(results: CheckResult[]): Counts {
   const counts: Counts = { ok: 0, warn: 0, fail: 0 };
   for (const r of results) counts[r.status]++;
   return counts;
 }
 
 /** One line per check: `✓ title: detail`, `✗ title: detail → fix`, `⚠ title: could not check: why → what to do`. */
-export function formatLine(result: CheckResult, color = false): string {
+function formatLine(result: CheckResult, color = false): string {
   const symbol = color ? `${COLOR[result.status]}${SYMBOL[result.status]}${RESET}` : SYMBOL[result.status];
   return `${symbol} ${result.title}${result.detail ? `: ${result.detail}` : ''}${result.fix ? ` → ${result.fix}` : ''}`;
 }

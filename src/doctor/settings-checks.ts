@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { type CheckResult, couldNotCheck, ok, warn } from './results.js';
 
 /** How to turn on the root-only toggle; shown by doctor (and fit for help texts). */
-export const ROOT_TOGGLE_HOWTO =
+const ROOT_TOGGLE_HOWTO =
   'as the account’s root user, open Account settings (https://console.aws.amazon.com/billing/home#/account), ' +
   'find "IAM user and role access to Billing information", choose Edit, tick "Activate IAM Access" and Update; ' +
   'until then group members are refused in the Billing console whatever their policies say';

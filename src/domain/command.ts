@@ -142,7 +142,3 @@ export function validateDenyReason(raw: string | undefined | null): string | und
   }
   return trimmed;
 }
-
-export function isRequestId(value: string): boolean {
-  return REQUEST_ID.test(value);
-}

@@ -36,7 +36,7 @@ export interface IamUserPolicy {
 }
 
 /** The first reason a grant to this user may not go on, or undefined when it may. */
-export function iamUserProblem(read: IamUserRead, policy: IamUserPolicy): IamUserProblem | undefined {
+function iamUserProblem(read: IamUserRead, policy: IamUserPolicy): IamUserProblem | undefined {
   if ('error' in read) return policy.live ? 'unreadable' : undefined;
   const { user } = read;
   if (!user) return 'missing';

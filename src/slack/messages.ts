@@ -154,7 +154,7 @@ function plainStatus(request: AccessRequest): string {
   }
 }
 
-export function consoleSteps(request: AccessRequest): string[] {
+function consoleSteps(request: AccessRequest): string[] {
   return [
     'Sign in to the AWS console as your IAM user and open *Billing and Cost Management*: <https://console.aws.amazon.com/billing/home|console.aws.amazon.com/billing>.',
     'Use MFA when you sign in; billing users are expected to have an MFA device.',

@@ -46,7 +46,7 @@ function grantLine(g: AccessRequest): string {
 }
 
 /** One active grant with its Keep / Revoke buttons: the summary is the access review. */
-export function grantChunk(g: AccessRequest): Chunk {
+function grantChunk(g: AccessRequest): Chunk {
   return [
     { type: 'section', block_id: `grant_${g.id}`, text: { type: 'mrkdwn', text: grantLine(g) } },
     {
@@ -91,7 +91,7 @@ function plural(n: number, word: string): string {
 }
 
 /** Packs chunks into messages of at most MAX_BLOCKS blocks; a chunk never splits across messages. */
-export function pack(chunks: Chunk[], firstReserved: number, laterReserved: number): KnownBlock[][] {
+function pack(chunks: Chunk[], firstReserved: number, laterReserved: number): KnownBlock[][] {
   const messages: KnownBlock[][] = [[]];
   let limit = MAX_BLOCKS - firstReserved;
   for (const chunk of chunks) {

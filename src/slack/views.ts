@@ -6,7 +6,7 @@ import { FIELD, VIEW } from './ids.js';
 
 const DURATION_CHOICES = [1, 7, 30, 90];
 
-export function durationChoices(maxDays: number, defaultDays: number): number[] {
+function durationChoices(maxDays: number, defaultDays: number): number[] {
   const choices = DURATION_CHOICES.filter((d) => d <= maxDays);
   if (!choices.includes(defaultDays)) choices.push(defaultDays);
   return choices.sort((a, b) => a - b);

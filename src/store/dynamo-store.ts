@@ -377,7 +377,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
 }
 
 /** The month buckets ("YYYY-MM") that [from, to] touches, in order. */
-export function monthsBetween(from: string, to: string): string[] {
+function monthsBetween(from: string, to: string): string[] {
   const months: string[] = [];
   const cursor = new Date(`${monthOf(from)}-01T00:00:00.000Z`);
   const last = monthOf(to);

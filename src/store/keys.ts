@@ -5,10 +5,10 @@ export type LinkedIamPk = `LINKIAM#${string}`;
 export type PendingLockPk = `PENDING#${string}`;
 
 export const REQUEST_SK = 'REQUEST';
-export const PERIOD_SK = 'PERIOD';
-export const META_SK = 'META';
-export const LINK_SK = 'LINK';
-export const LOCK_SK = 'LOCK';
+const PERIOD_SK = 'PERIOD';
+const META_SK = 'META';
+const LINK_SK = 'LINK';
+const LOCK_SK = 'LOCK';
 
 export const requestKey = (id: string) => ({ pk: `REQ#${id}` as RequestPk, sk: REQUEST_SK });
 /** Audit events live beside their request, ordered by the request's version. */
