@@ -99,6 +99,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     if (change.from !== expected.status) throw new IllegalTransitionError(expected.status, change.to);
     assertTransition(expected.status, change.to);
     const next = applyChange(expected, change);
+    let stored = next;
     // A request coming back into a slot (a Retry of a failed break-glass) takes the slot again first.
     const lock = lockOf(expected);
     const entering = !lock.holds(expected) && lock.holds(next);
@@ -127,11 +128,14 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
           ConditionExpression: '#version = :expected AND #status = :expectedStatus',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          // What the table holds now: a field changed without a new version (a notice marked delivered) is not lost.
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
       this.count('write', out.ConsumedCapacity);
+      if (out.Attributes) stored = toRequest(out.Attributes);
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) {
         // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
@@ -145,7 +149,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     if (change.audit) await this.putAudit(next, expected.status, next.status, next.updatedAt, change.audit);
     // After the audit event: a lock left behind is taken over once its request no longer holds it.
     if (lock.holds(expected) && !lock.holds(next)) await this.locks.release(lock.key, expected.id).catch(() => undefined);
-    return next;
+    return stored;
   }
 
   async appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void> {
