@@ -5,6 +5,7 @@
  *
  * Any page a developer visits can send requests to 127.0.0.1, so the page's own endpoints (/ui/)
  * take only same-origin JSON carrying this run's token, which only the served page knows.
+ * One file: every endpoint shares that check and the same signing of what it sends the bot.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

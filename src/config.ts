@@ -1,3 +1,9 @@
+/**
+ * The configuration contract (PRODUCT §5): `loadConfig(env)` reads every variable once with
+ * zod, names every bad one at once, and is the only reader of `process.env`. One file on
+ * purpose: each variable's default, parsing and message sit beside the others, so the contract
+ * reads top to bottom as PRODUCT §5 lists it.
+ */
 import { z } from 'zod';
 import type { LevelConfig } from './domain/levels.js';
 import { ConfigError } from './errors.js';
