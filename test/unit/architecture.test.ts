@@ -30,7 +30,12 @@ interface ParsedFile {
   imports: Import[];
   /** Lines that read `process.env` (or `process['env']`). */
   envReads: number[];
+  /** `new X(…)` of the clients and schedulers only a composition root builds: `X:line`. */
+  builds: string[];
 }
+
+/** What only a composition root constructs: SDK clients, the Slack Web API client, the schedules. */
+const ROOT_ONLY = new Set(['WebClient', 'App', 'IAMClient', 'STSClient', 'DynamoDBClient', 'Cron']);
 
 function resolveTarget(file: string, specifier: string): string {
   if (!specifier.startsWith('.')) return specifier;
@@ -69,6 +74,7 @@ function parseFile(path: string, text: string): ParsedFile {
   const ast = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
   const imports: Import[] = [];
   const envReads: number[] = [];
+  const builds: string[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       imports.push(importOf(path, node.moduleSpecifier.text, node.importClause?.isTypeOnly ?? false, boundNames(node.importClause)));
@@ -82,10 +88,13 @@ function parseFile(path: string, text: string): ParsedFile {
       imports.push(importOf(path, node.argument.literal.text, true, []));
     }
     if (readsProcessEnv(node)) envReads.push(ast.getLineAndCharacterOfPosition(node.getStart(ast)).line + 1);
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && ROOT_ONLY.has(node.expression.text)) {
+      builds.push(`${node.expression.text}:${ast.getLineAndCharacterOfPosition(node.getStart(ast)).line + 1}`);
+    }
     ts.forEachChild(node, visit);
   };
   visit(ast);
-  return { path, imports, envReads };
+  return { path, imports, envReads, builds };
 }
 
 function scanTree(): ParsedFile[] {
@@ -126,6 +135,9 @@ const IAM_SDK = ['@aws-sdk/client-iam', '@aws-sdk/client-sts'];
 const SDK_IMPORT_EXCEPTIONS: Record<string, (imp: Import) => boolean> = {
   'src/deps.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
 };
+
+/** Where clients, the Slack client and schedules are built: the bot's composition root and each CLI's own. */
+const COMPOSITION_ROOTS = ['src/deps.ts', 'src/bot.ts', 'src/cli/'];
 
 /** `import(name)` kept computed on purpose: optional packages that the esbuild bundle must not pull in. */
 const COMPUTED_IMPORT_EXCEPTIONS = ['src/store/embedded-probe.ts'];
@@ -231,6 +243,17 @@ const RULES: Rule[] = [
       'handlers/sample.ts': "import { env } from 'node:process';",
     },
     caught: ['src/services/sample.ts:1 → process.env', 'src/services/sample.ts:2 → process.env', 'handlers/sample.ts → node:process'],
+  },
+  {
+    name: 'only the composition roots (src/deps.ts, src/bot.ts, the CLI entry points) build SDK clients, the Slack client and schedules',
+    from: (path) => under(path, 'src/', 'handlers/') && !COMPOSITION_ROOTS.some((root) => (root.endsWith('/') ? under(path, root) : path === root)),
+    offences: (file) => file.builds.map((built) => `${file.path}:${built.split(':')[1]} → new ${built.split(':')[0]}`),
+    sample: {
+      'src/deps.ts': "const iam = new IAMClient({});\nconst cron = new Cron('0 9 * * 1');",
+      'src/services/sample.ts': "const slack = new WebClient('xoxb');\nconst when = new Cron('0 9 * * 1', { paused: true });\nconst at = new Date();",
+      'handlers/sample.ts': 'const ddb = new DynamoDBClient({});',
+    },
+    caught: ['src/services/sample.ts:1 → new WebClient', 'src/services/sample.ts:2 → new Cron', 'handlers/sample.ts:1 → new DynamoDBClient'],
   },
   importRule({
     name: 'bench imports nothing from test/ (the shared rig is testkit/)',
