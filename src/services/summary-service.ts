@@ -10,7 +10,7 @@ import { sameIamUser } from '../domain/iam-user.js';
 import { levelNamed } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
-import { ConflictError, errorMessage, errorName, NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
+import { errorMessage, errorName, NotAllowedError, RequestConflictError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
@@ -201,7 +201,7 @@ export class SummaryService {
     try {
       return await this.store.recordReview(grant, click.userId, this.clock.now().toISOString());
     } catch (err) {
-      if (err instanceof ConflictError) throw new RequestRefusedError('That grant changed meanwhile; look at the latest summary.');
+      if (err instanceof RequestConflictError) throw new RequestRefusedError('That grant changed meanwhile; look at the latest summary.');
       throw err;
     }
   }
