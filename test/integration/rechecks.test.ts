@@ -1,4 +1,8 @@
 /**
+ * One file: the approval and Retry sections run the same BREAKAGES table, and all four sections
+ * lean on the ~200 lines of world-changing and checking helpers above them (failIt, clickRefused,
+ * expectNothingMoved, link), so each case is read beside the table and helpers it uses.
+ *
  * Everything a grant rests on is checked again when the grant is about to happen, whoever
  * clicks and whenever (PRODUCT §1 "Decide (admin)", "Identity"; §3): at approval, at Retry,
  * and against an approver or reviewer who reaches the request's IAM user from a second Slack
@@ -24,6 +28,7 @@ import { READ_ONLY_POLICY, type UserFixture } from '../../testkit/iam-fixtures.j
 import { ManualClock } from '../support/clock.js';
 import type { FakeUser, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
+import { adminMessageOf } from '../support/lifecycle-scenarios.js';
 import { buttonLabels, messageContent, pendingRequest, stored, waitForAnswer } from '../support/scenario-helpers.js';
 import { clickOnMessage, onDemandSummaries } from '../support/summary-helpers.js';
 
@@ -117,13 +122,6 @@ async function failIt(h: Harness, request: AccessRequest, approver: string): Pro
 
 async function failedRequest(h: Harness, userId: string, text: string, approver: string): Promise<AccessRequest> {
   return failIt(h, await pendingRequest(h, userId, text), approver);
-}
-
-/** The request's one message in the admin channel, as it reads now. */
-function adminMessageOf(h: Harness, request: AccessRequest): StoredMessage | undefined {
-  const ts = request.adminMessage?.ts;
-  expect(ts, `request ${request.id} has no admin message`).toBeTruthy();
-  return h.adminMessages().find((m) => m.ts === ts);
 }
 
 /** Clicks as `adminId` and returns the ephemeral the bot answers the click with. */

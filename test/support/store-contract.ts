@@ -1,4 +1,9 @@
 /**
+ * One file: storeContract() is the single entry point both store test files call, and its eight
+ * sections close over the per-test `store` it sets up (seven also use the `created()`/`activeGrant()`
+ * helpers built on it), so a split would have to thread that state through every section or change
+ * both callers.
+ *
  * The contract every RequestStore & SummaryStore keeps, through its public API only: the
  * DynamoDB store on dynalite and on moto_server (test/integration/store-contract.test.ts) and
  * the in-memory store the unit and model-based tests use (test/unit/memory-store-contract.test.ts),

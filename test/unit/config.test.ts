@@ -1,3 +1,8 @@
+/**
+ * One file: every loadConfig section varies the one minimal `base` environment through
+ * env()/configError() (only the two short closing sections, loadStoreConfig and wantsColor, do not),
+ * so the cases read as one table of what the configuration accepts, defaults and refuses.
+ */
 import { describe, expect, it } from 'vitest';
 import { type Config, DEFAULT_BILLING_NAMESPACES, DEFAULT_POLICY_ARNS, loadConfig, loadStoreConfig, SUBCOMMANDS, wantsColor } from '../../src/config.js';
 import { levelNamed } from '../../src/domain/levels.js';

@@ -1,3 +1,8 @@
+/**
+ * AwsIamGateway against a mocked IAMClient: reading a user (password, MFA, groups, and what could
+ * not be checked), changing membership only of configured groups, reading a group's policies and
+ * the default version of a customer-managed one, and the cached groups-per-user quota.
+ */
 import {
   AddUserToGroupCommand,
   GetAccountSummaryCommand,
@@ -6,62 +11,21 @@ import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetUserCommand,
-  IAMClient,
   ListAttachedGroupPoliciesCommand,
   ListGroupPoliciesCommand,
   ListGroupsForUserCommand,
   ListMFADevicesCommand,
-  ListUsersCommand,
-  ListUserTagsCommand,
-  NoSuchEntityException,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DryRunIamGateway } from '../../src/aws/dry-run.js';
-import { AmbiguousMappingError, AwsIamGateway, GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
+import { GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
 import { errorMessage } from '../../src/errors.js';
+import { ALLOWED, awsError, CREATED, CUSTOM_ARN, existingUser, gatewayRig, noSuchEntity, READ_ONLY_ARN } from '../support/iam-mock.js';
 
-const ALLOWED = ['BillingReadOnly', 'BillingFull'];
-const READ_ONLY_ARN = 'arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess';
-const CUSTOM_ARN = 'arn:aws:iam::123456789012:policy/BillingCustom';
-const POLICIES = [READ_ONLY_ARN, CUSTOM_ARN];
-const CREATED = new Date('2024-01-01T00:00:00Z');
-
-let client: IAMClient;
-let iamMock: AwsClientStub<IAMClient>;
-let nowMs: number;
-let gateway: AwsIamGateway;
-
-function noSuchEntity(message = 'The user with name jane cannot be found.') {
-  return new NoSuchEntityException({ message, $metadata: { httpStatusCode: 404 } });
-}
-
-/** An SDK-style service error: what the client throws for errors it has no class for. */
-function awsError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
-}
-
-/** A user who exists, with a console password, one MFA device and two groups. */
-function existingUser(userName = 'jane.doe') {
-  iamMock
-    .on(GetUserCommand)
-    .resolves({ User: { UserName: userName, UserId: 'AIDA1', Arn: `arn:aws:iam::123456789012:user/${userName}`, Path: '/', CreateDate: CREATED } });
-  iamMock.on(GetLoginProfileCommand).resolves({ LoginProfile: { UserName: userName, CreateDate: CREATED } });
-  iamMock.on(ListMFADevicesCommand).resolves({ MFADevices: [{ UserName: userName, SerialNumber: 'arn:aws:iam::123456789012:mfa/jane', EnableDate: CREATED }] });
-  iamMock.on(ListGroupsForUserCommand).resolves({
-    Groups: [
-      { GroupName: 'Developers', GroupId: 'G1', Arn: 'arn:aws:iam::123456789012:group/Developers', Path: '/', CreateDate: CREATED },
-      { GroupName: 'BillingReadOnly', GroupId: 'G2', Arn: 'arn:aws:iam::123456789012:group/BillingReadOnly', Path: '/', CreateDate: CREATED },
-    ],
-  });
-}
-
+let { iamMock, clock, gateway } = gatewayRig();
 beforeEach(() => {
-  client = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  iamMock = mockClient(client);
-  nowMs = Date.parse('2025-10-01T12:00:00Z');
-  gateway = new AwsIamGateway({ client, groups: ALLOWED, policyArns: POLICIES, now: () => nowMs });
+  ({ iamMock, clock, gateway } = gatewayRig());
 });
 
 describe('AwsIamGateway.getUser', () => {
@@ -73,7 +37,7 @@ describe('AwsIamGateway.getUser', () => {
   });
 
   it('reports password, MFA and groups of an existing user', async () => {
-    existingUser();
+    existingUser(iamMock);
     await expect(gateway.getUser('jane.doe')).resolves.toEqual({
       userName: 'jane.doe',
       hasConsolePassword: true,
@@ -84,7 +48,7 @@ describe('AwsIamGateway.getUser', () => {
   });
 
   it('reports no console password when GetLoginProfile says NoSuchEntity', async () => {
-    existingUser();
+    existingUser(iamMock);
     iamMock.on(GetLoginProfileCommand).rejects(noSuchEntity('Login Profile for User jane.doe cannot be found.'));
     const user = await gateway.getUser('jane.doe');
     expect(user?.hasConsolePassword).toBe(false);
@@ -92,13 +56,13 @@ describe('AwsIamGateway.getUser', () => {
   });
 
   it('reports zero MFA devices', async () => {
-    existingUser();
+    existingUser(iamMock);
     iamMock.on(ListMFADevicesCommand).resolves({ MFADevices: [] });
     expect((await gateway.getUser('jane.doe'))?.mfaDeviceCount).toBe(0);
   });
 
   it('gives mfaDeviceCount null and a notChecked entry when ListMFADevices is denied', async () => {
-    existingUser();
+    existingUser(iamMock);
     iamMock
       .on(ListMFADevicesCommand)
       .rejects(awsError('AccessDenied', 'User: arn:aws:iam::123456789012:user/bot is not authorized to perform: iam:ListMFADevices'));
@@ -113,7 +77,7 @@ describe('AwsIamGateway.getUser', () => {
   });
 
   it('gives hasConsolePassword null (not false) when GetLoginProfile is denied', async () => {
-    existingUser();
+    existingUser(iamMock);
     iamMock.on(GetLoginProfileCommand).rejects(awsError('AccessDenied', 'not authorized'));
     const user = await gateway.getUser('jane.doe');
     expect(user?.hasConsolePassword).toBeNull();
@@ -121,7 +85,7 @@ describe('AwsIamGateway.getUser', () => {
   });
 
   it('pages the user groups', async () => {
-    existingUser();
+    existingUser(iamMock);
     iamMock.on(ListGroupsForUserCommand).callsFake((input: { Marker?: string }) =>
       input.Marker === 'g2'
         ? {
@@ -310,212 +274,11 @@ describe('AwsIamGateway quota', () => {
       .resolvesOnce({ SummaryMap: { GroupsPerUserQuota: 10 } })
       .resolvesOnce({ SummaryMap: { GroupsPerUserQuota: 20 } });
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(10);
-    nowMs += 59 * 60 * 1000;
+    clock.advance(59 * 60 * 1000);
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(10);
     expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(1);
-    nowMs += 2 * 60 * 1000;
+    clock.advance(2 * 60 * 1000);
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(20);
     expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(2);
-  });
-});
-
-describe('AwsIamGateway.findUserByEmailTag', () => {
-  const users: Record<string, { pages: { Key: string; Value: string }[][] }> = {
-    alice: { pages: [[{ Key: 'team', Value: 'finance' }]] },
-    'bob.smith': {
-      pages: [[{ Key: 'team', Value: 'ops' }], [{ Key: 'email', Value: 'Bob.Smith@Corp.com' }]],
-    },
-    carol: { pages: [[{ Key: 'email', Value: 'carol@corp.com' }]] },
-    'role-less': { pages: [[]] },
-  };
-
-  function setUpDirectory() {
-    iamMock.on(ListUsersCommand).callsFake((input: { Marker?: string }) => {
-      const user = (UserName: string) => ({
-        UserName,
-        UserId: `AIDA${UserName}`,
-        Arn: `arn:aws:iam::123456789012:user/${UserName}`,
-        Path: '/',
-        CreateDate: CREATED,
-      });
-      return input.Marker === 'u2'
-        ? { Users: [user('carol'), user('role-less')], IsTruncated: false }
-        : { Users: [user('alice'), user('bob.smith')], IsTruncated: true, Marker: 'u2' };
-    });
-    iamMock.on(ListUserTagsCommand).callsFake((input: { UserName: string; Marker?: string }) => {
-      const pages = users[input.UserName]?.pages ?? [[]];
-      const index = input.Marker ? Number(input.Marker) : 0;
-      const more = index + 1 < pages.length;
-      return { Tags: pages[index] ?? [], IsTruncated: more, ...(more ? { Marker: String(index + 1) } : {}) };
-    });
-  }
-
-  it('pages ListUsers and ListUserTags to find the user tagged with the email, case-insensitively', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
-    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(2);
-    const tagCalls = iamMock.commandCalls(ListUserTagsCommand).map((c) => c.args[0].input);
-    expect(tagCalls.filter((i) => i.UserName === 'bob.smith')).toHaveLength(2);
-    expect(tagCalls.map((i) => i.UserName).sort()).toEqual(['alice', 'bob.smith', 'bob.smith', 'carol', 'role-less']);
-  });
-
-  it('finds a user on the second ListUsers page', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('CAROL@corp.com')).resolves.toBe('carol');
-  });
-
-  it('caches the index: a second lookup makes no new IAM calls', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
-    const callsAfterFirst = iamMock.calls().length;
-    expect(callsAfterFirst).toBeGreaterThan(0);
-    nowMs += 60_000;
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
-    expect(iamMock.calls()).toHaveLength(callsAfterFirst);
-  });
-
-  it('rebuilds the index once the cache is older than five minutes', async () => {
-    setUpDirectory();
-    await gateway.findUserByEmailTag('carol@corp.com');
-    const callsAfterFirst = iamMock.calls().length;
-    nowMs += 5 * 60_000 + 1;
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-    expect(iamMock.calls().length).toBeGreaterThan(callsAfterFirst);
-  });
-
-  it('returns undefined for an email nobody is tagged with', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('alice@corp.com')).resolves.toBeUndefined();
-  });
-
-  it('raises IamUnavailableError when the users cannot be listed', async () => {
-    iamMock.on(ListUsersCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:ListUsers'));
-    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).rejects.toBeInstanceOf(IamUnavailableError);
-  });
-
-  /** One build of the directory above: two ListUsers pages, five ListUserTags pages. */
-  const builds = () => iamMock.commandCalls(ListUsersCommand).length / 2;
-
-  it('shares one build between 20 concurrent lookups', async () => {
-    setUpDirectory();
-    const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'carol@corp.com' : `nobody${i}@corp.com`));
-    const found = await Promise.all(emails.map((e) => gateway.findUserByEmailTag(e)));
-    expect(found.filter(Boolean)).toEqual(Array(10).fill('carol'));
-    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(2);
-    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(5);
-  });
-
-  it('answers repeated misses within a minute from the index, without listing the account again', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
-    for (let i = 0; i < 10; i++) {
-      nowMs += 5_000;
-      await expect(gateway.findUserByEmailTag(`nobody${i}@corp.com`)).resolves.toBeUndefined();
-      await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
-    }
-    expect(builds()).toBe(1);
-    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(5);
-    // Past the minute a miss may be a newly tagged user: one rebuild, then misses are cached again.
-    nowMs += 10_001;
-    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
-    await expect(gateway.findUserByEmailTag('someone@corp.com')).resolves.toBeUndefined();
-    expect(builds()).toBe(2);
-  });
-
-  it('serves hits from the index between misses, and refreshes a hit once the index is five minutes old', async () => {
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-    nowMs += 30_000;
-    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
-    nowMs += 4 * 60_000;
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-    expect(builds()).toBe(1);
-
-    users.carol = { pages: [[{ Key: 'team', Value: 'left' }]] };
-    users.alice = { pages: [[{ Key: 'email', Value: 'carol@corp.com' }]] };
-    try {
-      nowMs += 30_001;
-      await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('alice');
-      expect(builds()).toBe(2);
-    } finally {
-      users.carol = { pages: [[{ Key: 'email', Value: 'carol@corp.com' }]] };
-      users.alice = { pages: [[{ Key: 'team', Value: 'finance' }]] };
-    }
-  });
-
-  it('refuses two IAM users tagged with one email (case-insensitively) as an ambiguous mapping, in plain words', async () => {
-    setUpDirectory();
-    users.alice = { pages: [[{ Key: 'email', Value: 'CAROL@Corp.com' }]] };
-    try {
-      const err = await gateway.findUserByEmailTag('Carol@corp.com').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(AmbiguousMappingError);
-      const ambiguous = err as AmbiguousMappingError;
-      expect(ambiguous.name).toBe('AmbiguousMappingError');
-      expect(ambiguous.email).toBe('carol@corp.com');
-      expect([...ambiguous.userNames].sort()).toEqual(['alice', 'carol']);
-      expect(ambiguous.detail).toMatch(/^IAM users (alice and carol|carol and alice) are both tagged email=carol@corp\.com/);
-      // The employee is not told other people's IAM user names.
-      expect(ambiguous.message).not.toMatch(/alice|carol@/);
-      expect(ambiguous.message).toContain('/request-billing link');
-      expect(ambiguous.message).not.toMatch(/[`*<>]/);
-      // Other addresses still resolve from the same index.
-      await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
-      expect(builds()).toBe(1);
-    } finally {
-      users.alice = { pages: [[{ Key: 'team', Value: 'finance' }]] };
-    }
-  });
-
-  it('does not keep a failed build: every waiter hears of the failure, and the next lookup lists again', async () => {
-    iamMock.on(ListUsersCommand).rejects(awsError('Throttling', 'Rate exceeded'));
-    const results = await Promise.allSettled([gateway.findUserByEmailTag('carol@corp.com'), gateway.findUserByEmailTag('carol@corp.com')]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(results.map((r) => (r.status === 'rejected' ? r.reason : undefined))).toEqual([expect.any(IamUnavailableError), expect.any(IamUnavailableError)]);
-    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(1);
-    setUpDirectory();
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-  });
-
-  it('skips a user deleted while the index is built', async () => {
-    setUpDirectory();
-    iamMock.on(ListUserTagsCommand, { UserName: 'alice' }).rejects(noSuchEntity('The user with name alice cannot be found.'));
-    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-  });
-});
-
-describe('DryRunIamGateway', () => {
-  let dryRun: DryRunIamGateway;
-  beforeEach(() => {
-    dryRun = new DryRunIamGateway(gateway, new Set(ALLOWED));
-    iamMock.on(AddUserToGroupCommand).resolves({});
-    iamMock.on(RemoveUserFromGroupCommand).resolves({});
-  });
-
-  it('says it is a dry run', () => {
-    expect(dryRun.dryRun).toBe(true);
-    expect(gateway.dryRun).toBe(false);
-  });
-
-  it('never sends AddUserToGroup or RemoveUserFromGroup', async () => {
-    await dryRun.addUserToGroup('jane.doe', 'BillingReadOnly');
-    await dryRun.removeUserFromGroup('jane.doe', 'BillingFull');
-    await dryRun.addUserToGroup('jane.doe', 'BillingFull');
-    expect(iamMock.commandCalls(AddUserToGroupCommand)).toHaveLength(0);
-    expect(iamMock.commandCalls(RemoveUserFromGroupCommand)).toHaveLength(0);
-    expect(iamMock.calls()).toHaveLength(0);
-  });
-
-  it('still refuses groups that are not configured', async () => {
-    await expect(dryRun.addUserToGroup('jane.doe', 'Administrators')).rejects.toBeInstanceOf(GroupNotAllowedError);
-    await expect(dryRun.removeUserFromGroup('jane.doe', 'Administrators')).rejects.toBeInstanceOf(GroupNotAllowedError);
-    expect(iamMock.calls()).toHaveLength(0);
-  });
-
-  it('reads IAM through the real gateway', async () => {
-    existingUser();
-    await expect(dryRun.getUser('jane.doe')).resolves.toMatchObject({ userName: 'jane.doe', mfaDeviceCount: 1 });
-    expect(iamMock.commandCalls(GetUserCommand)).toHaveLength(1);
-    expect(iamMock.commandCalls(AddUserToGroupCommand)).toHaveLength(0);
   });
 });

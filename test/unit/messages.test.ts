@@ -1,3 +1,8 @@
+/**
+ * One file: apart from the short escapeMrkdwn section, every section builds src/slack/messages.ts
+ * messages from the makeRequest/active fixtures and reads them with the buttons/blockTexts/expectValid
+ * helpers below, so the escaping, per-state and Slack-limit cases check the same messages side by side.
+ */
 import { describe, expect, it } from 'vitest';
 import { type AccessRequest, REQUEST_STATUSES } from '../../src/domain/request.js';
 import { escapeMrkdwn, mention, truncate } from '../../src/slack/escape.js';

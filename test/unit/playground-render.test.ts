@@ -1,3 +1,8 @@
+/**
+ * One file: all four sections test the one module playground/web/render.ts, the mrkdwn, renderBlocks
+ * and property sections share the textOf/assertSafeHtml checkers defined below, and the closing
+ * property section re-checks for any text what the example sections check for chosen ones.
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Block, escapeHtml, mrkdwn, renderBlocks, renderModal } from '../../playground/web/render.js';
