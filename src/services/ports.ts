@@ -165,8 +165,6 @@ export interface SummaryStore {
   /** true if this claimant now owns the period: it was unclaimed, or claimed but unposted since before `staleBefore`. */
   claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean>;
   markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void>;
-  /** Records who reviewed an active grant from the summary (Keep). */
-  recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest>;
 }
 
 export interface Clock {

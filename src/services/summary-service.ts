@@ -10,6 +10,7 @@ import { sameIamUser } from '../domain/iam-user.js';
 import { levelNamed } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
+import { keep } from '../domain/transitions.js';
 import { errorMessage, errorName, NotAllowedError, RequestConflictError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
@@ -199,7 +200,7 @@ export class SummaryService {
     const conflict = await this.identity.approverConflict(click.userId, grant);
     if (conflict) throw approverConflictError(conflict, grant, 'keep');
     try {
-      return await this.store.recordReview(grant, click.userId, this.clock.now().toISOString());
+      return await this.store.update(grant, keep(grant, click.userId, this.clock.now().toISOString()));
     } catch (err) {
       if (err instanceof RequestConflictError) throw new RequestRefusedError('That grant changed meanwhile; look at the latest summary.');
       throw err;

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../domain/request.js';
-import { applyChange, keep, type RequestChange } from '../domain/transitions.js';
+import { applyChange, type RequestChange } from '../domain/transitions.js';
 import { RequestConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
 import { auditKey, auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
@@ -351,10 +351,6 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
 
   markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {
     return this.periods.markPeriodPosted(firingAt, claimant, now);
-  }
-
-  async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
-    return this.update(request, keep(request, by, at));
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {

@@ -1,6 +1,6 @@
 import { iamUserKey, sameIamUser } from '../../src/domain/iam-user.js';
 import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../../src/domain/request.js';
-import { applyChange, keep, type RequestChange } from '../../src/domain/transitions.js';
+import { applyChange, type RequestChange } from '../../src/domain/transitions.js';
 import { LinkConflictError, RequestConflictError } from '../../src/errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../../src/services/ports.js';
 
@@ -230,10 +230,6 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
     const period = this.periods.get(firingAt);
     if (period?.claimedBy !== claimant) throw new Error(`period ${firingAt} is not claimed by ${claimant}`);
     this.periods.set(firingAt, { ...period, posted: true, postedAt: now });
-  }
-
-  async recordReview(request: AccessRequest, by: string, at: string): Promise<AccessRequest> {
-    return this.update(request, keep(request, by, at));
   }
 
   /** An event about no request: in `audit` and `auditEventsSince`, never in a request's `auditEvents`. */

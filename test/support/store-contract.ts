@@ -13,7 +13,7 @@
 import { ulid } from 'ulid';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type AccessRequest, type AuditEvent, IllegalTransitionError } from '../../src/domain/request.js';
-import { activate, approve, cancel, deny, expire, fail, moveExpiry, retry, timeOut } from '../../src/domain/transitions.js';
+import { activate, approve, cancel, deny, expire, fail, keep, moveExpiry, retry, timeOut } from '../../src/domain/transitions.js';
 import { LinkConflictError, RequestConflictError } from '../../src/errors.js';
 import type { AuditInput, RequestStore, SummaryStore } from '../../src/services/ports.js';
 import { seededChange } from './changes.js';
@@ -578,12 +578,12 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
       await rejectionOf(store.markPeriodPosted('2030-01-20T09:00:00.000Z', 'replica-a', postedAt));
     });
 
-    it('recordReview records who kept an ACTIVE grant, with an audit event; a stale copy loses, an ended grant cannot be kept', async () => {
+    it('a Keep (keep) records who kept an ACTIVE grant, with an audit event; a stale copy loses, an ended grant cannot be kept', async () => {
       const now = new Date().toISOString();
       const active = await activeGrant('jane.doe', shift(now, DAY_MS), now);
       const reviewedAt = shift(now, 1000);
 
-      const kept = await store.recordReview(active, 'U0ADMIN1', reviewedAt);
+      const kept = await store.update(active, keep(active, 'U0ADMIN1', reviewedAt));
 
       expect(kept).toEqual({ ...active, reviewedBy: 'U0ADMIN1', reviewedAt, version: 3, updatedAt: reviewedAt });
       expect(await store.get(active.id)).toEqual(kept);
@@ -595,10 +595,10 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
         to: 'ACTIVE',
         detail: 'kept after access review',
       });
-      expect((await conflictOf(store.recordReview(active, 'U0ADMIN2', reviewedAt))).current).toEqual(kept);
+      expect((await conflictOf(store.update(active, keep(active, 'U0ADMIN2', reviewedAt)))).current).toEqual(kept);
 
       const ended = await store.update(kept, expire(kept, shift(now, 2000), 'removed jane.doe'));
-      expect(await rejectionOf(store.recordReview(ended, 'U0ADMIN1', shift(now, 3000)))).toBeInstanceOf(IllegalTransitionError);
+      expect(() => keep(ended, 'U0ADMIN1', shift(now, 3000))).toThrow(IllegalTransitionError);
       expect(await store.get(active.id)).toEqual(ended);
     });
   });

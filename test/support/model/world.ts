@@ -136,7 +136,6 @@ const STORE_CALLS = [
   'getLink',
   'linkHolder',
   'putLink',
-  'recordReview',
   'clearNoticeDue',
   'listNoticeDue',
 ] as const;
