@@ -55,6 +55,11 @@ export function sameIamUser(a: string, b: string): boolean {
   return iamUserKey(a) === iamUserKey(b);
 }
 
+/** What a refusal at approval or retry leaves the request as, in the admin's words. */
+export function whatStays(stage: 'approval' | 'retry'): string {
+  return stage === 'approval' ? 'The request stays pending.' : 'The request stays failed.';
+}
+
 /** When the verdict is asked: at the request (told to the requester), or when a grant is about to happen (told to the admin). */
 export type IamUserStage = 'request' | 'approval' | 'retry';
 
@@ -91,7 +96,7 @@ export function iamUserRefusal(read: IamUserRead, policy: IamUserPolicy, userNam
         });
     }
   }
-  const stays = stage === 'approval' ? ' The request stays pending.' : ' The request stays failed.';
+  const stays = ` ${whatStays(stage)}`;
   switch (problem) {
     case 'missing':
       return new RequestRefusedError([...text`IAM user ${code(userName)} no longer exists.`, stays], cause);

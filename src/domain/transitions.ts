@@ -6,7 +6,7 @@
  * state machine does not allow throws IllegalTransitionError.
  */
 import { RequestRefusedError } from '../errors.js';
-import { type AccessRequest, type Approval, addDays, assertTransition, type IamSnapshot, IllegalTransitionError, type RequestStatus } from './request.js';
+import { type AccessRequest, type Approval, addDays, assertTransition, IllegalTransitionError, type RequestStatus } from './request.js';
 
 declare const madeHere: unique symbol;
 
@@ -49,22 +49,23 @@ export function applyChange(request: AccessRequest, applied: RequestChange): Acc
 }
 
 /** What a new request is made of; `open` decides its first status. */
-export interface RequestDraft {
-  id: string;
-  requesterId: string;
-  requesterTeamId: string;
-  requesterEmail: string;
-  iamUserName: string;
-  level: string;
-  groupName: string;
-  durationDays: number;
-  justification: string;
-  approvalsRequired: number;
-  dryRun: boolean;
-  iam: IamSnapshot;
-  extendsRequestId?: string;
-  linkedBy?: string;
-}
+export type RequestDraft = Pick<
+  AccessRequest,
+  | 'id'
+  | 'requesterId'
+  | 'requesterTeamId'
+  | 'requesterEmail'
+  | 'iamUserName'
+  | 'level'
+  | 'groupName'
+  | 'durationDays'
+  | 'justification'
+  | 'approvalsRequired'
+  | 'dryRun'
+  | 'iam'
+  | 'extendsRequestId'
+  | 'linkedBy'
+>;
 
 /**
  * A new request: PENDING, or for break-glass APPROVED at once by the requester with its expiry

@@ -5,7 +5,7 @@
  * depends on again: identity, workspace, the level, the IAM user and its MFA.
  */
 import type { Config } from '../config.js';
-import { iamUserRefusal, sameIamUser } from '../domain/iam-user.js';
+import { iamUserRefusal, sameIamUser, whatStays } from '../domain/iam-user.js';
 import { configuredLevelOf } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { approvalOutcome, approve, deny, retry } from '../domain/transitions.js';
@@ -122,7 +122,7 @@ export class DecisionService {
    * under REQUIRE_MFA=block, still has MFA. Live mode never goes on with a check it could not make.
    */
   private async recheck(request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
-    const stays = stage === 'approval' ? 'The request stays pending.' : 'The request stays failed.';
+    const stays = whatStays(stage);
     const level = configuredLevelOf(this.deps.config.levels, request);
     if (!level) {
       throw new RequestRefusedError(

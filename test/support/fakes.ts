@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { Config } from '../../src/config.js';
 import { type Services, wireServices } from '../../src/deps.js';
 import type { AccessRequest, AuditEvent } from '../../src/domain/request.js';
+import { BillingAccessError, plainText } from '../../src/errors.js';
 import type { LinkNotice, Notifier, SlackDirectory, SlackUserProfile, ThreadNews } from '../../src/services/ports.js';
 import type { SubmitInput } from '../../src/services/request-service.js';
 import type { SummaryPoster, SummaryReport } from '../../src/services/summary-service.js';
@@ -15,7 +16,8 @@ import { linkNoticeText, threadNewsText } from '../../src/slack/notices.js';
 import { ManualClock } from './clock.js';
 import { MemoryRequestStore } from './memory-store.js';
 import { IamWorld } from './model/iam-world.js';
-import { ACTORS, type Actor, type ActorName, ADMIN_CHANNEL, IAM_USERS, modelConfig, START, TEAM } from './model/world.js';
+import { ACTORS, type Actor, type ActorName, ADMIN_CHANNEL, IAM_USERS, modelConfig, profileOf, START, TEAM } from './model/world.js';
+import { buildRequest } from './requests.js';
 
 export { ACTORS, ADMIN_CHANNEL, START, TEAM };
 export const OTHER_CHANNEL = 'C0GENERAL';
@@ -28,17 +30,7 @@ export class FakeDirectory implements SlackDirectory {
   usergroupError: Error | undefined;
 
   constructor(actors: readonly Actor[] = Object.values(ACTORS)) {
-    for (const a of actors) {
-      this.profiles.set(a.id, {
-        id: a.id,
-        teamId: TEAM,
-        email: a.email,
-        deleted: false,
-        isRestricted: a.guest === true,
-        isUltraRestricted: false,
-        isBot: false,
-      });
-    }
+    for (const a of actors) this.profiles.set(a.id, profileOf(a));
   }
 
   edit(userId: string, changes: Partial<SlackUserProfile>): void {
@@ -257,6 +249,19 @@ export function buildRig(options: RigOptions = {}) {
 }
 
 /** The error a promise rejected with (fails the test if it resolved). */
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** START plus `ms`, as an ISO time. */
+export const at = (ms: number): string => new Date(Date.parse(START) + ms).toISOString();
+
+/** The refusal's class and the words the person sees. */
+export async function refused(promise: Promise<unknown>): Promise<{ err: Error; text: string }> {
+  const err = await refusal(promise);
+  return { err, text: err instanceof BillingAccessError ? plainText(err.parts) : err.message };
+}
+
 export async function refusal(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -269,22 +274,11 @@ export async function refusal(promise: Promise<unknown>): Promise<Error> {
 
 /** A full AccessRequest for `store.create`, for states the services cannot be driven to (an item left by a crash, an operator's edit). */
 export function requestOf(overrides: Partial<AccessRequest> & Pick<AccessRequest, 'id' | 'status' | 'createdAt'>): AccessRequest {
-  return {
+  return buildRequest({
     requesterId: ACTORS.jane.id,
     requesterTeamId: TEAM,
     requesterEmail: ACTORS.jane.email,
-    iamUserName: 'jane.doe',
-    level: 'read-only',
-    groupName: 'BillingReadOnly',
-    durationDays: 7,
     justification: 'month-end close for January',
-    approvals: [],
-    approverIds: [],
-    approvalsRequired: 1,
-    dryRun: false,
-    iam: { mfa: 'present', hasConsolePassword: true, currentGroups: [], warnings: [] },
-    version: 1,
-    updatedAt: overrides.createdAt,
     ...overrides,
-  };
+  });
 }

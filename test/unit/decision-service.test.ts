@@ -3,17 +3,8 @@
  * deny, retry, and who may do them, with the real services wired over in-memory fakes.
  */
 import { describe, expect, it } from 'vitest';
-import { NotAllowedError, plainText, RequestNotFoundError, RequestRefusedError } from '../../src/errors.js';
-import { ACTORS, ADMIN_CHANNEL, buildRig, OTHER_CHANNEL, refusal, START } from '../support/fakes.js';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const at = (ms: number) => new Date(Date.parse(START) + ms).toISOString();
-
-async function refused(promise: Promise<unknown>) {
-  const err = await refusal(promise);
-  return { err, text: 'parts' in err ? plainText((err as RequestRefusedError).parts) : err.message };
-}
+import { NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../../src/errors.js';
+import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, OTHER_CHANNEL, refusal, refused, START } from '../support/fakes.js';
 
 describe('approve with one approval needed', () => {
   it('PENDING → APPROVED → ACTIVE: the user is added to the group, the expiry set, the admin message updated and the requester told', async () => {

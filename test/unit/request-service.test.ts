@@ -3,18 +3,8 @@
  * pre-checks, status, cancel and link, with the real services wired over in-memory fakes.
  */
 import { describe, expect, it } from 'vitest';
-import { NotAllowedError, plainText, RequestNotFoundError, RequestRefusedError, ValidationError } from '../../src/errors.js';
-import { ACTORS, ADMIN_CHANNEL, buildRig, OTHER_CHANNEL, refusal, START } from '../support/fakes.js';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const at = (ms: number) => new Date(Date.parse(START) + ms).toISOString();
-
-/** The refusal's class and the words the requester sees. */
-async function refused(promise: Promise<unknown>) {
-  const err = await refusal(promise);
-  return { err, text: 'parts' in err ? plainText((err as RequestRefusedError).parts) : err.message };
-}
+import { NotAllowedError, RequestNotFoundError, RequestRefusedError, ValidationError } from '../../src/errors.js';
+import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, OTHER_CHANNEL, refusal, refused, START } from '../support/fakes.js';
 
 describe('submit: a request is stored PENDING and posted to the admin channel', () => {
   it('stores every attribute audit tooling reads, one audit event, and one admin message whose place is kept on the item', async () => {

@@ -5,19 +5,10 @@
  * The schedule is the default, Monday 09:00 UTC; START is Monday 2030-01-07 09:00 UTC.
  */
 import { describe, expect, it } from 'vitest';
-import { NotAllowedError, plainText, RequestNotFoundError, RequestRefusedError } from '../../src/errors.js';
-import { ACTORS, ADMIN_CHANNEL, buildRig, OTHER_CHANNEL, refusal, START } from '../support/fakes.js';
+import { NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../../src/errors.js';
+import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, MINUTE, OTHER_CHANNEL, refusal, refused, START } from '../support/fakes.js';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
-const at = (ms: number) => new Date(Date.parse(START) + ms).toISOString();
-
-async function refused(promise: Promise<unknown>) {
-  const err = await refusal(promise);
-  return { err, text: 'parts' in err ? plainText((err as NotAllowedError).parts) : err.message };
-}
 
 describe('runDue: exactly once per period', () => {
   it("posts each firing's period once, with the requests created in it by outcome; a second replica posts nothing", async () => {

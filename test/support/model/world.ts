@@ -53,20 +53,15 @@ export type ActorName = keyof typeof ACTORS;
 /** IAM users as IAM spells them: Joe.Smith is reached by joe.smith@corp.com (IAM names are case-insensitive). */
 export const IAM_USERS = ['jane.doe', 'Joe.Smith', 'alice.admin', 'bob.admin', 'carol.admin', 'dave.ops', 'gus'] as const;
 
+/** An actor's Slack profile: a member of the bot's workspace, active, a guest when the actor is one. */
+export function profileOf(actor: Actor): SlackUserProfile {
+  return { id: actor.id, teamId: TEAM, email: actor.email, deleted: false, isRestricted: actor.guest === true, isUltraRestricted: false, isBot: false };
+}
+
 class ModelDirectory implements SlackDirectory {
   readonly profiles = new Map<string, SlackUserProfile>();
   constructor() {
-    for (const a of Object.values(ACTORS) as Actor[]) {
-      this.profiles.set(a.id, {
-        id: a.id,
-        teamId: TEAM,
-        email: a.email,
-        deleted: false,
-        isRestricted: a.guest === true,
-        isUltraRestricted: false,
-        isBot: false,
-      });
-    }
+    for (const a of Object.values(ACTORS) as Actor[]) this.profiles.set(a.id, profileOf(a));
   }
   async getUser(userId: string): Promise<SlackUserProfile | undefined> {
     await Promise.resolve();
