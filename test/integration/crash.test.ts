@@ -2,27 +2,27 @@ import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'v
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
-import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
+import { buildBlockAction } from '../../testkit/slack-payloads.js';
 import { postToBot } from '../../testkit/slack-signing.js';
 import { BotProcess } from '../support/bot-process.js';
-import { ADMIN_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
+import { adminPosts as adminPostsOf, approveUntilHeld, BotFleet, employeeDms, settled } from '../support/crash-points.js';
+import { ADMIN_CHANNEL, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
 import { eventually, ProcessRig } from '../support/process-rig.js';
 
 const TABLE = 'billing-access-test';
-const employee = PEOPLE.employee.id;
 const { admin1, admin2 } = PEOPLE;
 
 describe('crash between the APPROVED write and the IAM call', () => {
   let rig: ProcessRig;
-  const bots: BotProcess[] = [];
+  let bots: BotFleet;
 
   beforeEach(async () => {
     rig = await ProcessRig.start(inject('awsEndpoint'), TABLE);
+    bots = new BotFleet();
   });
 
   afterEach(async () => {
-    for (const bot of bots.splice(0)) await bot.kill();
-    await BotProcess.killAll();
+    await bots?.stopAll();
     await rig?.stop();
   });
 
@@ -30,65 +30,22 @@ describe('crash between the APPROVED write and the IAM call', () => {
     await BotProcess.killAll();
   });
 
-  /**
-   * Starts the bot with AddUserToGroup held at the proxy, has the employee ask and admin1 approve:
-   * returns once the approval's AddUserToGroup is held there, the request written APPROVED.
-   */
-  async function approveWhileAddIsHeld(env: Record<string, string>): Promise<{ first: BotProcess; request: AccessRequest }> {
-    const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
-    rig.proxy.hold('AddUserToGroup');
-    const first = await BotProcess.start(env);
-    bots.push(first);
-    const logs = () => `first bot:\n${first.logTail}`;
-    const command = await postToBot(
-      first.url(),
-      SIGNING_SECRET,
-      buildCommand({ user_id: employee, team_id: TEAM, text: 'read-only 7d month-end close for October', response_url: rig.slack.responseUrl('request') }),
-    );
-    expect(command.status).toBe(200);
-    await rig.slack.waitFor(() => adminPosts().length === 1, 10_000);
-    const request = await eventually(
-      'the request with its admin message in the table',
-      async () => (await rig.store.listByRequester(employee)).find((r) => r.adminMessage !== undefined),
-      10_000,
-      logs,
-    );
-    expect(request.status).toBe('PENDING');
-    const click = await postToBot(
-      first.url(),
-      SIGNING_SECRET,
-      buildBlockAction({
-        userId: admin1.id,
-        channelId: ADMIN_CHANNEL,
-        actionId: ACTION.approve,
-        value: request.id,
-        responseUrl: rig.slack.responseUrl('approve'),
-      }),
-    );
-    expect(click.status).toBe(200);
-    await eventually('AddUserToGroup to reach the proxy', async () => rig.proxy.held('AddUserToGroup') >= 1, 10_000, logs);
-    return { first, request };
-  }
-
   it('SIGKILL while AddUserToGroup is held: the restarted bot finishes the grant once, DMs once, and a replayed Approve changes nothing', async () => {
     const env = await rig.botEnv({ SWEEP_INTERVAL_SECONDS: '5' });
-    const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
-    const dms = () => rig.slack.messages(`D${employee}`);
+    const adminPosts = () => adminPostsOf(rig);
+    const dms = () => employeeDms(rig);
 
-    const { first, request } = await approveWhileAddIsHeld(env);
+    const { first, request } = await approveUntilHeld(rig, bots, env, 'AddUserToGroup');
     const approved = await rig.store.get(request.id);
     expect(approved?.status).toBe('APPROVED');
     expect(approved?.decidedBy).toBe(admin1.id);
 
-    await first.kill('SIGKILL');
-    expect(first.alive).toBe(false);
-    bots.splice(bots.indexOf(first), 1);
+    await bots.kill(first);
     rig.proxy.release('AddUserToGroup');
     expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
     expect(dms()).toHaveLength(0);
 
-    const second = await BotProcess.start(env);
-    bots.push(second);
+    const second = await bots.start(env);
     const logs2 = () => `second bot:\n${second.logTail}`;
     const active = await eventually(
       'the restarted bot to finish the grant',
@@ -103,25 +60,7 @@ describe('crash between the APPROVED write and the IAM call', () => {
     expect(await groupsOf(rig.iam, 'jane.doe')).toContain('BillingReadOnly');
 
     // Every notice of the grant is delivered, and one more sweep has run after that.
-    const delivered = await eventually(
-      'the grant notices to be delivered',
-      async () => {
-        const current = await rig.store.get(request.id);
-        return current?.status === 'ACTIVE' && current.noticeDue === undefined ? current : undefined;
-      },
-      15_000,
-      logs2,
-    );
-    const deliveredSeenAt = new Date().toISOString();
-    await eventually(
-      'a sweep after the delivery',
-      async () => {
-        const health = await second.healthz();
-        return health.status === 200 && (health.body.lastSweep ?? '') > deliveredSeenAt;
-      },
-      15_000,
-      logs2,
-    );
+    const delivered = await settled(rig, second, request.id, 'ACTIVE');
 
     const events = await rig.store.auditEvents(request.id);
     expect(events.filter((e) => e.from === 'APPROVED' && e.to === 'ACTIVE')).toHaveLength(1);
@@ -160,21 +99,18 @@ describe('crash between the APPROVED write and the IAM call', () => {
     expect(dms()).toHaveLength(1);
     expect(await groupsOf(rig.iam, 'jane.doe')).toContain('BillingReadOnly');
 
-    await second.kill('SIGKILL');
-    bots.splice(bots.indexOf(second), 1);
+    await bots.kill(second);
   }, 90_000);
 
   it('SIGKILL while AddUserToGroup is held, and the held call dropped so it never reached IAM: the restarted sweeper adds the user itself, once', async () => {
     const env = await rig.botEnv({ SWEEP_INTERVAL_SECONDS: '5' });
-    const adminPosts = () => rig.slack.messages(ADMIN_CHANNEL).filter((m) => !m.ephemeralTo && !m.threadTs);
-    const dms = () => rig.slack.messages(`D${employee}`);
+    const adminPosts = () => adminPostsOf(rig);
+    const dms = () => employeeDms(rig);
 
-    const { first, request } = await approveWhileAddIsHeld(env);
+    const { first, request } = await approveUntilHeld(rig, bots, env, 'AddUserToGroup');
     expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
 
-    await first.kill('SIGKILL');
-    expect(first.alive).toBe(false);
-    bots.splice(bots.indexOf(first), 1);
+    await bots.kill(first);
     // The killed process's call is cut off, not sent on: IAM never heard of the grant.
     rig.proxy.drop('AddUserToGroup');
     expect(rig.proxy.dropped('AddUserToGroup')).toBe(1);
@@ -183,8 +119,7 @@ describe('crash between the APPROVED write and the IAM call', () => {
     expect((await rig.store.get(request.id))?.status).toBe('APPROVED');
     expect(dms()).toHaveLength(0);
 
-    const second = await BotProcess.start(env);
-    bots.push(second);
+    const second = await bots.start(env);
     const logs2 = () => `second bot:\n${second.logTail}`;
     const active = await eventually(
       'the restarted bot to finish the grant',
@@ -200,25 +135,7 @@ describe('crash between the APPROVED write and the IAM call', () => {
     expect(await groupsOf(rig.iam, 'jane.doe')).toContain('BillingReadOnly');
 
     // Every notice of the grant is delivered, and one more sweep has run after that.
-    await eventually(
-      'the grant notices to be delivered',
-      async () => {
-        const current = await rig.store.get(request.id);
-        return current?.status === 'ACTIVE' && current.noticeDue === undefined ? current : undefined;
-      },
-      15_000,
-      logs2,
-    );
-    const deliveredSeenAt = new Date().toISOString();
-    await eventually(
-      'a sweep after the delivery',
-      async () => {
-        const health = await second.healthz();
-        return health.status === 200 && (health.body.lastSweep ?? '') > deliveredSeenAt;
-      },
-      15_000,
-      logs2,
-    );
+    await settled(rig, second, request.id, 'ACTIVE');
 
     expect(rig.proxy.forwarded('AddUserToGroup')).toBe(1);
     // Arrivals: the dropped call and the restarted bot's one.
@@ -236,7 +153,6 @@ describe('crash between the APPROVED write and the IAM call', () => {
     expect(adminPosts()[0]?.text).toContain(`Approved by <@${admin1.id}>`);
     expect(JSON.stringify(adminPosts()[0]?.blocks)).not.toContain('"Approve"');
 
-    await second.kill('SIGKILL');
-    bots.splice(bots.indexOf(second), 1);
+    await bots.kill(second);
   }, 90_000);
 });
