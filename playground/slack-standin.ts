@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isObject, validateBlocks, validateView } from './block-kit.js';
+import { answerHttpFault, type Fault, type FaultOptions, FaultTable, faultError, hold } from './standin-faults.js';
 
 export { validateBlocks, validateView } from './block-kit.js';
+export type { Fault, FaultOptions } from './standin-faults.js';
 
 /**
  * A small, stateful stand-in for the Slack Web API (plus response_url endpoints): what the
@@ -11,7 +13,8 @@ export { validateBlocks, validateView } from './block-kit.js';
  *
  * It speaks the same wire format as slack.com: POST /api/<method> with an
  * `application/x-www-form-urlencoded` (or JSON) body and `Authorization: Bearer <token>`,
- * always answering HTTP 200 with `{ ok: true, ... }` or `{ ok: false, error }`.
+ * answering HTTP 200 with `{ ok: true, ... }` or `{ ok: false, error }`; the faults of
+ * standin-faults.ts (429 with Retry-After, 5xx, a held answer) are set with `setFault`.
  *
  * Kept as one file past the usual size: every Web API method here reads and writes the same
  * in-memory workspace (channels, users, messages, views, responses) that the tests and the
@@ -57,7 +60,10 @@ export interface RecordedCall {
   args: Record<string, unknown>;
   ok: boolean;
   error?: string;
+  /** When the call arrived (ms since the epoch). */
   at: number;
+  /** The HTTP status, when not 200 (a 429 or a 5xx fault). */
+  status?: number;
 }
 
 export interface StoredMessage {
@@ -212,7 +218,7 @@ export class SlackStandIn {
   private responseLog: RecordedResponse[] = [];
   private views = new Map<string, StoredView>();
   private usedTriggers = new Set<string>();
-  private failures = new Map<string, string>();
+  private readonly faults = new FaultTable();
   private tsCounter = 0;
   private viewCounter = 0;
 
@@ -318,9 +324,20 @@ export class SlackStandIn {
     throw new Error(`SlackStandIn.waitFor: condition not met within ${timeoutMs}ms${detail}; recent Slack calls: [${recent || 'none'}]`);
   }
 
+  /** Every call of `method` answers `{ ok: false, error }` until cleared with null (clears its other faults too). */
   setFailure(method: string, error: string | null): void {
-    if (error === null) this.failures.delete(method);
-    else this.failures.set(method, error);
+    this.faults.clear(method);
+    if (error !== null) this.faults.set(method, { kind: 'error', error });
+  }
+
+  /** `method` answers with `fault` (`times` calls, or until cleared; only calls `when` matches). */
+  setFault(method: string, fault: Fault, options: FaultOptions = {}): void {
+    this.faults.set(method, fault, options);
+  }
+
+  /** Clears the faults (and failures) of one method, or of all. */
+  clearFaults(method?: string): void {
+    this.faults.clear(method);
   }
 
   reset(): void {
@@ -329,7 +346,7 @@ export class SlackStandIn {
     this.responseLog = [];
     this.views.clear();
     this.usedTriggers.clear();
-    this.failures.clear();
+    this.faults.clear();
   }
 
   async stop(): Promise<void> {
@@ -351,7 +368,19 @@ export class SlackStandIn {
       const method = decodeURIComponent(url.pathname.slice('/api/'.length));
       const args = this.parseArgs(req, url, raw);
       if (args === undefined) return sendJson(res, 200, err('invalid_json'));
-      sendJson(res, 200, this.dispatch(method, args, req.headers.authorization));
+      const arrived = Date.now();
+      const fault = this.methods[method] ? this.faults.take(method, args) : undefined;
+      if (fault?.kind === 'ratelimited' || fault?.kind === 'http') {
+        answerHttpFault(fault, res);
+        this.recordFault(method, args, fault, arrived, res.statusCode);
+        return;
+      }
+      if (fault?.kind === 'hang' && !(await hold(fault.ms, req, res))) {
+        // The client gave up first: the call is dropped undone.
+        this.recordFault(method, args, fault, arrived);
+        return;
+      }
+      sendJson(res, 200, this.dispatch(method, args, req.headers.authorization, fault?.kind === 'error' ? fault.error : undefined));
       this.changes.emit('change');
       return;
     }
@@ -395,14 +424,21 @@ export class SlackStandIn {
     return { ...args, ...parseForm(raw) };
   }
 
-  private dispatch(method: string, rawArgs: Args, authorization: string | undefined): Reply {
+  private recordFault(method: string, rawArgs: Args, fault: Fault, at: number, status?: number): void {
+    const { token: _token, ...args } = rawArgs;
+    const call: RecordedCall = { method, args, ok: false, error: faultError(fault), at };
+    if (status !== undefined) call.status = status;
+    this.callLog.push(call);
+    this.changes.emit('change');
+  }
+
+  private dispatch(method: string, rawArgs: Args, authorization: string | undefined, forced?: string): Reply {
     const { token: bodyToken, ...args } = rawArgs;
     const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
     const token = bearer ?? str(bodyToken);
 
     let reply: Reply;
     const handler = this.methods[method];
-    const forced = this.failures.get(method);
     if (!token) reply = err('not_authed');
     else if (token !== this.botToken) reply = err('invalid_auth');
     else if (!handler) reply = err('unknown_method');

@@ -33,6 +33,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Test rigs turn off Slack Web API retries so a refused call fails at once. */
   slackRetries?: number;
+  /** How long one Slack Web API attempt may take before it is abandoned (default 10 s). */
+  slackTimeoutMs?: number;
   /** false: no periodic sweeps (tests drive `deps.sweeper.sweep()` with their own clock). */
   scheduleSweeps?: boolean;
 }
@@ -71,8 +73,13 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const clientOptions = {
     slackApiUrl: config.slack.apiUrl,
     // A few retries with backoff, not the client's default of ten over half an hour: an unreachable
-    // Slack must not hang start-up or hold post-ack work without bound.
+    // Slack must not hang start-up or hold post-ack work without bound. A 429 is retried on the same
+    // budget, each after waiting its Retry-After (rejectRateLimitedCalls stays false).
     retryConfig: { retries: options.slackRetries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    // The client's default is no timeout at all: a Slack that accepts the connection and never
+    // answers would hold the call, and its queue slot, for ever. Ten seconds per attempt (as doctor
+    // uses) is far above a healthy Slack's answer; a timed-out attempt is retried like a 5xx.
+    timeout: options.slackTimeoutMs ?? 10_000,
   };
   // The services' client logs warnings and errors only: its debug lines dump request bodies.
   const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN });

@@ -233,6 +233,11 @@ export function remind(request: AccessRequest, at: string): RequestChange {
   return change(request, 'PENDING', at, { remindersSent: (request.remindersSent ?? 0) + 1, lastReminderAt: at });
 }
 
+/** A reminder Slack did not take: the claim goes back to what it was, so the next sweep posts it. No audit event. */
+export function unremind(claimed: AccessRequest, before: Pick<AccessRequest, 'remindersSent' | 'lastReminderAt'>, at: string): RequestChange {
+  return change(claimed, 'PENDING', at, { remindersSent: before.remindersSent, lastReminderAt: before.lastReminderAt });
+}
+
 /** A claim on a request (its version moves, nothing else): only the replica whose claim wins goes on. No audit event. */
 export function claim(request: AccessRequest, at: string): RequestChange {
   return change(request, request.status, at, {});

@@ -6,7 +6,7 @@
  */
 import type { AccessRequest } from '../domain/request.js';
 import { nextReminderAt, pendingDeadline } from '../domain/schedule.js';
-import { claim, remind, timeOut } from '../domain/transitions.js';
+import { claim, remind, timeOut, unremind } from '../domain/transitions.js';
 import { errorMessage, errorName, RequestConflictError } from '../errors.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
@@ -118,15 +118,23 @@ export class Sweeper {
     }
     const sent = request.remindersSent ?? 0;
     if (nextReminderAt(request.createdAt, sent, request.lastReminderAt) <= now) {
+      let claimed: AccessRequest;
       try {
         // Claim the reminder first: only the replica whose write wins posts it.
-        const claimed = await this.deps.store.update(request, remind(request, now));
-        const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.deps.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
-        await this.deps.announcer.remind(claimed, left);
-        report.reminded += 1;
+        claimed = await this.deps.store.update(request, remind(request, now));
       } catch (err) {
-        if (!(err instanceof RequestConflictError)) throw err;
+        if (err instanceof RequestConflictError) return false;
+        throw err;
       }
+      const left = Math.max(0, Math.round((Date.parse(pendingDeadline(request.createdAt, this.deps.pendingTimeoutHours)) - Date.parse(now)) / 3_600_000));
+      try {
+        await this.deps.announcer.remind(claimed, left);
+      } catch (err) {
+        // Slack did not take it: give the claim back, so the next sweep posts it.
+        await this.deps.store.update(claimed, unremind(claimed, request, now)).catch(() => undefined);
+        throw err;
+      }
+      report.reminded += 1;
     }
     return false;
   }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RELIABILITY_AREAS, RESULTS_DIR, type ScenarioRecord } from './reliability.js';
-import { scenarioIdsInSources } from './reliability-sources.js';
+import { declaredScenarios } from './reliability-sources.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/RELIABILITY.md');
@@ -40,12 +40,12 @@ export function renderReliabilityDoc(records: ScenarioRecord[], machine: string)
 }
 
 function main(): void {
-  const ids = scenarioIdsInSources();
+  const declared = declaredScenarios();
   const records = readdirSync(RESULTS_DIR)
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as ScenarioRecord)
-    .filter((r) => ids.includes(r.id));
-  const missing = ids.filter((id) => !records.some((r) => r.id === id));
+    .filter((r) => declared.some((d) => d.matches(r.id)));
+  const missing = declared.filter((d) => !records.some((r) => d.matches(r.id))).map((d) => d.declared);
   if (missing.length > 0) {
     process.stderr.write(`No passing record for: ${missing.join(', ')}. Run \`npm run test:reliability\` and fix what fails.\n`);
     process.exit(1);

@@ -1,0 +1,805 @@
+/**
+ * Issue 14, point 1 (Slack): each outgoing Slack Web API call the bot makes in a request's life
+ * meets each fault the Slack stand-in can answer with (playground/standin-faults.ts): HTTP 429
+ * `ratelimited` with `Retry-After`, the Slack errors `channel_not_found`, `not_in_channel` and
+ * `invalid_auth`, an HTTP 503, and an answer held past the client's timeout.
+ *
+ * The calls: the request's post to the admin channel, the admin message's chat.update, the
+ * requester's DM, a thread reply, an ephemeral refusal, views.open, users.info, and the summary
+ * post. For each, the table and IAM stay right and what was not delivered is delivered later
+ * (noticeDue kept until a sweep delivers it, a re-post, a re-claimed summary period) or the
+ * person acting is told at once. A 429 is waited out: the stand-in's call log shows the retry
+ * arriving at least Retry-After after the refused call.
+ *
+ * The bot under test is started beside the Harness (same config, table, Slack stand-in, IAM
+ * proxy and clock) with its Web API client at 1 retry and a 500 ms timeout per attempt, so a
+ * fault that outlasts the retries costs well under two seconds; production keeps the same
+ * mechanism with 3 retries and 10 s (src/bot.ts). One Harness serves the file (starting one
+ * costs seconds); every test gets an emptied table, IAM groups, Slack stand-in and a new bot.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Fault } from '../../playground/slack-standin.js';
+import { type RunningBot, startBot } from '../../src/bot.js';
+import type { AccessRequest } from '../../src/domain/request.js';
+import { createLogger } from '../../src/log.js';
+import { ACTION } from '../../src/slack/ids.js';
+import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
+import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
+import { ManualClock } from '../support/clock.js';
+import type { RecordedCall } from '../support/fake-slack.js';
+import { ADMIN_CHANNEL, Harness, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
+import { adminMessageOf, threadOf } from '../support/lifecycle-scenarios.js';
+import { scenario } from '../support/reliability.js';
+import { LogCapture, messageContent } from '../support/scenario-helpers.js';
+import { headerOf, spanOf, TABLE, WEEKLY_TITLE, weeklySummaries } from '../support/summary-helpers.js';
+import { HOURLY } from '../support/summary-schedules.js';
+
+const employee = PEOPLE.employee.id;
+const { admin1, outsider } = PEOPLE;
+const T0 = '2030-03-04T09:00:30.000Z';
+/** Past the sweeper's grace for due notices and re-posts (min(60 s, SWEEP_INTERVAL_SECONDS)). */
+const PAST_GRACE_MS = 61_000;
+const HOUR_MS = 3_600_000;
+const REQUEST_TEXT = 'read-only 7d month-end close for October';
+const CLIENT_RETRIES = 1;
+const CLIENT_TIMEOUT_MS = 500;
+
+interface FaultCase {
+  /** For scenario ids: `slack-<site>-<name>`. */
+  name: string;
+  fault: Fault;
+  /** Set: the fault answers this many calls; unset: every call until the test clears it. */
+  times?: number;
+  /** Words for the record's "injected". */
+  words: string;
+  /** How many attempts the client makes at one call meeting this fault until cleared. */
+  attempts: number;
+}
+
+const RATELIMITED: FaultCase = {
+  name: 'ratelimited',
+  fault: { kind: 'ratelimited', retryAfterSeconds: 1 },
+  times: 1,
+  words: 'HTTP 429 ratelimited with Retry-After: 1, once',
+  attempts: 1,
+};
+
+/** Faults that last until cleared: the live path fails, a later sweep (or the person, told at once) takes over. */
+const LASTING: FaultCase[] = [
+  { name: 'channel-not-found', fault: { kind: 'error', error: 'channel_not_found' }, words: 'channel_not_found until cleared', attempts: 1 },
+  { name: 'not-in-channel', fault: { kind: 'error', error: 'not_in_channel' }, words: 'not_in_channel until cleared', attempts: 1 },
+  { name: 'invalid-auth', fault: { kind: 'error', error: 'invalid_auth' }, words: 'invalid_auth until cleared', attempts: 1 },
+  {
+    name: '5xx',
+    fault: { kind: 'http', status: 503 },
+    words: 'HTTP 503 on every attempt until cleared (the client retries once)',
+    attempts: 1 + CLIENT_RETRIES,
+  },
+  {
+    name: 'timeout',
+    fault: { kind: 'hang', ms: 3_000 },
+    words: `answer held 3 s, past the client's ${CLIENT_TIMEOUT_MS} ms timeout, on every attempt until cleared (the client retries once)`,
+    attempts: 1 + CLIENT_RETRIES,
+  },
+];
+
+const ALL: FaultCase[] = [RATELIMITED, ...LASTING];
+
+/** Which calls of a method a site is. */
+interface Site {
+  method: string;
+  when?: (args: Record<string, unknown>) => boolean;
+}
+
+const SITES = {
+  adminPost: { method: 'chat.postMessage', when: (a) => a.channel === ADMIN_CHANNEL && a.thread_ts === undefined },
+  adminUpdate: { method: 'chat.update' },
+  requesterDm: { method: 'chat.postMessage', when: (a) => a.channel === employee },
+  threadReply: { method: 'chat.postMessage', when: (a) => a.thread_ts !== undefined },
+  ephemeral: { method: 'chat.postEphemeral' },
+  viewsOpen: { method: 'views.open' },
+  usersInfo: { method: 'users.info' },
+  summaryPost: { method: 'chat.postMessage', when: (a) => a.channel === ADMIN_CHANNEL && a.thread_ts === undefined },
+} satisfies Record<string, Site>;
+
+// ---------------------------------------------------------------------------
+// The bot under test, beside the Harness
+// ---------------------------------------------------------------------------
+
+/** The real bot with a short-fused Web API client, on the Harness's table, Slack and IAM. */
+class FaultBot {
+  private constructor(
+    private readonly h: Harness,
+    readonly bot: RunningBot,
+    readonly logs: LogCapture,
+  ) {}
+
+  static async start(h: Harness, clock: ManualClock): Promise<FaultBot> {
+    const logs = new LogCapture();
+    const bot = await startBot({
+      config: h.bot.deps.config,
+      log: createLogger('warn', logs),
+      aws: { region: 'us-east-1' },
+      clock,
+      slackRetries: CLIENT_RETRIES,
+      slackTimeoutMs: CLIENT_TIMEOUT_MS,
+      scheduleSweeps: false,
+    });
+    return new FaultBot(h, bot, logs);
+  }
+
+  private get url(): string {
+    return `http://127.0.0.1:${this.bot.port}/slack/events`;
+  }
+
+  async command(userId: string, text: string): Promise<BotResponse & { key: string }> {
+    const key = `cmd-${userId}-${Math.random()}`;
+    const res = await postToBot(this.url, SIGNING_SECRET, buildCommand({ user_id: userId, text, team_id: TEAM, response_url: this.h.slack.responseUrl(key) }));
+    expect(res.status).toBe(200);
+    return { ...res, key };
+  }
+
+  async click(userId: string, action: keyof typeof ACTION, requestId: string): Promise<void> {
+    const body = buildBlockAction({
+      userId,
+      channelId: ADMIN_CHANNEL,
+      actionId: ACTION[action],
+      value: requestId,
+      responseUrl: this.h.slack.responseUrl(`click-${userId}`),
+    });
+    expect((await postToBot(this.url, SIGNING_SECRET, body)).status).toBe(200);
+  }
+
+  /** Waits until the post-ack work (and so every Slack call it made) is done. */
+  async idle(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20));
+    await this.bot.deps.work.onIdle();
+  }
+
+  sweep() {
+    return this.bot.deps.sweeper.sweep();
+  }
+
+  /** The log lines with this event name. */
+  events(name: string): string[] {
+    return this.logs.lines.filter((l) => l.includes(`"event":"${name}"`));
+  }
+}
+
+/** Everything a test leaves behind, gone: the table's items, jane.doe's groups, the stand-in's log and faults, the proxy's counts. */
+async function wipe(h: Harness): Promise<void> {
+  h.slack.reset();
+  h.iamProxy.clearFailures();
+  h.iamProxy.resetCounts();
+  for (const group of await groupsOf(h.iam, 'jane.doe')) await h.iam.send(new RemoveUserFromGroupCommand({ GroupName: group, UserName: 'jane.doe' }));
+  // The Harness points the SDK at its table's endpoint (AWS_ENDPOINT_URL_DYNAMODB).
+  const raw = new DynamoDBClient({});
+  const dynamo = DynamoDBDocumentClient.from(raw);
+  try {
+    for (let round = 0; round < 20; round++) {
+      const page = await dynamo.send(new ScanCommand({ TableName: TABLE, ProjectionExpression: 'pk, sk' }));
+      const keys = page.Items ?? [];
+      if (keys.length === 0) return;
+      for (let i = 0; i < keys.length; i += 25) {
+        const batch = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE]: batch } }));
+      }
+    }
+    throw new Error('the table did not empty');
+  } finally {
+    raw.destroy();
+  }
+}
+
+/** One Harness for the file, wiped before each test; a new bot under test per test. */
+function useFaultBot() {
+  const clock = new ManualClock(T0);
+  let h: Harness | undefined;
+  let fb: FaultBot | undefined;
+  beforeAll(async () => {
+    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: HOURLY });
+  });
+  afterEach(async () => {
+    await fb?.bot.stop();
+    fb = undefined;
+  });
+  afterAll(async () => {
+    await h?.stop();
+    h = undefined;
+  });
+  return {
+    clock,
+    async start(): Promise<{ h: Harness; fb: FaultBot }> {
+      if (!h) throw new Error('the harness did not start');
+      await wipe(h);
+      clock.set(T0);
+      fb = await FaultBot.start(h, clock);
+      return { h, fb };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Checks shared by the sites
+// ---------------------------------------------------------------------------
+
+function callsAt(h: Harness, site: Site): RecordedCall[] {
+  return h.slack.calls(site.method).filter((c) => site.when?.(c.args) ?? true);
+}
+
+function arm(h: Harness, site: Site, c: FaultCase): void {
+  h.slack.setFault(site.method, c.fault, { ...(c.times ? { times: c.times } : {}), ...(site.when ? { when: site.when } : {}) });
+}
+
+/** The calls at the site the fault answered. */
+function faulted(h: Harness, site: Site, c: FaultCase): RecordedCall[] {
+  const error = c.fault.kind === 'error' ? c.fault.error : c.fault.kind === 'ratelimited' ? 'ratelimited' : c.fault.kind === 'http' ? 'http_503' : 'timeout';
+  return callsAt(h, site).filter((call) => !call.ok && call.error === error);
+}
+
+/**
+ * The 429 was waited out: the next call at the site came at least Retry-After after it (by the
+ * stand-in's own arrival times) and went through. Returns how many 429s were answered.
+ */
+function expectRateLimitHonoured(h: Harness, site: Site): number {
+  const calls = callsAt(h, site);
+  const limited = calls.findIndex((c) => c.status === 429);
+  expect(limited, 'no 429 was answered at this call').toBeGreaterThanOrEqual(0);
+  const refused = calls[limited] as RecordedCall;
+  const retry = calls[limited + 1];
+  expect(retry, 'the rate-limited call was never retried').toBeDefined();
+  expect(retry?.ok).toBe(true);
+  expect((retry?.at ?? 0) - refused.at).toBeGreaterThanOrEqual(1_000);
+  return calls.filter((c) => c.status === 429).length;
+}
+
+/**
+ * The lasting fault met the site on every attempt of one call, then the client gave up. (A call
+ * the client abandoned is recorded when the stand-in sees the connection close, a moment after
+ * the client moved on: waited for.)
+ */
+async function expectGaveUp(h: Harness, site: Site, c: FaultCase): Promise<number> {
+  await h.slack.waitFor(() => faulted(h, site, c).length >= c.attempts);
+  const hits = faulted(h, site, c);
+  expect(hits).toHaveLength(c.attempts);
+  return hits.length;
+}
+
+async function stored(h: Harness, id: string): Promise<AccessRequest> {
+  const request = await h.bot.deps.store.get(id);
+  if (!request) throw new Error(`request ${id} is not in the table`);
+  return request;
+}
+
+/** A request made through the bot under test, its admin message posted. */
+async function pending(h: Harness, fb: FaultBot): Promise<AccessRequest> {
+  await fb.command(employee, REQUEST_TEXT);
+  await fb.idle();
+  const [request] = await h.requestsOf(employee);
+  expect(request?.status).toBe('PENDING');
+  expect(request?.adminMessage).toBeTruthy();
+  return request as AccessRequest;
+}
+
+async function approved(h: Harness, fb: FaultBot, request: AccessRequest): Promise<AccessRequest> {
+  await fb.click(admin1.id, 'approve', request.id);
+  await fb.idle();
+  const active = await stored(h, request.id);
+  expect(active.status).toBe('ACTIVE');
+  expect(await groupsOf(h.iam, 'jane.doe')).toEqual(['BillingReadOnly']);
+  return active;
+}
+
+function dmsAbout(h: Harness, pattern: RegExp): number {
+  return h.dms(employee).filter((m) => pattern.test(messageContent(m))).length;
+}
+
+function injected(site: string, c: FaultCase): string {
+  return `${site}: ${c.words}`;
+}
+
+// ---------------------------------------------------------------------------
+// The admin-channel post of a new request
+// ---------------------------------------------------------------------------
+
+const { clock, start } = useFaultBot();
+
+describe('Slack faults: posting a new request to the admin channel (chat.postMessage)', () => {
+  it.each(ALL)('$name: the request is stored, and posted once (live or by the sweeper)', async (c) => {
+    const s = scenario({ id: `slack-admin-post-${c.name}`, area: 'Slack', injected: injected('the admin-channel post of a new request', c) });
+    const { h, fb } = await start();
+    arm(h, SITES.adminPost, c);
+    const res = await fb.command(employee, REQUEST_TEXT);
+    await fb.idle();
+    const [request] = await h.requestsOf(employee);
+    expect(request?.status).toBe('PENDING');
+    const reply = h.replies(res.key).join('\n');
+    expect(reply).toContain(`Request \`${request?.id}\``);
+    const id = (request as AccessRequest).id;
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.adminPost);
+      expect(reply).not.toContain('could not be told yet');
+      expect((await stored(h, id)).adminMessage).toBeTruthy();
+      expect(h.adminMessages()).toHaveLength(1);
+      clock.advance(PAST_GRACE_MS);
+      expect((await fb.sweep()).reposted).toBe(0);
+      expect(h.adminMessages()).toHaveLength(1);
+      s.held({
+        times,
+        userSaw: 'requester: the usual confirmation; admins: the request message, about 1.5 s late',
+        finalState: 'PENDING, posted once',
+        lost: 'nothing',
+      });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.adminPost, c);
+    expect(reply).toContain('The admin channel could not be told yet; the request is stored and will be posted again.');
+    expect((await stored(h, id)).adminMessage).toBeUndefined();
+    expect(h.adminMessages()).toHaveLength(0);
+
+    // Slack answers again; past the grace period the sweeper posts the request, once.
+    h.slack.clearFaults();
+    clock.advance(PAST_GRACE_MS);
+    const report = await fb.sweep();
+    expect(report.reposted).toBe(1);
+    expect(report.errors).toBe(0);
+    const after = await stored(h, id);
+    expect(after.status).toBe('PENDING');
+    expect(h.adminMessages()).toHaveLength(1);
+    expect(h.adminMessages()[0]?.ts).toBe(after.adminMessage?.ts);
+    expect(messageContent(h.adminMessages()[0])).toContain(id);
+    expect((await fb.sweep()).reposted).toBe(0);
+    expect(h.adminMessages()).toHaveLength(1);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
+    s.held({
+      times,
+      userSaw: 'requester: the confirmation with "the admin channel could not be told yet; the request is stored and will be posted again"',
+      finalState: 'PENDING, stored at once; posted to the admin channel once, by the next sweep after the grace period',
+      lost: 'nothing',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// After an approval: the admin message's update and the requester's DM
+// ---------------------------------------------------------------------------
+
+describe('Slack faults: updating the admin message after an approval (chat.update)', () => {
+  it.each(ALL)('$name: the grant is made, and the message updated live or by the sweeper', async (c) => {
+    const s = scenario({ id: `slack-admin-update-${c.name}`, area: 'Slack', injected: injected('chat.update of the admin message after an approval', c) });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.adminUpdate, c);
+    const active = await approved(h, fb, request);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
+    expect(dmsAbout(h, /approved by/i)).toBe(1);
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.adminUpdate);
+      expect(active.noticeDue).toBeUndefined();
+      expect(adminMessageOf(h, active)?.text).toContain(`Approved by <@${admin1.id}>`);
+      s.held({
+        times,
+        userSaw: 'admins: "Approved by" in the message, about 1.5 s late; requester: one DM',
+        finalState: 'ACTIVE, in the group',
+        lost: 'nothing',
+      });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.adminUpdate, c);
+    expect(active.noticeDue).toBe('DUE');
+    expect(adminMessageOf(h, active)?.text).not.toContain('Approved by');
+
+    h.slack.clearFaults();
+    clock.advance(PAST_GRACE_MS);
+    const report = await fb.sweep();
+    expect(report.redelivered).toBe(1);
+    expect(report.errors).toBe(0);
+    const after = await stored(h, request.id);
+    expect(after.status).toBe('ACTIVE');
+    expect(after.noticeDue).toBeUndefined();
+    expect(adminMessageOf(h, after)?.text).toContain(`Approved by <@${admin1.id}>`);
+    // The sweeper sends every notice of the state again: the DM may come twice (PRODUCT §2), never more.
+    expect(dmsAbout(h, /approved by/i)).toBeGreaterThanOrEqual(1);
+    expect(dmsAbout(h, /approved by/i)).toBeLessThanOrEqual(2);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual(['BillingReadOnly']);
+    s.held({
+      times,
+      userSaw: 'requester: the approval DM at once (a second copy when the sweeper re-sends); admins: "Approved by" once the next sweep ran',
+      finalState: 'ACTIVE, in the group once; noticeDue kept until the sweep delivered the update',
+      lost: 'nothing',
+    });
+  });
+});
+
+describe("Slack faults: the requester's DM after an approval (chat.postMessage to the user id)", () => {
+  it.each(ALL)('$name: the grant is made, and the DM sent live or by the sweeper, once', async (c) => {
+    const s = scenario({ id: `slack-requester-dm-${c.name}`, area: 'Slack', injected: injected("the requester's approval DM", c) });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.requesterDm, c);
+    const active = await approved(h, fb, request);
+    expect(adminMessageOf(h, active)?.text).toContain(`Approved by <@${admin1.id}>`);
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.requesterDm);
+      expect(active.noticeDue).toBeUndefined();
+      expect(dmsAbout(h, /approved by/i)).toBe(1);
+      s.held({ times, userSaw: 'requester: the approval DM, about 1.5 s late; admins: "Approved by"', finalState: 'ACTIVE, in the group', lost: 'nothing' });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.requesterDm, c);
+    expect(active.noticeDue).toBe('DUE');
+    expect(h.dms(employee)).toHaveLength(0);
+
+    h.slack.clearFaults();
+    clock.advance(PAST_GRACE_MS);
+    const report = await fb.sweep();
+    expect(report.redelivered).toBe(1);
+    expect(report.errors).toBe(0);
+    const after = await stored(h, request.id);
+    expect(after.status).toBe('ACTIVE');
+    expect(after.noticeDue).toBeUndefined();
+    expect(h.dms(employee)).toHaveLength(1);
+    expect(dmsAbout(h, /approved by/i)).toBe(1);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual(['BillingReadOnly']);
+    s.held({
+      times,
+      userSaw: 'admins: "Approved by" at once; requester: the approval DM once, from the next sweep after the grace period',
+      finalState: 'ACTIVE, in the group once; noticeDue kept until the DM went out',
+      lost: 'nothing',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// At expiry: the reply in the admin message's thread
+// ---------------------------------------------------------------------------
+
+describe("Slack faults: the expiry reply in the admin message's thread (chat.postMessage with thread_ts)", () => {
+  it.each(ALL)('$name: the grant ends and leaves the group; the thread reply is posted live or by the sweeper', async (c) => {
+    const s = scenario({ id: `slack-thread-reply-${c.name}`, area: 'Slack', injected: injected('the expiry reply in the admin thread', c) });
+    const { h, fb } = await start();
+    const active = await approved(h, fb, await pending(h, fb));
+    expect(active.noticeDue).toBeUndefined();
+
+    arm(h, SITES.threadReply, c);
+    clock.set(new Date(Date.parse(active.expiresAt as string) + 1_000));
+    const swept = await fb.sweep();
+    expect(swept.expired).toBe(1);
+    await fb.idle();
+    const expired = await stored(h, active.id);
+    expect(expired.status).toBe('EXPIRED');
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
+    const expiredReplies = () => threadOf(h, expired).filter((m) => m.text.includes('Access expired')).length;
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.threadReply);
+      expect(expired.noticeDue).toBeUndefined();
+      expect(expiredReplies()).toBe(1);
+      expect(dmsAbout(h, /expired/i)).toBe(1);
+      s.held({
+        times,
+        userSaw: 'admins: the expiry reply in the thread, about 1.5 s late; requester: the expiry DM',
+        finalState: 'EXPIRED, out of the group',
+        lost: 'nothing',
+      });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.threadReply, c);
+    expect(expired.noticeDue).toBe('DUE');
+    expect(expiredReplies()).toBe(0);
+
+    h.slack.clearFaults();
+    clock.advance(PAST_GRACE_MS);
+    const report = await fb.sweep();
+    expect(report.redelivered).toBe(1);
+    expect(report.errors).toBe(0);
+    const after = await stored(h, active.id);
+    expect(after.status).toBe('EXPIRED');
+    expect(after.noticeDue).toBeUndefined();
+    expect(expiredReplies()).toBe(1);
+    expect(dmsAbout(h, /expired/i)).toBeGreaterThanOrEqual(1);
+    expect(dmsAbout(h, /expired/i)).toBeLessThanOrEqual(2);
+    expect(h.iamProxy.count('RemoveUserFromGroup')).toBe(1);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
+    s.held({
+      times,
+      userSaw: 'requester: the expiry DM at once (a second copy when the sweeper re-sends); admins: the thread reply once, from the next sweep',
+      finalState: 'EXPIRED, out of the group; noticeDue kept until the thread reply went out',
+      lost: 'nothing',
+    });
+  });
+});
+
+describe("Slack faults: a reminder in the admin message's thread (chat.postMessage with thread_ts)", () => {
+  it('ratelimited: the reminder is posted after the Retry-After', async () => {
+    const c = RATELIMITED;
+    const s = scenario({ id: 'slack-reminder-ratelimited', area: 'Slack', injected: injected('the pending-request reminder in the admin thread', c) });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.threadReply, c);
+    clock.advance(HOUR_MS + 1_000);
+    const report = await fb.sweep();
+    expect(report.reminded).toBe(1);
+    expect(report.errors).toBe(0);
+    const times = expectRateLimitHonoured(h, SITES.threadReply);
+    expect(threadOf(h, request).filter((m) => m.text.includes('Reminder'))).toHaveLength(1);
+    expect((await stored(h, request.id)).status).toBe('PENDING');
+    s.held({ times, userSaw: 'admins: the reminder in the thread, about 1.5 s late', finalState: 'PENDING, one reminder counted', lost: 'nothing' });
+  });
+
+  // The sweeper claims a reminder before posting it (one replica posts it); when Slack refuses it,
+  // the claim is given back, so the next sweep posts it instead of waiting for the next, doubled gap.
+  it('503 until cleared: a reminder Slack refused is posted by the next sweep', async () => {
+    const c = LASTING.find((f) => f.name === '5xx') as FaultCase;
+    const s = scenario({ id: 'slack-reminder-5xx-retried', area: 'Slack', injected: injected('chat.postMessage of a reminder in the admin thread', c) });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.threadReply, c);
+    clock.advance(HOUR_MS + 1_000);
+    await fb.sweep();
+    await expectGaveUp(h, SITES.threadReply, c);
+    expect(threadOf(h, request)).toHaveLength(0);
+
+    h.slack.clearFaults();
+    clock.advance(PAST_GRACE_MS);
+    await fb.sweep();
+    expect(threadOf(h, request).filter((m) => m.text.includes('Reminder'))).toHaveLength(1);
+    expect((await stored(h, request.id)).remindersSent).toBe(1);
+    s.held({ times: 2, userSaw: 'admins: the reminder in the thread, one sweep late', finalState: 'PENDING, one reminder counted', lost: 'nothing' });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// users.info when an admin approves
+// ---------------------------------------------------------------------------
+
+describe('Slack faults: reading profiles at an approval (users.info)', () => {
+  it.each(ALL)('$name: the approval goes through, or is refused with the admin told and nothing changed', async (c) => {
+    const s = scenario({
+      id: `slack-users-info-approval-${c.name}`,
+      area: 'Slack',
+      injected: injected('users.info at an approval (approver and requester re-checked)', c),
+    });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.usersInfo, c);
+    await fb.click(admin1.id, 'approve', request.id);
+    await fb.idle();
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.usersInfo);
+      const active = await stored(h, request.id);
+      expect(active.status).toBe('ACTIVE');
+      expect(await groupsOf(h.iam, 'jane.doe')).toEqual(['BillingReadOnly']);
+      expect(adminMessageOf(h, active)?.text).toContain(`Approved by <@${admin1.id}>`);
+      s.held({ times, userSaw: 'admins: "Approved by", about 1.5 s late; requester: the approval DM', finalState: 'ACTIVE, in the group', lost: 'nothing' });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.usersInfo, c);
+    const after = await stored(h, request.id);
+    expect(after.status).toBe('PENDING');
+    expect(after.approvals).toEqual([]);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(0);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
+    const told = h.ephemeralsFor(admin1.id).map((m) => m.text);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('Something went wrong on our side and nothing was changed.');
+    expect(h.dms(employee)).toHaveLength(0);
+
+    // Slack answers again: the same click approves.
+    h.slack.clearFaults();
+    await fb.click(admin1.id, 'approve', request.id);
+    await fb.idle();
+    expect((await stored(h, request.id)).status).toBe('ACTIVE');
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual(['BillingReadOnly']);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
+    s.held({
+      times,
+      userSaw: 'the approving admin: an ephemeral "Something went wrong on our side and nothing was changed" with a reference id; a second click approved',
+      finalState: 'PENDING with no approval while Slack failed; ACTIVE, in the group once, after the second click',
+      lost: 'nothing',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// An ephemeral refusal of a click
+// ---------------------------------------------------------------------------
+
+describe('Slack faults: the ephemeral refusal of a non-admin click (chat.postEphemeral)', () => {
+  it.each(ALL)('$name: the click changes nothing; the refusal is shown, or its failure logged', async (c) => {
+    const s = scenario({
+      id: `slack-ephemeral-refusal-${c.name}`,
+      area: 'Slack',
+      injected: injected("the ephemeral refusal of a non-admin's Approve click", c),
+    });
+    const { h, fb } = await start();
+    const request = await pending(h, fb);
+    arm(h, SITES.ephemeral, c);
+    await fb.click(outsider.id, 'approve', request.id);
+    await fb.idle();
+    const after = await stored(h, request.id);
+    expect(after.status).toBe('PENDING');
+    expect(after.approvals).toEqual([]);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(0);
+    expect(await groupsOf(h.iam, 'jane.doe')).toEqual([]);
+    const refusals = h.ephemeralsFor(outsider.id).filter((m) => m.text.includes('Only billing admins can decide'));
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.ephemeral);
+      expect(refusals).toHaveLength(1);
+      s.held({
+        times,
+        userSaw: 'the clicker: "Only billing admins can decide on requests", about 1.5 s late',
+        finalState: 'PENDING, no approval, nothing in IAM',
+        lost: 'nothing',
+      });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.ephemeral, c);
+    expect(refusals).toHaveLength(0);
+    expect(fb.events('slack.ephemeral_failed')).toHaveLength(1);
+    s.held({
+      times,
+      userSaw: 'the clicker: nothing (Slack refused the ephemeral; the failure is logged as slack.ephemeral_failed)',
+      finalState: 'PENDING, no approval, nothing in IAM',
+      lost: 'the refusal message to the clicker (the click changed nothing, so no request notice was owed)',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// views.open for /request-billing with no text
+// ---------------------------------------------------------------------------
+
+describe('Slack faults: opening the request modal (views.open)', () => {
+  it.each(ALL)('$name: the modal opens, or the requester is told at once; nothing is stored', async (c) => {
+    const s = scenario({ id: `slack-views-open-${c.name}`, area: 'Slack', injected: injected('views.open of the request modal', c) });
+    const { h, fb } = await start();
+    arm(h, SITES.viewsOpen, c);
+    const res = await fb.command(employee, '');
+    // views.open runs after the ack, off the work queue: wait for its outcome (the modal, or a reply).
+    await h.slack.waitFor(() => h.slack.openedViews().length > 0 || h.replies(res.key).length > 0);
+    expect(await h.requestsOf(employee)).toEqual([]);
+    expect(h.adminMessages()).toHaveLength(0);
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.viewsOpen);
+      expect(h.slack.openedViews()).toHaveLength(1);
+      expect(h.replies(res.key)).toEqual([]);
+      s.held({ times, userSaw: 'requester: the request modal, about 1.5 s late', finalState: 'nothing stored until the modal is submitted', lost: 'nothing' });
+      return;
+    }
+
+    const reply = await h.waitForReply(res.key);
+    const times = await expectGaveUp(h, SITES.viewsOpen, c);
+    expect(h.slack.openedViews()).toHaveLength(0);
+    expect(reply).toContain('Something went wrong on our side and nothing was changed.');
+    expect(reply).toMatch(/Reference `[0-9a-f]{8}`/);
+    s.held({
+      times,
+      userSaw: 'requester: "Something went wrong on our side and nothing was changed" with a reference id, at once',
+      finalState: 'nothing stored; the requester may run the command again',
+      lost: 'nothing',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// users.info when a request is made
+// ---------------------------------------------------------------------------
+
+describe("Slack faults: reading the requester's profile (users.info)", () => {
+  it.each(ALL)('$name: the request is stored and posted, or refused at once with nothing stored', async (c) => {
+    const s = scenario({ id: `slack-users-info-${c.name}`, area: 'Slack', injected: injected('users.info of the requester at /request-billing', c) });
+    const { h, fb } = await start();
+    arm(h, SITES.usersInfo, c);
+    const res = await fb.command(employee, REQUEST_TEXT);
+    await fb.idle();
+    const reply = await h.waitForReply(res.key);
+
+    if (c === RATELIMITED) {
+      const times = expectRateLimitHonoured(h, SITES.usersInfo);
+      const [request] = await h.requestsOf(employee);
+      expect(request?.status).toBe('PENDING');
+      expect(reply).toContain(`Request \`${request?.id}\``);
+      expect(h.adminMessages()).toHaveLength(1);
+      s.held({
+        times,
+        userSaw: 'requester: the usual confirmation, about 1.5 s late; admins: the request message',
+        finalState: 'PENDING, posted once',
+        lost: 'nothing',
+      });
+      return;
+    }
+
+    const times = await expectGaveUp(h, SITES.usersInfo, c);
+    expect(reply).toContain('Something went wrong on our side and nothing was changed.');
+    expect(reply).toMatch(/Reference `[0-9a-f]{8}`/);
+    expect(await h.requestsOf(employee)).toEqual([]);
+    expect(h.adminMessages()).toHaveLength(0);
+    expect(h.iamProxy.count('AddUserToGroup')).toBe(0);
+
+    // Once Slack answers again, the same command goes through.
+    h.slack.clearFaults();
+    await fb.command(employee, REQUEST_TEXT);
+    await fb.idle();
+    const [request] = await h.requestsOf(employee);
+    expect(request?.status).toBe('PENDING');
+    expect(h.adminMessages()).toHaveLength(1);
+    s.held({
+      times,
+      userSaw: 'requester: "Something went wrong on our side and nothing was changed" with a reference id, at once',
+      finalState: 'nothing stored, nothing posted; the same command afterwards is stored and posted once',
+      lost: 'nothing',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The scheduled summary post
+// ---------------------------------------------------------------------------
+
+describe('Slack faults: posting the scheduled summary (chat.postMessage)', () => {
+  const FIRING = '2030-03-04T10:00:00.000Z';
+
+  it.each(ALL)('$name: the period is posted once, live or after the claim grace', async (c) => {
+    const s = scenario({ id: `slack-summary-post-${c.name}`, area: 'Slack', injected: injected('the scheduled summary post', c) });
+    const { h, fb } = await start();
+    const summaries = fb.bot.deps.summaries;
+    expect(await summaries.runDue()).toBe(0);
+    arm(h, SITES.summaryPost, c);
+    clock.set('2030-03-04T10:00:30.000Z');
+
+    if (c === RATELIMITED) {
+      expect(await summaries.runDue()).toBe(1);
+      const times = expectRateLimitHonoured(h, SITES.summaryPost);
+      expect(weeklySummaries(h)).toHaveLength(1);
+      expect(spanOf(weeklySummaries(h)[0]).to).toBe(FIRING);
+      expect((await h.bot.deps.store.getPeriod(FIRING))?.posted).toBeTruthy();
+      s.held({ times, userSaw: 'admins: the summary, about 1.5 s late', finalState: 'period posted once', lost: 'nothing' });
+      return;
+    }
+
+    await expect(summaries.runDue()).rejects.toThrow();
+    const times = await expectGaveUp(h, SITES.summaryPost, c);
+    expect(weeklySummaries(h)).toHaveLength(0);
+    const claimed = await h.bot.deps.store.getPeriod(FIRING);
+    expect(claimed).toBeDefined();
+    expect(claimed?.posted).toBeFalsy();
+
+    // Slack answers again; within the claim grace the period stays with its claimant, after it any run posts it.
+    h.slack.clearFaults();
+    clock.advance(60_000);
+    expect(await summaries.runDue()).toBe(0);
+    expect(weeklySummaries(h)).toHaveLength(0);
+    clock.advance(5 * 60_000);
+    expect(await summaries.runDue()).toBe(1);
+    expect(await summaries.runDue()).toBe(0);
+    expect(weeklySummaries(h)).toHaveLength(1);
+    expect(spanOf(weeklySummaries(h)[0]).to).toBe(FIRING);
+    expect(headerOf(weeklySummaries(h)[0])).toBe(`${WEEKLY_TITLE} (late)`);
+    expect((await h.bot.deps.store.getPeriod(FIRING))?.posted).toBeTruthy();
+    s.held({
+      times,
+      userSaw: 'admins: the summary once, marked late, from the first run after the 5-minute claim grace',
+      finalState: 'period claimed, then posted once',
+      lost: 'nothing',
+    });
+  });
+});
