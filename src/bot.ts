@@ -13,7 +13,7 @@ import { Cron } from 'croner';
 import { registerHandlers } from '../handlers/index.js';
 import type { Config } from './config.js';
 import { type AwsOptions, type BuiltDeps, buildDeps } from './deps.js';
-import { HTTP_SERVER_OPTIONS, limitConnections, limitRequestBodies, MAX_BODY_BYTES } from './http-limits.js';
+import { guardRequests, HTTP_SERVER_OPTIONS, limitConnections, MAX_BODY_BYTES } from './http-limits.js';
 import { boltLogger, type Logger } from './log.js';
 import type { Clock } from './services/ports.js';
 import { SweepScheduler } from './services/sweeper.js';
@@ -122,7 +122,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       processBeforeResponse: false,
       bodyLimit: MAX_BODY_BYTES,
     });
-    limitRequestBodies(receiver);
+    guardRequests(receiver);
     app = new App({ ...appOptions, receiver });
   }
   registerHandlers(app, deps);

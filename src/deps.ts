@@ -32,7 +32,20 @@ import { SlackNotifier } from './slack-web/notifier.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './store/embedded.js';
 import { describeTable, ensureTable } from './store/table.js';
-import { WorkQueue } from './work-queue.js';
+import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
+
+/**
+ * The post-ack work queue. Acks first: during a burst of clicks, post-ack work starts 5 ms after
+ * the last one (at most 250 ms later). Past 1,000 waiting jobs a lane refuses with the busy
+ * message. Admin decisions (buttons and the deny modal) have a lane of their own.
+ */
+export const WORK_QUEUE_OPTIONS: WorkQueueOptions = {
+  concurrency: 16,
+  maxWaiting: 1000,
+  quietMs: 5,
+  maxDeferMs: 250,
+  isAdminJob: (label) => label.startsWith('action.') || label === 'view.deny',
+};
 
 export interface AwsOptions {
   /** undefined: let the SDK resolve it (AWS_REGION, profile); otherwise this region. */
@@ -63,12 +76,20 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
     });
     return { client, embedded };
   }
-  return { client: new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 }) };
+  return { client: new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS }) };
 }
 
+/**
+ * Time limits on every AWS call of the bot (the SDK sets none: a call whose answer never comes
+ * would hold an approval or a sweep for good). IAM and DynamoDB answer in well under a second;
+ * a call past these ends in a TimeoutError, which standard-mode retries treat as transient, so
+ * it is made again (group membership is idempotent; the store's writes are conditional).
+ */
+export const AWS_HTTP_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } as const;
+
 export function openIam(aws: AwsOptions): IAMClient {
-  // Standard-mode retries with backoff absorb IAM throttling before an error reaches a request.
-  return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5 });
+  // Standard-mode retries with backoff and jitter absorb IAM throttling, resets and timeouts before an error reaches a request.
+  return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS });
 }
 
 /** The bot's IAM gateway: only the configured groups, and only BILLING_GROUP_POLICIES' documents. */
@@ -216,8 +237,7 @@ export async function buildDeps(options: {
     teamId: options.teamId,
     replicaId,
   });
-  // Acks first: during a burst of clicks, post-ack work starts 5 ms after the last one (at most 250 ms later).
-  const work = new WorkQueue({ concurrency: 16, maxWaiting: 1000, quietMs: 5, maxDeferMs: 250 }, (label, err) =>
+  const work = new WorkQueue(WORK_QUEUE_OPTIONS, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
   );
 

@@ -26,25 +26,83 @@ export const HTTP_SERVER_OPTIONS: ServerOptions = {
   connectionsCheckingInterval: 1_000,
 };
 
+/** Slack signs each request with the time it was sent; one from further ahead than this is not Slack's (PRODUCT §3). */
+const MAX_CLOCK_SKEW_S = 5 * 60;
+
 /**
- * A declared body over the cap is answered 413 before anything reads it, on every path, and the
- * connection is closed so its bytes are not drained either. A body without a declared length
- * (chunked; Slack always declares one) is cut off by Bolt's own limit once it passes the cap
- * (pass `bodyLimit: MAX_BODY_BYTES`); closing its connection after the answer keeps Node from
- * reading the rest of it.
+ * Guards in front of Bolt on every path. A declared body over the cap is answered 413 before
+ * anything reads it, and the connection is closed so its bytes are not drained either; a body
+ * without a declared length is cut off once it passes the cap. A request timestamped more than
+ * five minutes ahead is refused 401 (Bolt refuses only old ones). The body is read here (Bolt
+ * reads a body already read, `rawBody`), and one that is not an object once parsed the way Bolt
+ * parses it (`payload=null`, a bare number) is refused 400: Bolt would throw on it outside any
+ * handler, which ends the process.
  */
-export function limitRequestBodies(receiver: HTTPReceiver): void {
+export function guardRequests(receiver: HTTPReceiver): void {
   const next = receiver.requestListener;
   receiver.requestListener = (req: IncomingMessage, res: ServerResponse) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      res.writeHead(413, { connection: 'close' });
-      res.end();
+      refuse(res, 413);
       return;
     }
-    if (declared === undefined && req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
-    return next(req, res);
+    const sentAt = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(sentAt) && sentAt - Date.now() / 1000 > MAX_CLOCK_SKEW_S) {
+      refuse(res, 401);
+      return;
+    }
+    if (req.method !== 'POST') return next(req, res);
+    readCapped(req).then(
+      (body) => {
+        if (body === undefined) return refuse(res, 413);
+        if (!parsesToObject(body, req.headers['content-type'])) return refuse(res, 400);
+        (req as IncomingMessage & { rawBody: Buffer }).rawBody = body;
+        return next(req, res);
+      },
+      () => refuse(res, 400),
+    );
   };
+}
+
+function refuse(res: ServerResponse, status: number): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { connection: 'close' });
+  res.end();
+}
+
+/** The whole body, or undefined once it passes MAX_BODY_BYTES (the rest is not read). */
+function readCapped(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve(undefined);
+      } else parts.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+/** Whether Bolt's parse of this body (form fields, `payload=` JSON, or JSON) gives an object; a body that does not parse is Bolt's to refuse. */
+function parsesToObject(body: Buffer, contentType: string | undefined): boolean {
+  const text = body.toString();
+  try {
+    if (contentType === 'application/x-www-form-urlencoded') {
+      const payload = new URLSearchParams(text).get('payload');
+      if (payload === null) return true;
+      const parsed: unknown = JSON.parse(payload);
+      return typeof parsed === 'object' && parsed !== null;
+    }
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null;
+  } catch {
+    return true;
+  }
 }
 
 /** Past MAX_CONNECTIONS, new connections are closed on accept instead of costing memory. */

@@ -9,12 +9,24 @@ export interface WorkQueueOptions {
   quietMs?: number;
   /** …but never wait longer than this; after it, jobs start and keep starting for as long again. */
   maxDeferMs?: number;
+  /**
+   * Which jobs are admin decisions (by label): they have a lane of their own, with its own
+   * `maxWaiting`, and start before any waiting job of the other lane. Unset: one lane.
+   */
+  isAdminJob?: (label: string) => boolean;
 }
+
+/** PRODUCT §6: admin clicks never wait behind a flood of commands. */
+const ADMIN_PRIORITY = 1;
 
 /**
  * Post-ack work (IAM and Slack calls) runs here, never on the ack path. Bounded: at most
  * `concurrency` jobs run and `maxWaiting` wait; past that `tryRun` refuses the job and the
  * caller tells the user the bot is busy, so a burst cannot grow memory without limit.
+ *
+ * Two lanes (`isAdminJob`): admin decisions (Approve, Deny, Retry, Revoke, Keep) never wait
+ * behind a flood of commands. Each lane may have `maxWaiting` jobs waiting, and a waiting admin
+ * job starts before any waiting command; both share the `concurrency` running slots.
  *
  * Acks first: acks and post-ack work share one thread, so while clicks and commands are coming
  * in, new jobs wait until `quietMs` pass without one (the burst is acknowledged, then worked
@@ -29,6 +41,8 @@ export class WorkQueue {
   private deferredSince: number | undefined;
   private freeUntil = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  /** Waiting (not yet started) jobs per lane. */
+  private readonly waitingIn = { admin: 0, other: 0 };
 
   constructor(
     private readonly options: WorkQueueOptions,
@@ -42,15 +56,21 @@ export class WorkQueue {
 
   /** false: the queue is full and the job was not taken. */
   tryRun(label: string, job: () => Promise<void>): boolean {
-    if (this.queue.size >= this.options.maxWaiting) return false;
+    const lane = this.options.isAdminJob?.(label) ? 'admin' : 'other';
+    if (this.waitingIn[lane] >= this.options.maxWaiting) return false;
+    this.waitingIn[lane] += 1;
     this.deferStarts();
-    void this.queue.add(async () => {
-      try {
-        await job();
-      } catch (err) {
-        this.onError(label, err);
-      }
-    });
+    void this.queue.add(
+      async () => {
+        this.waitingIn[lane] -= 1;
+        try {
+          await job();
+        } catch (err) {
+          this.onError(label, err);
+        }
+      },
+      { priority: lane === 'admin' ? ADMIN_PRIORITY : 0 },
+    );
     return true;
   }
 

@@ -1,9 +1,11 @@
 /**
  * A loopback HTTP proxy in front of the AWS emulator that counts the actions passing through
  * (IAM's `Action=` form field, DynamoDB's `X-Amz-Target`) and can hold a chosen action until
- * released or dropped: a deterministic point for race and crash tests. It can also answer an
- * IAM action with an error instead of forwarding it, so the bot meets AWS faults (access
- * denied, throttling) exactly as the SDK surfaces them.
+ * released or dropped: a deterministic point for race and crash tests. It also injects AWS
+ * faults at the HTTP level, so the bot meets them exactly as the SDK surfaces them from AWS:
+ * an error answer in the service's own shape (IAM's Query XML, DynamoDB's JSON), a call that
+ * never answers (past the client's timeout), and a connection reset before or after the call
+ * reached the emulator.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -47,19 +49,60 @@ export function forward(
   out.end(body);
 }
 
-/** An error the proxy answers in place of the emulator, in IAM's Query-protocol shape. */
+/** Sends the request on to `upstream` and calls `done` once the upstream answered (or failed), without answering the caller. */
+function sendOnly(upstream: URL, req: IncomingMessage, body: Buffer, done: () => void): void {
+  const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
+    upstreamRes.resume();
+    upstreamRes.on('end', done);
+  });
+  out.on('error', done);
+  out.end(body);
+}
+
+/**
+ * An error the proxy answers in place of the emulator: in IAM's Query-protocol shape for a form
+ * request, in DynamoDB's JSON shape (`{"__type":"com.amazonaws.dynamodb.v20120810#<code>"}`) for
+ * a request with an `X-Amz-Target`.
+ */
 export interface InjectedError {
-  /** HTTP status, e.g. 403 for AccessDenied, 400 for Throttling, 500 for ServiceFailure. */
+  /** HTTP status, e.g. 403 for AccessDenied, 400 for Throttling, 500 for ServiceFailure / InternalServerError. */
   status: number;
-  /** IAM's error code: the SDK makes it the thrown error's `name`. */
+  /** The service's error code: the SDK makes it the thrown error's `name`. */
   code: string;
   message: string;
-  /** Who is at fault, as IAM says it; Sender unless given. */
+  /** Who is at fault, as IAM says it; Sender unless given (IAM only). */
   type?: 'Sender' | 'Receiver';
+}
+
+/**
+ * A fault other than an error answer:
+ * - `stall`: the call is never answered nor forwarded (the client's timeout must end it);
+ * - `reset`: the connection is destroyed before the call leaves (the emulator never sees it);
+ * - `reset-after`: the call is forwarded, and the connection destroyed instead of answering
+ *   (the change reached AWS, the caller never learns it).
+ */
+export type InjectedFault = { kind: 'error'; error: InjectedError } | { kind: 'stall' } | { kind: 'reset' } | { kind: 'reset-after' };
+
+/** Which requests of an action a fault is armed for, and how many. */
+export interface FaultOptions {
+  /** How many requests get the fault (default 1; `Infinity` for all until `clearFailures`). */
+  times?: number;
+  /**
+   * Only requests whose raw body passes this (a DynamoDB JSON request, an IAM form) get the
+   * fault; others pass as if nothing were armed. Without it, every request of the action.
+   */
+  match?: (body: string) => boolean;
 }
 
 /** What becomes of a request once any hold on its action is lifted. */
 type Verdict = 'forward' | 'drop';
+
+interface ArmedFault {
+  action: string;
+  fault: InjectedFault;
+  left: number;
+  match: ((body: string) => boolean) | undefined;
+}
 
 export class AwsProxy {
   /** Every request that arrived, whatever became of it (forwarded, failed, dropped). */
@@ -67,8 +110,12 @@ export class AwsProxy {
   private readonly forwards = new Map<string, number>();
   private readonly drops = new Map<string, number>();
   private readonly injected = new Map<string, number>();
+  private readonly stalls = new Map<string, number>();
+  private readonly resets = new Map<string, number>();
   private readonly holds = new Map<string, { waiting: ((verdict: Verdict) => void)[]; arrived: number }>();
-  private readonly failures = new Map<string, { error: InjectedError; left: number }>();
+  private armed: ArmedFault[] = [];
+  /** Requests left unanswered by a stall, destroyed at stop() if their client has not given up. */
+  private readonly stalled = new Set<IncomingMessage>();
 
   private constructor(
     private readonly server: Server,
@@ -83,7 +130,8 @@ export class AwsProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        const action = actionOf(req, body.toString('utf8'));
+        const text = body.toString('utf8');
+        const action = actionOf(req, text);
         const self = proxy as AwsProxy;
         // Runs at once, or when a hold on the action is lifted; synchronously either way, so the
         // counts are final as soon as release() or drop() returns.
@@ -94,15 +142,31 @@ export class AwsProxy {
             req.socket.destroy();
             return;
           }
-          // Taken only when the request would leave: a held call meets the failure armed by its release.
-          const failure = self.takeFailure(action);
-          if (failure) {
-            bump(self.injected, action);
-            answerError(res, failure);
-            return;
+          // Taken only when the request would leave: a held call meets the fault armed by its release.
+          const fault = self.takeFault(action, text);
+          switch (fault?.kind) {
+            case 'error':
+              bump(self.injected, action);
+              answerError(req, res, fault.error);
+              return;
+            case 'stall':
+              bump(self.stalls, action);
+              self.stalled.add(req);
+              req.socket.once('close', () => self.stalled.delete(req));
+              return;
+            case 'reset':
+              bump(self.resets, action);
+              req.socket.destroy();
+              return;
+            case 'reset-after':
+              bump(self.resets, action);
+              bump(self.forwards, action);
+              sendOnly(upstream, req, body, () => req.socket.destroy());
+              return;
+            default:
+              bump(self.forwards, action);
+              forward(upstream, req, req.headers, body, res);
           }
-          bump(self.forwards, action);
-          forward(upstream, req, req.headers, body, res);
         });
       });
     });
@@ -122,64 +186,84 @@ export class AwsProxy {
     hold.waiting.push(proceed);
   }
 
-  private takeFailure(action: string): InjectedError | undefined {
-    const failure = this.failures.get(action);
-    if (!failure) return undefined;
-    failure.left -= 1;
-    if (failure.left <= 0) this.failures.delete(action);
-    return failure.error;
+  private takeFault(action: string, body: string): InjectedFault | undefined {
+    const armed = this.armed.find((a) => a.action === action && (!a.match || a.match(body)));
+    if (!armed) return undefined;
+    armed.left -= 1;
+    if (armed.left <= 0) this.armed = this.armed.filter((a) => a !== armed);
+    return armed.fault;
   }
 
   /** Requests for `action` that arrived at the proxy (forwarded, failed, dropped or still held). */
   count(action: string): number {
-    return this.counts.get(action) ?? 0;
+    return this.counts.get(operationOf(action)) ?? 0;
   }
 
-  /** Requests for `action` sent on to the emulator: the calls that reached IAM (or DynamoDB). */
+  /** Requests for `action` sent on to the emulator: the calls that reached IAM (or DynamoDB), `reset-after` ones included. */
   forwarded(action: string): number {
-    return this.forwards.get(action) ?? 0;
+    return this.forwards.get(operationOf(action)) ?? 0;
   }
 
   /** Held requests for `action` that `drop` cut off: they never reached the emulator. */
   dropped(action: string): number {
-    return this.drops.get(action) ?? 0;
+    return this.drops.get(operationOf(action)) ?? 0;
   }
 
   /** Requests for `action` answered with an injected error (`failNext`) instead of being forwarded. */
   failed(action: string): number {
-    return this.injected.get(action) ?? 0;
+    return this.injected.get(operationOf(action)) ?? 0;
+  }
+
+  /** Requests for `action` left unanswered by a `stall`. */
+  stalledCount(action: string): number {
+    return this.stalls.get(operationOf(action)) ?? 0;
+  }
+
+  /** Requests for `action` whose connection a `reset` or `reset-after` destroyed. */
+  resetCount(action: string): number {
+    return this.resets.get(operationOf(action)) ?? 0;
   }
 
   /**
    * The next `times` requests for `action` (default 1; `Infinity` for all until `clearFailures`)
-   * are answered with `error` in IAM's Query-protocol shape and never reach the emulator. The
-   * SDK retries throttling and 5xx errors by itself (the bot's IAM client makes up to 5
-   * attempts): arm enough answers for every attempt when the error is one it retries.
+   * are answered with `error` in the service's shape and never reach the emulator. `action` is
+   * IAM's action (`AddUserToGroup`) or DynamoDB's operation, bare or as the target
+   * (`UpdateItem`, `DynamoDB_20120810.UpdateItem`). The SDK retries throttling and 5xx errors by
+   * itself (the bot's clients make up to 5 attempts): arm enough answers for every attempt when
+   * the error is one it retries. Arming an action again without `match` replaces what was
+   * armed for it without `match`.
    */
-  failNext(action: string, error: InjectedError, options: { times?: number } = {}): void {
-    const times = options.times ?? 1;
-    if (!(times >= 1)) throw new Error(`failNext(${action}) needs times >= 1, not ${times}`);
-    this.failures.set(action, { error, left: times });
+  failNext(action: string, error: InjectedError, options: FaultOptions = {}): void {
+    this.faultNext(action, { kind: 'error', error }, options);
   }
 
-  /** Disarms every failure `failNext` armed that has not been used up. */
+  /** Arms any fault (an error, a stall, a reset) for the next `times` matching requests of `action`, as `failNext` does. */
+  faultNext(action: string, fault: InjectedFault, options: FaultOptions = {}): void {
+    const times = options.times ?? 1;
+    if (!(times >= 1)) throw new Error(`faultNext(${action}) needs times >= 1, not ${times}`);
+    const operation = operationOf(action);
+    if (!options.match) this.armed = this.armed.filter((a) => a.action !== operation || a.match !== undefined);
+    this.armed.push({ action: operation, fault, left: times, match: options.match });
+  }
+
+  /** Disarms every fault `failNext` or `faultNext` armed that has not been used up. */
   clearFailures(): void {
-    this.failures.clear();
+    this.armed = [];
   }
 
   /** From now on, requests for `action` wait until `release(action)`. */
   hold(action: string): void {
-    this.holds.set(action, { waiting: [], arrived: 0 });
+    this.holds.set(operationOf(action), { waiting: [], arrived: 0 });
   }
 
   /** How many held requests for `action` are waiting. */
   held(action: string): number {
-    return this.holds.get(action)?.arrived ?? 0;
+    return this.holds.get(operationOf(action))?.arrived ?? 0;
   }
 
   /** Sends the held requests for `action` on and stops holding it. */
   release(action: string): void {
-    this.settle(action, 'forward');
+    this.settle(operationOf(action), 'forward');
   }
 
   /**
@@ -188,7 +272,7 @@ export class AwsProxy {
    * crash test where the call must never have reached AWS, even after its caller was killed.
    */
   drop(action: string): void {
-    this.settle(action, 'drop');
+    this.settle(operationOf(action), 'drop');
   }
 
   private settle(action: string, verdict: Verdict): void {
@@ -202,10 +286,13 @@ export class AwsProxy {
     this.forwards.clear();
     this.drops.clear();
     this.injected.clear();
+    this.stalls.clear();
+    this.resets.clear();
   }
 
   async stop(): Promise<void> {
     for (const action of [...this.holds.keys()]) this.release(action);
+    for (const req of this.stalled) req.socket.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -215,8 +302,15 @@ function bump(counter: Map<string, number>, action: string): void {
   counter.set(action, (counter.get(action) ?? 0) + 1);
 }
 
+/** The error answer in the shape of the service the request was for. */
+function answerError(req: IncomingMessage, res: ServerResponse, error: InjectedError): void {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') answerJsonError(res, target, error);
+  else answerQueryError(res, error);
+}
+
 /** IAM's Query-protocol error document, as AWS sends it (the SDK reads Error/Code and Error/Message). */
-function answerError(res: ServerResponse, error: InjectedError): void {
+function answerQueryError(res: ServerResponse, error: InjectedError): void {
   const requestId = randomUUID();
   const body =
     '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">' +
@@ -227,12 +321,35 @@ function answerError(res: ServerResponse, error: InjectedError): void {
   res.end(body);
 }
 
+/**
+ * DynamoDB's JSON-protocol error, as AWS sends it: `__type` is the service's namespace and the
+ * code (`com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException`), from the
+ * request's target (`DynamoDB_20120810.PutItem`).
+ */
+function answerJsonError(res: ServerResponse, target: string, error: InjectedError): void {
+  const requestId = randomUUID();
+  const version = /_(\d{8})\./.exec(target)?.[1] ?? '20120810';
+  const type = error.code.includes('#') ? error.code : `com.amazonaws.dynamodb.v${version}#${error.code}`;
+  const body = JSON.stringify({ __type: type, message: error.message });
+  res.writeHead(error.status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+  });
+  res.end(body);
+}
+
 function xmlEscape(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
+/** `DynamoDB_20120810.UpdateItem` → `UpdateItem`; an IAM action or a bare operation as it is. */
+function operationOf(action: string): string {
+  return action.slice(action.indexOf('.') + 1);
+}
+
 function actionOf(req: IncomingMessage, body: string): string {
   const target = req.headers['x-amz-target'];
-  if (typeof target === 'string') return target.slice(target.indexOf('.') + 1);
+  if (typeof target === 'string') return operationOf(target);
   return new URLSearchParams(body).get('Action') ?? 'unknown';
 }

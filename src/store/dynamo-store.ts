@@ -1,5 +1,13 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type PutCommandOutput,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../domain/request.js';
 import { applyChange, type RequestChange } from '../domain/transitions.js';
@@ -18,7 +26,11 @@ export interface CapacityTotals {
 
 type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'; createdMonth: string };
 
-const REQUEST_FIELDS_NOT_STORED = new Set(['pk', 'sk', 'entity', 'createdMonth']);
+/**
+ * Item attributes that are not part of the request: its keys, and `writeId`, which names the
+ * last update() call that wrote the item (a retried write tells its own landed attempt by it).
+ */
+const REQUEST_FIELDS_NOT_STORED = new Set(['pk', 'sk', 'entity', 'createdMonth', 'writeId']);
 
 function toRequest(item: Record<string, unknown>): AccessRequest {
   const out: Record<string, unknown> = {};
@@ -82,16 +94,25 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       );
       this.count('write', out.ConsumedCapacity);
     } catch (err) {
-      if (locked) await this.locks.release(lock.key, request.id);
-      throw err;
+      // A retried put whose first attempt landed (its answer lost) finds its own item: ids are new ULIDs, so it is this one.
+      const landed = err instanceof ConditionalCheckFailedException && (await this.get(request.id))?.createdAt === request.createdAt;
+      if (!landed) {
+        if (locked) await this.locks.release(lock.key, request.id);
+        throw err;
+      }
     }
     await this.putAudit(request, null, request.status, request.createdAt, audit);
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
+    const item = await this.getItem(id);
+    return item ? toRequest(item) : undefined;
+  }
+
+  private async getItem(id: string): Promise<Record<string, unknown> | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: requestKey(id), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
     this.count('read', out.ConsumedCapacity);
-    return out.Item ? toRequest(out.Item) : undefined;
+    return out.Item;
   }
 
   async update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest> {
@@ -104,12 +125,13 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     const lock = lockOf(expected);
     const entering = !lock.holds(expected) && lock.holds(next);
     if (entering) await this.locks.take(lock, next);
+    const writeId = ulid();
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
     const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
     const sets: string[] = [];
     const removes: string[] = [];
     let i = 0;
-    for (const [field, value] of Object.entries({ ...change.fields, status: next.status, version: next.version, updatedAt: next.updatedAt })) {
+    for (const [field, value] of Object.entries({ ...change.fields, status: next.status, version: next.version, updatedAt: next.updatedAt, writeId })) {
       names[`#f${i}`] = field;
       if (value === undefined) {
         removes.push(`#f${i}`);
@@ -137,14 +159,20 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       this.count('write', out.ConsumedCapacity);
       if (out.Attributes) stored = toRequest(out.Attributes);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
-        // a consistent read gives every backend the same, current view of the winner's state.
-        const current = await this.get(expected.id);
+      if (!(err instanceof ConditionalCheckFailedException)) {
+        if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
+        throw err;
+      }
+      // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
+      // a consistent read gives every backend the same, current view of the winner's state.
+      const item = await this.getItem(expected.id);
+      const current = item ? toRequest(item) : undefined;
+      // The SDK retries a call whose answer was lost (a reset, a timeout): when the earlier attempt
+      // did land, the retry meets this very write in the table. It is this call's, not a conflict.
+      if (!current || item?.writeId !== writeId) {
         throw new RequestConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
-      if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
-      throw err;
+      stored = current;
     }
     if (change.audit) await this.putAudit(next, expected.status, next.status, next.updatedAt, change.audit);
     // After the audit event: a lock left behind is taken over once its request no longer holds it.
@@ -153,24 +181,31 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   }
 
   async appendNote(request: AccessRequest, note: AuditInput & { at: string }): Promise<void> {
-    const out = await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...auditNoteKey(request.id, request.version, ulid(Date.parse(note.at))),
-          entity: 'audit',
-          requestId: request.id,
-          at: note.at,
-          actor: note.actor,
-          from: request.status,
-          to: request.status,
-          detail: note.detail,
-          auditMonth: monthOf(note.at),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
+    // The key is new to this call: a retried put that meets it met its own first attempt.
+    let out: PutCommandOutput;
+    try {
+      out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...auditNoteKey(request.id, request.version, ulid(Date.parse(note.at))),
+            entity: 'audit',
+            requestId: request.id,
+            at: note.at,
+            actor: note.actor,
+            from: request.status,
+            to: request.status,
+            detail: note.detail,
+            auditMonth: monthOf(note.at),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return;
+      throw err;
+    }
     this.count('write', out.ConsumedCapacity);
   }
 

@@ -4,6 +4,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
 import type { PeriodClaim, SummaryStore } from '../services/ports.js';
 import { installKey, periodKey } from './keys.js';
 
@@ -34,11 +35,13 @@ export class DynamoPeriodStore implements Pick<SummaryStore, 'firstStartedAt' | 
   }
 
   async claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
+    // Names this call's claim: a retried put whose first attempt landed (its answer lost) finds it.
+    const claimId = ulid();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...periodKey(firingAt), firingAt, claimedBy: claimant, claimedAt: now, posted: false },
+          Item: { ...periodKey(firingAt), firingAt, claimedBy: claimant, claimedAt: now, posted: false, claimId },
           // Unclaimed, or claimed by a replica that never posted (it crashed) long enough ago.
           ConditionExpression: 'attribute_not_exists(pk) OR (posted = :no AND claimedAt < :stale)',
           ExpressionAttributeValues: { ':no': false, ':stale': staleBefore },
@@ -46,9 +49,10 @@ export class DynamoPeriodStore implements Pick<SummaryStore, 'firstStartedAt' | 
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: periodKey(firingAt), ConsistentRead: true }));
+    return out.Item?.claimId === claimId && out.Item.posted === false;
   }
 
   async markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void> {

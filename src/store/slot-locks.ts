@@ -4,6 +4,7 @@
  */
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
 import type { AccessRequest } from '../domain/request.js';
 import { RequestConflictError } from '../errors.js';
 import { breakGlassLockKey, pendingLockKey } from './keys.js';
@@ -46,12 +47,14 @@ export class SlotLocks {
   /** Claims a one-at-a-time slot; a stale claim (its request gone, or no longer holding the slot) is taken over. */
   async take(lock: RequestLock, request: AccessRequest): Promise<void> {
     const { key } = lock;
+    // Names this call's lock item: a retried put whose first attempt landed (its answer lost) finds it.
+    const lockId = ulid();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const out = await this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...key, requestId: request.id, lockedAtMs: Date.now() },
+            Item: { ...key, requestId: request.id, lockedAtMs: Date.now(), lockId },
             ConditionExpression: 'attribute_not_exists(pk)',
             ReturnConsumedCapacity: 'TOTAL',
           }),
@@ -64,6 +67,7 @@ export class SlotLocks {
       const held = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
       const holderId = held.Item?.requestId as string | undefined;
       if (!holderId) continue;
+      if (held.Item?.lockId === lockId) return;
       const holder = await this.readRequest(holderId);
       if (holder && lock.holds(holder)) {
         throw new RequestConflictError(`${lock.what} already exists (${holderId}).`, holder);
