@@ -20,18 +20,26 @@ export function alreadyDecided(request: AccessRequest): string {
   return `This request was already decided${who}: ${statusLine(request)}`;
 }
 
-/** Runs a decision off the ack path; refusals go to the clicker as an ephemeral in the channel. */
+/**
+ * Runs a decision off the ack path; refusals go to the clicker as an ephemeral in the channel,
+ * or, when Slack refuses that, through the click's response_url (which needs no channel access).
+ */
 function decide(deps: HandlerDeps, label: string, action: (click: Click) => Promise<DecisionResult>) {
-  return async ({ ack, body }: Args): Promise<void> => {
+  return async ({ ack, body, respond }: Args): Promise<void> => {
     await ack();
     const click = clickOf(body);
     const context = { event: label, userId: click.userId, requestId: click.requestId };
     deps.log.info(context);
     // A click that names no channel is refused, and the clicker is told in the admin channel.
     const tell = async (text: string) => {
-      await deps.notifier.clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, text).catch((err: unknown) => {
+      try {
+        await deps.notifier.clickRefused({ channel: click.channelId ?? deps.config.adminChannelId, userId: click.userId }, text);
+      } catch (err) {
         deps.log.warn({ ...context, event: 'slack.ephemeral_failed', error: errorName(err) });
-      });
+        await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((fallbackErr: unknown) => {
+          deps.log.warn({ ...context, event: 'slack.response_url_failed', error: errorName(fallbackErr) });
+        });
+      }
     };
     const accepted = deps.work.tryRun(label, async () => {
       try {

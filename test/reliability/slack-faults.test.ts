@@ -621,7 +621,7 @@ describe('Slack faults: reading profiles at an approval (users.info)', () => {
 // ---------------------------------------------------------------------------
 
 describe('Slack faults: the ephemeral refusal of a non-admin click (chat.postEphemeral)', () => {
-  it.each(ALL)('$name: the click changes nothing; the refusal is shown, or its failure logged', async (c) => {
+  it.each(ALL)('$name: the click changes nothing; the refusal reaches the clicker, as an ephemeral or through the response_url', async (c) => {
     const s = scenario({
       id: `slack-ephemeral-refusal-${c.name}`,
       area: 'Slack',
@@ -654,11 +654,17 @@ describe('Slack faults: the ephemeral refusal of a non-admin click (chat.postEph
     const times = await expectGaveUp(h, SITES.ephemeral, c);
     expect(refusals).toHaveLength(0);
     expect(fb.events('slack.ephemeral_failed')).toHaveLength(1);
+    // The refusal goes through the click's response_url instead, as an ephemeral that replaces nothing.
+    const fallback = h.slack.responses(`click-${outsider.id}`).map((r) => r.body as { text?: string; response_type?: string; replace_original?: boolean });
+    expect(fallback).toHaveLength(1);
+    expect(fallback[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(fallback[0]?.text).toContain('Only billing admins can decide');
     s.held({
       times,
-      userSaw: 'the clicker: nothing (Slack refused the ephemeral; the failure is logged as slack.ephemeral_failed)',
+      userSaw:
+        'the clicker: "Only billing admins can decide on requests" through the click\'s response_url (Slack refused the ephemeral; logged as slack.ephemeral_failed)',
       finalState: 'PENDING, no approval, nothing in IAM',
-      lost: 'the refusal message to the clicker (the click changed nothing, so no request notice was owed)',
+      lost: 'nothing',
     });
   });
 });
