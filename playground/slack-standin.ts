@@ -1,12 +1,3 @@
-import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { isObject, validateBlocks, validateView } from './block-kit.js';
-import { answerHttpFault, type Fault, type FaultOptions, FaultTable, faultError, hold } from './standin-faults.js';
-
-export { validateBlocks, validateView } from './block-kit.js';
-export type { Fault, FaultOptions } from './standin-faults.js';
-
 /**
  * A small, stateful stand-in for the Slack Web API (plus response_url endpoints): what the
  * playground runs the bot against, and what the test suite records and checks calls with.
@@ -18,8 +9,16 @@ export type { Fault, FaultOptions } from './standin-faults.js';
  *
  * Kept as one file past the usual size: every Web API method here reads and writes the same
  * in-memory workspace (channels, users, messages, views, responses) that the tests and the
- * page read back; the pure Block Kit validation lives apart in block-kit.ts.
+ * page read back; the pure Block Kit validation lives apart in block-kit.ts, the faults in standin-faults.ts.
  */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isObject, validateBlocks, validateView } from './block-kit.js';
+import { answerHttpFault, type Fault, type FaultOptions, FaultTable, faultError, hold } from './standin-faults.js';
+
+export { validateBlocks, validateView } from './block-kit.js';
+export type { Fault, FaultOptions } from './standin-faults.js';
 
 export interface FakeUser {
   id: string;

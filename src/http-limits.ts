@@ -88,17 +88,17 @@ function readCapped(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-/** Whether Bolt's parse of this body (form fields, `payload=` JSON, or JSON) gives an object; a body that does not parse is Bolt's to refuse. */
+/**
+ * Whether Bolt's parse of this body (form fields, `payload=` JSON, or JSON) gives an object. JSON
+ * that opens with `{` is an object or does not parse at all (Bolt's to refuse), so Slack's own
+ * bodies are not parsed twice on the way to the ack; only the rare other shapes are parsed here.
+ */
 function parsesToObject(body: Buffer, contentType: string | undefined): boolean {
   const text = body.toString();
+  const json = contentType === 'application/x-www-form-urlencoded' ? new URLSearchParams(text).get('payload') : text;
+  if (json === null || /^\s*\{/.test(json)) return true;
   try {
-    if (contentType === 'application/x-www-form-urlencoded') {
-      const payload = new URLSearchParams(text).get('payload');
-      if (payload === null) return true;
-      const parsed: unknown = JSON.parse(payload);
-      return typeof parsed === 'object' && parsed !== null;
-    }
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = JSON.parse(json);
     return typeof parsed === 'object' && parsed !== null;
   } catch {
     return true;
