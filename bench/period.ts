@@ -54,6 +54,7 @@ function quietIam(): IamGateway {
   return {
     dryRun: false,
     getUser: async () => undefined,
+    recheckUser: async () => undefined,
     findUserByEmailTag: async () => undefined,
     groupsPerUserQuota: async () => null,
     groupPolicies: async (groupName) => ({

@@ -1,3 +1,4 @@
+import type { CommandRateLimit } from '../src/command-rate.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 import type { DecisionService } from '../src/services/decision-service.js';
@@ -17,5 +18,7 @@ export interface HandlerDeps {
   summaries: SummaryService;
   notifier: Notifier;
   work: WorkQueue;
+  /** COMMAND_RATE_PER_MINUTE, checked before a command is acked. */
+  commandRate: CommandRateLimit;
   dryRun: boolean;
 }

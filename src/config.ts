@@ -71,6 +71,8 @@ export interface Config {
   summaryCron: string;
   summaryTimezone: string;
   sweepIntervalSeconds: number;
+  /** Slash commands one person may send per minute; 0: no limit. */
+  commandRatePerMinute: number;
   logLevel: string;
   /** The AWS SDK reads its own variables; this is only the region to use when none is named. */
   aws: { region: string | undefined };
@@ -276,6 +278,7 @@ const envSchema = z.object({
     return tz;
   }),
   SWEEP_INTERVAL_SECONDS: intIn(5, 3600, 300),
+  COMMAND_RATE_PER_MINUTE: intIn(0, 100_000, 10),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 
@@ -390,6 +393,7 @@ export function loadConfig(env: Env = process.env): Config {
     summaryCron: e.SUMMARY_CRON,
     summaryTimezone: e.SUMMARY_TIMEZONE,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS as number,
+    commandRatePerMinute: e.COMMAND_RATE_PER_MINUTE as number,
     logLevel: e.LOG_LEVEL,
     aws: awsOf(env),
   };

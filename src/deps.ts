@@ -14,6 +14,7 @@ import { Cron } from 'croner';
 import type { HandlerDeps } from '../handlers/deps.js';
 import { DryRunIamGateway } from './aws/dry-run.js';
 import { AwsIamGateway } from './aws/iam.js';
+import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { AdminPolicy } from './services/admins.js';
@@ -213,7 +214,7 @@ export async function buildDeps(options: {
   }
   // Why: optional fields of a request are undefined in TypeScript and must simply be absent in the item.
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const store = new DynamoRequestStore(doc, config.tableName);
+  const store = new DynamoRequestStore(doc, config.tableName, log);
 
   const awsIam = iamGateway(config, openIam(options.aws));
   const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(config.levels.map((l) => l.groupName)));
@@ -252,6 +253,7 @@ export async function buildDeps(options: {
     clock,
     notifier,
     work,
+    commandRate: new CommandRateLimit(config.commandRatePerMinute),
     dryRun: iam.dryRun,
     store,
     iam,

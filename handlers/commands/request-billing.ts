@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { commandRateMessage } from '../../src/command-rate.js';
 import { type Command, parseCommand } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
 import { escapeMrkdwn, renderText } from '../../src/slack/escape.js';
@@ -24,6 +25,12 @@ export function requestBillingCommand(deps: HandlerDeps) {
 
   return async ({ command, ack, respond, client }: Args): Promise<void> => {
     const context = { event: 'command', userId: command.user_id, teamId: command.team_id, channelId: command.channel_id };
+    const rate = await deps.commandRate.take(command.team_id, command.user_id);
+    if (!rate.allowed) {
+      log.info({ ...context, outcome: 'rate_limited' });
+      await ack(ephemeral(commandRateMessage(deps.commandRate.perMinute, rate.retryInSeconds), dryRun));
+      return;
+    }
     let parsed: Command;
     try {
       parsed = parseCommand(command.text, parseOptions);

@@ -20,6 +20,9 @@ export class DryRunIamGateway implements IamGateway {
   getUser(userName: string) {
     return this.reader.getUser(userName);
   }
+  recheckUser(userName: string, options: { mfa: boolean }) {
+    return this.reader.recheckUser(userName, options);
+  }
   findUserByEmailTag(email: string) {
     return this.reader.findUserByEmailTag(email);
   }

@@ -159,6 +159,27 @@ export class AwsIamGateway implements IamGateway {
     return { userName, hasConsolePassword, mfaDeviceCount, groups, notChecked };
   }
 
+  async recheckUser(userName: string, options: { mfa: boolean }): Promise<IamUserInfo | undefined> {
+    const found = { userName, hasConsolePassword: null, groups: null, notChecked: [] };
+    if (!options.mfa) {
+      try {
+        await this.iam.send(new GetUserCommand({ UserName: userName }));
+        return { ...found, mfaDeviceCount: null };
+      } catch (err) {
+        if (err instanceof NoSuchEntityException) return undefined;
+        throw new IamUnavailableError('GetUser', err);
+      }
+    }
+    // ListMFADevices answers NoSuchEntity for a user that does not exist: one call says both.
+    try {
+      const out = await this.iam.send(new ListMFADevicesCommand({ UserName: userName }));
+      return { ...found, mfaDeviceCount: out.MFADevices?.length ?? 0 };
+    } catch (err) {
+      if (err instanceof NoSuchEntityException) return undefined;
+      throw new IamUnavailableError('ListMFADevices', err);
+    }
+  }
+
   /**
    * The IAM user tagged `email=<address>` (compared case-insensitively), from the cached index.
    * Throws AmbiguousMappingError when more than one user carries the address.

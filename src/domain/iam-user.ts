@@ -7,7 +7,7 @@ import { code, errorMessage, errorName, RequestRefusedError, text } from '../err
 
 export interface IamUserInfo {
   userName: string;
-  /** null: could not be checked (reason in `notChecked`). */
+  /** null: could not be checked (reason in `notChecked`), or not read at this stage (a re-check before a grant). */
   hasConsolePassword: boolean | null;
   mfaDeviceCount: number | null;
   groups: string[] | null;

@@ -23,6 +23,17 @@ export interface AuditEvent {
   detail: string;
 }
 
+/** An audit event a request item still carries because its own record is not yet confirmed written. */
+export interface OwedAuditEvent extends Omit<AuditEvent, 'requestId'> {
+  /** The request version the event records (where its record sorts). */
+  version: number;
+}
+
+/** Statuses no transition leaves (PRODUCT §2). */
+export function isFinalStatus(status: RequestStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
 /** What the pre-checks found about the requester's IAM user when the request was made. */
 export interface IamSnapshot {
   mfa: MfaStatus;
@@ -81,6 +92,12 @@ export interface AccessRequest {
   lastReminderAt?: string;
   /** 'DUE' from the transition that needs Slack notices until they are delivered (sparse index). */
   noticeDue?: 'DUE';
+  /**
+   * The audit event of the change that wrote this version, written in the same conditional write
+   * as the change itself and removed once the event's own record is stored: a failed audit write
+   * leaves the event here, and the store writes it before the request changes again.
+   */
+  auditOwed?: OwedAuditEvent;
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   updatedAt: string;

@@ -92,7 +92,7 @@ export class Announcer {
         message: errorMessage(f.reason),
       });
     }
-    if (failed.length === 0 && request.noticeDue) await this.store.clearNoticeDue(request.id, request.version);
+    if (failed.length === 0 && request.noticeDue) await this.store.clearNoticeDue(request);
     return failed.length === 0;
   }
 }

@@ -23,7 +23,7 @@ import {
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
-import { readIamUser } from './iam-user-read.js';
+import { recheckIamUser } from './iam-user-read.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
@@ -149,8 +149,9 @@ export class DecisionService {
   }
 
   private async recheckIamUser(userName: string, stage: 'approval' | 'retry'): Promise<void> {
-    const read = await readIamUser(this.deps.iam, userName);
-    const refusal = iamUserRefusal(read, { requireMfa: this.deps.config.requireMfa, live: this.deps.config.iamMode === 'live' }, userName, stage);
+    const { requireMfa } = this.deps.config;
+    const read = await recheckIamUser(this.deps.iam, userName, { mfa: requireMfa === 'block' });
+    const refusal = iamUserRefusal(read, { requireMfa, live: this.deps.config.iamMode === 'live' }, userName, stage);
     if (refusal) throw refusal;
   }
 

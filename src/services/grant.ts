@@ -17,6 +17,14 @@ export class GroupPolicyMismatchError extends BillingAccessError {
   override name = 'GroupPolicyMismatch';
 }
 
+/**
+ * An approval is stored but its outcome could not be written (the table refused both the grant and
+ * the failure): the request stays APPROVED, and the sweeper's recovery finishes it.
+ */
+export class GrantUnfinishedError extends BillingAccessError {
+  override name = 'GrantUnfinishedError';
+}
+
 export interface GrantDeps {
   store: RequestStore;
   iam: IamGateway;
@@ -60,7 +68,16 @@ export class GrantExecutor {
         throw err;
       }
       log.warn({ event: 'grant.failed', requestId: approved.id, error: errorName(err), message: errorMessage(err) });
-      finished = await this.fail(approved, err, addTried, actor);
+      try {
+        finished = await this.fail(approved, err, addTried, actor);
+      } catch (failErr) {
+        if (failErr instanceof RequestConflictError) throw failErr;
+        // The approval is stored and the request stays APPROVED, where the sweeper finishes it: not "nothing was changed".
+        throw new GrantUnfinishedError(
+          'The approval is stored, but the grant could not be recorded just now. The bot finishes it on its next sweep and tells the requester; there is no need to approve again.',
+          { cause: failErr, detail: `${errorName(err)}: ${errorMessage(err)}; then ${errorName(failErr)}: ${errorMessage(failErr)}` },
+        );
+      }
     }
     // A Slack failure here never undoes the grant: the notice stays due for the sweeper.
     await this.deps.announcer.announce(finished);

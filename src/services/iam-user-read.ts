@@ -12,3 +12,12 @@ export async function readIamUser(iam: IamGateway, userName: string): Promise<Ia
     return { error };
   }
 }
+
+/** The re-read right before a grant: existence, and MFA when it blocks (see `IamGateway.recheckUser`). */
+export async function recheckIamUser(iam: IamGateway, userName: string, options: { mfa: boolean }): Promise<IamUserRead> {
+  try {
+    return { user: await iam.recheckUser(userName, options) };
+  } catch (error) {
+    return { error };
+  }
+}

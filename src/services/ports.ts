@@ -25,8 +25,8 @@ export interface RequestStore {
    * otherwise); appends the change's audit event. Throws RequestConflictError carrying the current item when another
    * writer got there first. */
   update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest>;
-  /** Marks the request's notices delivered (only if nothing changed since `version`). */
-  clearNoticeDue(id: string, version: number): Promise<void>;
+  /** Marks the request's notices delivered (only if nothing changed since its version), after writing any audit event the item still carries. */
+  clearNoticeDue(request: AccessRequest): Promise<void>;
   /** Requests whose notices are still due, last changed at or before `before`. */
   listNoticeDue(before: string, limit?: number): Promise<AccessRequest[]>;
   listByRequester(requesterId: string, limit?: number): Promise<AccessRequest[]>;
@@ -79,6 +79,12 @@ export interface MemberReview {
 export interface IamGateway {
   /** undefined: the user does not exist. Throws IamUnavailableError when IAM cannot be read. */
   getUser(userName: string): Promise<IamUserInfo | undefined>;
+  /**
+   * What a grant rests on, re-read right before it (approval, retry): that the user exists and,
+   * with `mfa`, its MFA device count, in one IAM call. The details only the request showed
+   * (console password, groups) are not read: null, and not in `notChecked`.
+   */
+  recheckUser(userName: string, options: { mfa: boolean }): Promise<IamUserInfo | undefined>;
   /** The IAM user whose `email` tag equals the address (cached, paged). Throws AmbiguousMappingError when several are. */
   findUserByEmailTag(email: string): Promise<string | undefined>;
   groupsPerUserQuota(): Promise<number | null>;
@@ -149,11 +155,18 @@ export interface Notifier {
   linkMade(link: LinkNotice): Promise<void>;
 }
 
-/** A summary period, claimed by one replica before it posts (keyed by the schedule's firing time). */
+/**
+ * A summary period, claimed by one replica before it posts (keyed by the schedule's firing time).
+ * The claim is a lease: its claimant renews it while it builds and posts; once it lapses (the
+ * claimant died or stalled) any replica may take the period over.
+ */
 export interface PeriodClaim {
   firingAt: string;
   claimedBy: string;
+  /** When its claimant last claimed or renewed it. */
   claimedAt: string;
+  /** The lease's end; absent on claims written before leases (those lapse five minutes after claimedAt). */
+  leaseUntil?: string;
   posted: boolean;
   postedAt?: string;
 }
@@ -162,8 +175,13 @@ export interface SummaryStore {
   /** The time the table was first used by a bot: firings before it are never posted. */
   firstStartedAt(now: string): Promise<string>;
   getPeriod(firingAt: string): Promise<PeriodClaim | undefined>;
-  /** true if this claimant now owns the period: it was unclaimed, or claimed but unposted since before `staleBefore`. */
-  claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean>;
+  /**
+   * Claims the unposted period, or renews the claim, with a lease until `leaseUntil`: true if
+   * `claimant` now holds it (it was unclaimed, its lease had lapsed before `now`, or `claimant`
+   * already held it); false if it is posted or another claimant's lease still runs at `now`.
+   */
+  claimPeriod(firingAt: string, claimant: string, now: string, leaseUntil: string): Promise<boolean>;
+  /** Marks the period posted; throws if `claimant` no longer holds it (another replica took it over). */
   markPeriodPosted(firingAt: string, claimant: string, now: string): Promise<void>;
 }
 

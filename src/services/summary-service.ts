@@ -1,7 +1,8 @@
 /**
  * The weekly summary and access review: built from an index query of the period's requests
  * and from IAM itself; posted exactly once per schedule period across replicas and restarts
- * (the period is claimed by a conditional write keyed by its firing time before posting).
+ * (the period is claimed before posting by a conditional write keyed by its firing time: a lease
+ * the claimant renews while it builds and posts, taken over by any replica once it lapsed).
  */
 
 import type { Config } from '../config.js';
@@ -15,13 +16,22 @@ import { errorMessage, errorName, NotAllowedError, RequestConflictError, Request
 import type { AdminPolicy } from './admins.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
+import { PeriodLease, PeriodTakenOverError } from './period-lease.js';
 import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Missed firings older than this many periods are not posted late (a long outage posts the latest few)... */
 const MAX_LATE_FIRINGS = 3;
-/** ...but every firing still inside twice the claim grace is looked at, so a crashed claim is always finished. */
+/** ...but every firing of the last ten minutes is looked at (a schedule firing every few minutes), so a crashed claim is finished... */
+const RECENT_FIRINGS_MS = 10 * 60_000;
+/** ...up to this many. */
 const MAX_FIRINGS_LOOKED_AT = 64;
+/**
+ * A period claim's lease: renewed every third of it while its claimant builds and posts, so it
+ * lapses within this long after the claimant died or stalled. Replicas' clocks must agree to well
+ * within it (NTP does).
+ */
+const DEFAULT_CLAIM_LEASE_MS = 30_000;
 
 export interface SummaryReport {
   from: string;
@@ -40,7 +50,12 @@ export interface SummaryReport {
 }
 
 export interface SummaryPoster {
-  postSummary(report: SummaryReport): Promise<void>;
+  /**
+   * Posts the report. Resolves once all of it went out, or its first message did and the admins
+   * were told which parts are missing; rejects otherwise. Once `signal` is aborted it posts no
+   * further message and rejects with the signal's reason.
+   */
+  postSummary(report: SummaryReport, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -67,8 +82,12 @@ export interface SummaryDeps {
   log: Log;
   /** Names this replica in period claims. */
   replicaId: string;
-  /** How long a claimed but unposted period is left to its claimant before another takes it over. */
-  claimGraceMs?: number;
+  /**
+   * How long a period claim lasts without a renewal (default 30 s). Its claimant renews it while it
+   * builds and posts; a claim left this long (its replica died or stalled) is taken over by the
+   * next run of any replica, which the sweep makes within one sweep interval.
+   */
+  claimLeaseMs?: number;
   /** When the periods fall. Without it the service builds and posts reports on demand, but runs no periods. */
   schedule: FiringSchedule;
 }
@@ -86,7 +105,9 @@ export class SummaryService {
   private readonly clock: Clock;
   private readonly log: Log;
   private readonly replicaId: string;
-  private readonly claimGraceMs: number;
+  private readonly claimLeaseMs: number;
+  /** The runs of runDue in this process, one after another: each claim is this replica's alone. */
+  private runs: Promise<unknown> = Promise.resolve();
 
   constructor(deps: SummaryDeps) {
     this.config = deps.config;
@@ -99,7 +120,7 @@ export class SummaryService {
     this.clock = deps.clock;
     this.log = deps.log;
     this.replicaId = deps.replicaId;
-    this.claimGraceMs = deps.claimGraceMs ?? 5 * 60_000;
+    this.claimLeaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
     this.cron = deps.schedule;
   }
 
@@ -219,14 +240,21 @@ export class SummaryService {
 
   /**
    * Posts every due period not yet posted: the latest firing, firings missed while no replica
-   * ran (marked late, only those after the table's first start), and periods a crashed replica
-   * claimed but never posted. Safe to call from every replica at any time.
+   * ran (marked late, only those after the table's first start), and periods whose claimant died
+   * or stalled (its lease lapsed). Safe to call from every replica at any time; calls in one
+   * process run one after another.
    */
-  async runDue(): Promise<number> {
+  runDue(): Promise<number> {
+    const run = this.runs.then(() => this.postDue());
+    this.runs = run.catch(() => undefined);
+    return run;
+  }
+
+  private async postDue(): Promise<number> {
     const now = this.clock.now();
     const nowIso = now.toISOString();
     this.firstStart ??= await this.store.firstStartedAt(nowIso);
-    const recentCutoff = now.getTime() - 2 * this.claimGraceMs;
+    const recentCutoff = now.getTime() - RECENT_FIRINGS_MS;
     const firings = this.cron
       .previousRuns(MAX_FIRINGS_LOOKED_AT, new Date(now.getTime() + 1))
       .filter((f, i) => i < MAX_LATE_FIRINGS || f.getTime() >= recentCutoff)
@@ -237,18 +265,49 @@ export class SummaryService {
       const firingAt = firing.toISOString();
       const existing = await this.store.getPeriod(firingAt);
       if (existing?.posted) continue;
-      const staleBefore = new Date(now.getTime() - this.claimGraceMs).toISOString();
-      if (!(await this.store.claimPeriod(firingAt, this.replicaId, nowIso, staleBefore))) continue;
-      const [previous] = this.cron.previousRuns(1, firing);
-      const from = (previous ?? new Date(firing.getTime() - 7 * DAY_MS)).toISOString();
+      const lease = await PeriodLease.take(
+        { store: this.store, clock: this.clock, log: this.log, claimant: this.replicaId, leaseMs: this.claimLeaseMs },
+        firingAt,
+      );
+      if (!lease) continue;
       // Late: a later firing has already come, or it is well past its time.
       const late = firing.getTime() !== latest || now.getTime() - firing.getTime() > 5 * 60_000;
-      const report = await this.build(from, firingAt, { late });
-      await this.poster.postSummary(report);
-      await this.store.markPeriodPosted(firingAt, this.replicaId, this.clock.now().toISOString());
-      this.log.info({ event: 'summary.posted', firingAt, from, late, requests: report.stats.total });
-      posted += 1;
+      if (await this.postPeriod(firing, lease, late)) posted += 1;
     }
     return posted;
+  }
+
+  /** Builds and posts one claimed period, then marks it posted: false when another replica took it over meanwhile. */
+  private async postPeriod(firing: Date, lease: PeriodLease, late: boolean): Promise<boolean> {
+    const firingAt = firing.toISOString();
+    const [previous] = this.cron.previousRuns(1, firing);
+    const from = (previous ?? new Date(firing.getTime() - 7 * DAY_MS)).toISOString();
+    let report: SummaryReport;
+    try {
+      report = await this.build(from, firingAt, { late });
+      // The build reads IAM for a while: the period must still be this replica's before anything is posted.
+      if (!(await lease.renew())) return this.takenOver(firingAt, 'before posting');
+      await this.poster.postSummary(report, { signal: lease.signal });
+    } catch (err) {
+      if (err instanceof PeriodTakenOverError || lease.lost) return this.takenOver(firingAt, 'while posting');
+      throw err;
+    } finally {
+      await lease.end();
+    }
+    try {
+      await this.store.markPeriodPosted(firingAt, this.replicaId, this.clock.now().toISOString());
+    } catch (err) {
+      const current = await this.store.getPeriod(firingAt);
+      if (current && current.claimedBy !== this.replicaId) return this.takenOver(firingAt, 'after posting');
+      throw err;
+    }
+    this.log.info({ event: 'summary.posted', firingAt, from, late, requests: report.stats.total });
+    return true;
+  }
+
+  /** Another replica took the period over (this one stalled past its lease): it posts the summary, at worst a second time. */
+  private takenOver(firingAt: string, when: string): false {
+    this.log.error({ event: 'summary.taken_over', firingAt, when });
+    return false;
   }
 }

@@ -3,7 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { AccessRequest } from '../domain/request.js';
 import type { LinkNotice, Notifier, ThreadNews } from '../services/ports.js';
 import type { SummaryPoster, SummaryReport } from '../services/summary-service.js';
-import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage } from '../slack/messages.js';
+import { adminRequestMessage, markDryRun, plain, requesterMessage, type SlackMessage, slackDate } from '../slack/messages.js';
 import { linkNoticeText, threadNewsText } from '../slack/notices.js';
 import { renderSummary } from '../slack/summary-blocks.js';
 
@@ -30,14 +30,30 @@ export class SlackNotifier implements Notifier, SummaryPoster {
     this.teamUrl = options.teamUrl ?? (() => undefined);
   }
 
-  /** The summary's first message in the admin channel; what does not fit continues in its thread. */
-  async postSummary(report: SummaryReport): Promise<void> {
+  /**
+   * The summary's first message in the admin channel; what does not fit continues in its thread.
+   * A continuation Slack does not take (after the client's retries) is not followed by a second
+   * first message: the admins are told in the channel which parts are missing.
+   */
+  async postSummary(report: SummaryReport, options: { signal?: AbortSignal } = {}): Promise<void> {
     const teamUrl = this.teamUrl();
     const [first, ...rest] = renderSummary(report, teamUrl ? { teamUrl } : {});
     if (!first) return;
-    const out = await this.client.chat.postMessage({ channel: this.adminChannelId, ...first, unfurl_links: false });
-    for (const message of rest) {
-      await this.client.chat.postMessage({ channel: this.adminChannelId, thread_ts: out.ts, ...message, unfurl_links: false });
+    options.signal?.throwIfAborted();
+    const head = await this.client.chat.postMessage({ channel: this.adminChannelId, ...first, unfurl_links: false });
+    for (const [i, message] of rest.entries()) {
+      options.signal?.throwIfAborted();
+      try {
+        await this.client.chat.postMessage({ channel: this.adminChannelId, thread_ts: head.ts, ...message, unfurl_links: false });
+      } catch (err) {
+        const where = teamUrl && head.ts ? `<${teamUrl}archives/${this.adminChannelId}/p${head.ts.replace('.', '')}|posted above>` : 'posted above';
+        const text = summaryIncompleteText(report, where, { from: i + 2, parts: rest.length + 1, reason: slackFailure(err) });
+        // Not told either: the summary counts as not posted, and is posted again (at worst twice).
+        await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(text)), unfurl_links: false }).catch(() => {
+          throw err;
+        });
+        return;
+      }
     }
   }
 
@@ -83,4 +99,23 @@ export class SlackNotifier implements Notifier, SummaryPoster {
   async directMessage(userId: string, text: string): Promise<void> {
     await this.client.chat.postMessage({ channel: userId, ...this.mark(plain(text)) });
   }
+}
+
+/** What Slack answered a call the client gave up on: its error, its HTTP status, or none. */
+function slackFailure(err: unknown): string {
+  const e = err as { code?: string; data?: { error?: string }; statusCode?: number };
+  if (e.data?.error) return e.data.error;
+  if (e.statusCode) return `HTTP ${e.statusCode}`;
+  if (e.code === 'slack_webapi_rate_limited_error') return 'ratelimited';
+  return 'no answer';
+}
+
+/** The admin channel's note when a summary's thread could not be completed. */
+export function summaryIncompleteText(
+  report: Pick<SummaryReport, 'from' | 'to'>,
+  where: string,
+  missing: { from: number; parts: number; reason: string },
+): string {
+  const parts = missing.from === missing.parts ? `part ${missing.parts} of ${missing.parts}` : `parts ${missing.from} to ${missing.parts} of ${missing.parts}`;
+  return `:warning: The summary of ${slackDate(report.from)} → ${slackDate(report.to)} ${where} is incomplete: ${parts} could not be posted in its thread (Slack: \`${missing.reason}\`). \`/request-billing summary\` posts the access review again.`;
 }

@@ -9,9 +9,17 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, type RequestStatus } from '../domain/request.js';
+import {
+  type AccessRequest,
+  type AuditEvent,
+  assertTransition,
+  IllegalTransitionError,
+  isFinalStatus,
+  type OwedAuditEvent,
+  type RequestStatus,
+} from '../domain/request.js';
 import { applyChange, type RequestChange } from '../domain/transitions.js';
-import { RequestConflictError } from '../errors.js';
+import { errorMessage, errorName, RequestConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
 import { auditKey, auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
 import { DynamoLinkStore } from './link-store.js';
@@ -32,11 +40,16 @@ type StoredRequest = AccessRequest & { pk: string; sk: string; entity: 'request'
  */
 const REQUEST_FIELDS_NOT_STORED = new Set(['pk', 'sk', 'entity', 'createdMonth', 'writeId']);
 
-function toRequest(item: Record<string, unknown>): AccessRequest {
+function itemToRequest(item: Record<string, unknown>): AccessRequest {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) if (!REQUEST_FIELDS_NOT_STORED.has(k)) out[k] = v;
   return out as unknown as AccessRequest;
 }
+
+/** How many recorded audit events the store remembers, so it does not write one of them again. */
+const RECORDED_MEMORY = 10_000;
+
+type Log = { warn(obj: object, msg?: string): void };
 
 function toAudit(item: Record<string, unknown>): AuditEvent {
   const { requestId, at, actor, from, to, detail } = item as unknown as AuditEvent;
@@ -46,6 +59,12 @@ function toAudit(item: Record<string, unknown>): AuditEvent {
 /**
  * The DynamoDB repository: one table, single-item conditional writes only (so it runs the
  * same on DynamoDB, moto and dynalite, which has no transactions).
+ *
+ * A change and its audit event are two items, so the change's own write also carries its event
+ * (`auditOwed`): when the event's record cannot be written after the change landed, the event is
+ * not lost. It is written before the request changes again, when its notices are marked
+ * delivered, or by the sweeper (a final status is marked `noticeDue` for that); a request's
+ * `auditEvents` include it meanwhile.
  */
 export class DynamoRequestStore implements RequestStore, SummaryStore {
   readonly capacity: CapacityTotals = { read: 0, write: 0 };
@@ -53,10 +72,13 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   private readonly locks: SlotLocks;
   private readonly links: DynamoLinkStore;
   private readonly periods: DynamoPeriodStore;
+  /** `id#version` of the audit events this store has seen written, newest last. */
+  private readonly recorded = new Set<string>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly log?: Log,
   ) {
     this.locks = new SlotLocks(
       doc,
@@ -68,6 +90,13 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     this.periods = new DynamoPeriodStore(doc, tableName);
   }
 
+  /** The request an item holds; an event it still carries is left out once its record is known written. */
+  private readonly toRequest = (item: Record<string, unknown>): AccessRequest => {
+    const request = itemToRequest(item);
+    if (request.auditOwed && this.recorded.has(recordedKey(request.id, request.auditOwed.version))) delete request.auditOwed;
+    return request;
+  };
+
   /** Adds what DynamoDB reported; `TOTAL` answers carry only CapacityUnits, so the call's kind says which. */
   private count(kind: 'read' | 'write', consumed: ConsumedCapacity | undefined): void {
     if (consumed) this.capacity[kind] += consumed.CapacityUnits ?? 0;
@@ -77,8 +106,10 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     const lock = lockOf(request);
     const locked = lock.holds(request);
     if (locked) await this.locks.take(lock, request);
+    const owed = owedEvent(null, request.status, request.createdAt, request.version, audit);
     const item: StoredRequest = {
       ...request,
+      auditOwed: owed,
       ...requestKey(request.id),
       entity: 'request',
       createdMonth: monthOf(request.createdAt),
@@ -101,12 +132,13 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         throw err;
       }
     }
-    await this.putAudit(request, null, request.status, request.createdAt, audit);
+    // Stored either way: a PENDING or APPROVED request always changes again, and that writes the event first.
+    await this.recordOwed(request, owed);
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
     const item = await this.getItem(id);
-    return item ? toRequest(item) : undefined;
+    return item ? this.toRequest(item) : undefined;
   }
 
   private async getItem(id: string): Promise<Record<string, unknown> | undefined> {
@@ -116,10 +148,18 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   }
 
   async update(expected: AccessRequest, change: RequestChange): Promise<AccessRequest> {
+    return this.write(expected, change, true);
+  }
+
+  private async write(expected: AccessRequest, change: RequestChange, mayRereadOwed: boolean): Promise<AccessRequest> {
     // The change was made from the request as read: a change made from another state is a defect, refused before the table.
     if (change.from !== expected.status) throw new IllegalTransitionError(expected.status, change.to);
     assertTransition(expected.status, change.to);
+    // The event of the version being replaced is written first; without it, this change is not made.
+    if (expected.auditOwed) await this.flushOwed(expected.id, expected.auditOwed);
+    const previousRecorded = Boolean(expected.auditOwed) || this.recorded.has(recordedKey(expected.id, expected.version));
     const next = applyChange(expected, change);
+    const owed = change.audit ? owedEvent(expected.status, next.status, next.updatedAt, next.version, change.audit) : undefined;
     let stored = next;
     // A request coming back into a slot (a Retry of a failed break-glass) takes the slot again first.
     const lock = lockOf(expected);
@@ -131,7 +171,8 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     const sets: string[] = [];
     const removes: string[] = [];
     let i = 0;
-    for (const [field, value] of Object.entries({ ...change.fields, status: next.status, version: next.version, updatedAt: next.updatedAt, writeId })) {
+    const fields = { ...change.fields, status: next.status, version: next.version, updatedAt: next.updatedAt, writeId, auditOwed: owed };
+    for (const [field, value] of Object.entries(fields)) {
       names[`#f${i}`] = field;
       if (value === undefined) {
         removes.push(`#f${i}`);
@@ -147,7 +188,8 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
           TableName: this.tableName,
           Key: requestKey(expected.id),
           UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: '#version = :expected AND #status = :expectedStatus',
+          // An event the table still owes for the version replaced is never overwritten unwritten.
+          ConditionExpression: `#version = :expected AND #status = :expectedStatus${previousRecorded ? '' : ' AND attribute_not_exists(auditOwed)'}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           // What the table holds now: a field changed without a new version (a notice marked delivered) is not lost.
@@ -157,7 +199,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         }),
       );
       this.count('write', out.ConsumedCapacity);
-      if (out.Attributes) stored = toRequest(out.Attributes);
+      if (out.Attributes) stored = this.toRequest(out.Attributes);
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) {
         if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
@@ -166,15 +208,25 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       // dynalite returns no Item with ALL_OLD, and the returned item is in wire format anyway:
       // a consistent read gives every backend the same, current view of the winner's state.
       const item = await this.getItem(expected.id);
-      const current = item ? toRequest(item) : undefined;
+      const current = item ? this.toRequest(item) : undefined;
       // The SDK retries a call whose answer was lost (a reset, a timeout): when the earlier attempt
       // did land, the retry meets this very write in the table. It is this call's, not a conflict.
-      if (!current || item?.writeId !== writeId) {
+      if (current && item?.writeId === writeId) {
+        stored = current;
+      } else if (mayRereadOwed && current?.auditOwed && current.version === expected.version && current.status === expected.status) {
+        // Not another writer: the table owes an event this copy did not carry. It is written, then this change.
+        if (entering) await this.locks.release(lock.key, expected.id).catch(() => undefined);
+        return this.write(current, change, false);
+      } else {
         throw new RequestConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
-      stored = current;
     }
-    if (change.audit) await this.putAudit(next, expected.status, next.status, next.updatedAt, change.audit);
+    if (owed && (await this.recordOwed(stored, owed))) {
+      delete stored.auditOwed;
+    } else if (owed && isFinalStatus(stored.status) && stored.noticeDue !== 'DUE') {
+      // Nothing changes a final request again: the sweeper's pass over due notices writes the event.
+      await this.markNoticeDue(stored).catch(() => undefined);
+    }
     // After the audit event: a lock left behind is taken over once its request no longer holds it.
     if (lock.holds(expected) && !lock.holds(next)) await this.locks.release(lock.key, expected.id).catch(() => undefined);
     return stored;
@@ -209,23 +261,39 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     this.count('write', out.ConsumedCapacity);
   }
 
-  private async putAudit(request: AccessRequest, from: RequestStatus | null, to: RequestStatus, at: string, audit: AuditInput): Promise<void> {
+  /** Writes an owed event's record; false (logged) when it could not be written and the item keeps it. */
+  private async recordOwed(request: AccessRequest, owed: OwedAuditEvent): Promise<boolean> {
+    try {
+      await this.flushOwed(request.id, owed);
+      return true;
+    } catch (err) {
+      this.log?.warn(
+        { event: 'store.audit_deferred', requestId: request.id, version: owed.version, to: owed.to, error: errorName(err), message: errorMessage(err) },
+        'audit event kept on the request item; written later',
+      );
+      return false;
+    }
+  }
+
+  /** Writes the record of an event the item carries (a repeated write is a no-op: records are never rewritten). */
+  private async flushOwed(requestId: string, owed: OwedAuditEvent): Promise<void> {
+    const key = recordedKey(requestId, owed.version);
+    if (this.recorded.has(key)) return;
     try {
       const out = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...auditKey(request.id, request.version),
+            ...auditKey(requestId, owed.version),
             entity: 'audit',
-            requestId: request.id,
-            at,
-            actor: audit.actor,
-            from,
-            to,
-            detail: audit.detail,
-            auditMonth: monthOf(at),
+            requestId,
+            at: owed.at,
+            actor: owed.actor,
+            from: owed.from,
+            to: owed.to,
+            detail: owed.detail,
+            auditMonth: monthOf(owed.at),
           },
-          // Never rewritten: a repeated write of the same event is a no-op.
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnConsumedCapacity: 'TOTAL',
         }),
@@ -234,6 +302,22 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+    this.recorded.add(key);
+    if (this.recorded.size > RECORDED_MEMORY) this.recorded.delete(this.recorded.values().next().value as string);
+  }
+
+  private async markNoticeDue(request: AccessRequest): Promise<void> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: requestKey(request.id),
+        UpdateExpression: 'SET noticeDue = :due',
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': request.version, ':due': 'DUE' },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.count('write', out.ConsumedCapacity);
   }
 
   private async queryAll(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Record<string, unknown>[]> {
@@ -248,15 +332,18 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     return limit === undefined ? items : items.slice(0, limit);
   }
 
-  async clearNoticeDue(id: string, version: number): Promise<void> {
+  async clearNoticeDue(request: AccessRequest): Promise<void> {
+    // The event the item still carries is written first; without it, the notices stay due and the sweeper comes back.
+    if (request.auditOwed) await this.flushOwed(request.id, request.auditOwed);
+    const owedWritten = Boolean(request.auditOwed) || this.recorded.has(recordedKey(request.id, request.version));
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: requestKey(id),
-          UpdateExpression: 'REMOVE noticeDue',
+          Key: requestKey(request.id),
+          UpdateExpression: owedWritten ? 'REMOVE noticeDue, auditOwed' : 'REMOVE noticeDue',
           ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: { ':v': version },
+          ExpressionAttributeValues: { ':v': request.version },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -276,7 +363,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       },
       limit,
     );
-    return items.map(toRequest);
+    return items.map(this.toRequest);
   }
 
   async listByRequester(requesterId: string, limit = 50): Promise<AccessRequest[]> {
@@ -290,7 +377,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       },
       limit,
     );
-    return items.map(toRequest);
+    return items.map(this.toRequest);
   }
 
   async listByIamUser(iamUserName: string): Promise<AccessRequest[]> {
@@ -299,7 +386,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       KeyConditionExpression: 'iamUserName = :u',
       ExpressionAttributeValues: { ':u': iamUserName },
     });
-    return items.map(toRequest);
+    return items.map(this.toRequest);
   }
 
   async listByStatus(status: RequestStatus, options: { createdBefore?: string; limit?: number } = {}): Promise<AccessRequest[]> {
@@ -312,7 +399,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       },
       options.limit,
     );
-    return items.map(toRequest);
+    return items.map(this.toRequest);
   }
 
   async listExpiring(status: RequestStatus, before: string, limit?: number): Promise<AccessRequest[]> {
@@ -325,7 +412,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       },
       limit,
     );
-    return items.map(toRequest);
+    return items.map(this.toRequest);
   }
 
   async listCreatedBetween(from: string, to: string): Promise<AccessRequest[]> {
@@ -336,18 +423,26 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         KeyConditionExpression: 'createdMonth = :m AND createdAt BETWEEN :from AND :to',
         ExpressionAttributeValues: { ':m': month, ':from': from, ':to': to },
       });
-      out.push(...items.map(toRequest).filter((r) => r.createdAt < to));
+      out.push(...items.map(this.toRequest).filter((r) => r.createdAt < to));
     }
     return out;
   }
 
   async auditEvents(requestId: string): Promise<AuditEvent[]> {
+    // The request's partition: its audit records, then the item, which may still carry the latest event.
     const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
-      ExpressionAttributeValues: { ':pk': requestKey(requestId).pk, ':audit': 'AUDIT#' },
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': requestKey(requestId).pk },
       ConsistentRead: true,
     });
-    return items.map(toAudit);
+    const records = items.filter((i) => i.entity === 'audit');
+    const owed = items.find((i) => i.entity === 'request')?.auditOwed as OwedAuditEvent | undefined;
+    const events = records.map(toAudit);
+    if (owed && !records.some((r) => r.sk === auditKey(requestId, owed.version).sk)) {
+      const { version: _version, ...event } = owed;
+      events.push({ requestId, ...event });
+    }
+    return events;
   }
 
   async *auditEventsSince(since: string, until: string = new Date().toISOString()): AsyncIterable<AuditEvent[]> {
@@ -421,4 +516,12 @@ function monthsBetween(from: string, to: string): string[] {
     cursor.setUTCMonth(cursor.getUTCMonth() + 1);
   }
   return months;
+}
+
+function recordedKey(requestId: string, version: number): string {
+  return `${requestId}#${version}`;
+}
+
+function owedEvent(from: RequestStatus | null, to: RequestStatus, at: string, version: number, audit: AuditInput): OwedAuditEvent {
+  return { version, at, actor: audit.actor, from, to, detail: audit.detail };
 }

@@ -1,7 +1,7 @@
 /**
  * When the weekly summary is posted: exactly once per period however many replicas sweep, nothing
  * from before a new install, missed firings posted once and marked late, and a period claimed by a
- * replica that crashed before posting recovered once after the claim grace.
+ * replica that crashed before posting recovered once after its lease ran out.
  */
 import { describe, expect, it } from 'vitest';
 import { at, MINUTE, useClockedHarness } from '../support/lifecycle-scenarios.js';
@@ -101,7 +101,7 @@ describe('weekly summary', () => {
       expect(posted.map(headerOf)).toEqual([WEEKLY_TITLE, `${WEEKLY_TITLE} (late)`, `${WEEKLY_TITLE} (late)`, WEEKLY_TITLE]);
     });
 
-    it('a crash between claim and post is left alone during the claim grace, then posted exactly once (hourly schedule)', async () => {
+    it('a crash between claim and post is left alone while its lease runs, then posted exactly once (hourly schedule)', async () => {
       const h = await start({ at: T0, env: HOURLY });
       const summaries = h.bot.deps.summaries;
       const store = h.bot.deps.store;
@@ -109,16 +109,16 @@ describe('weekly summary', () => {
 
       const firingAt = '2030-03-04T10:00:00.000Z';
       clock.set('2030-03-04T10:00:10.000Z');
-      const now = clock.now();
-      expect(await store.claimPeriod(firingAt, 'dead-replica', now.toISOString(), new Date(now.getTime() - 5 * MINUTE).toISOString())).toBe(true);
+      // A replica claims with a 30-second lease, then dies before posting: nothing renews it.
+      expect(await store.claimPeriod(firingAt, 'dead-replica', clock.now().toISOString(), '2030-03-04T10:00:40.000Z')).toBe(true);
 
       expect(await summaries.runDue()).toBe(0);
-      clock.set('2030-03-04T10:04:30.000Z');
+      clock.set('2030-03-04T10:00:40.000Z');
       expect(await summaries.runDue()).toBe(0);
       expect(weeklySummaries(h)).toHaveLength(0);
       expect(await store.getPeriod(firingAt)).toMatchObject({ claimedBy: 'dead-replica', posted: false });
 
-      clock.set('2030-03-04T10:05:30.000Z');
+      clock.set('2030-03-04T10:00:41.000Z');
       expect(await summaries.runDue()).toBe(1);
       expect(await summaries.runDue()).toBe(0);
       const posted = weeklySummaries(h);
@@ -127,10 +127,10 @@ describe('weekly summary', () => {
       const period = await store.getPeriod(firingAt);
       expect(period?.posted).toBe(true);
       expect(period?.claimedBy).not.toBe('dead-replica');
-      expect(period?.postedAt).toBe('2030-03-04T10:05:30.000Z');
+      expect(period?.postedAt).toBe('2030-03-04T10:00:41.000Z');
     });
 
-    it('a crash between claim and post on an every-minute schedule is recovered once after the claim grace', async () => {
+    it('a crash between claim and post on an every-minute schedule is recovered once after its lease ran out', async () => {
       const h = await start({ at: T0, env: EVERY_MINUTE });
       const summaries = h.bot.deps.summaries;
       const store = h.bot.deps.store;
@@ -138,11 +138,10 @@ describe('weekly summary', () => {
 
       const firingAt = '2030-03-04T09:01:00.000Z';
       clock.set('2030-03-04T09:01:10.000Z');
-      const now = clock.now();
-      expect(await store.claimPeriod(firingAt, 'dead-replica', now.toISOString(), new Date(now.getTime() - 5 * MINUTE).toISOString())).toBe(true);
+      expect(await store.claimPeriod(firingAt, 'dead-replica', clock.now().toISOString(), '2030-03-04T09:01:40.000Z')).toBe(true);
       expect(await summaries.runDue()).toBe(0);
 
-      // Sweeping every minute through the grace and beyond.
+      // Sweeping every minute through the lease and beyond.
       for (let i = 0; i < 8; i++) {
         clock.advance(MINUTE);
         await summaries.runDue();

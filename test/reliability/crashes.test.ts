@@ -14,7 +14,6 @@ import { BotProcess } from '../support/bot-process.js';
 import {
   adminPosts,
   adminUpdates,
-  ageClaim,
   approveUntilHeld,
   aSweepAfterNow,
   BotFleet,
@@ -346,12 +345,22 @@ describe('SIGKILL in the middle of a summary post', () => {
     return adminPosts(r).filter((m) => m.text.startsWith(WEEKLY_TITLE) && spanOf(m).to === firingAt);
   }
 
+  /** When Slack took each first message of the period's summaries (the stand-in's arrival times), in order. */
+  function summaryArrivals(r: ProcessRig, firingAt: string): number[] {
+    return r.slack
+      .calls('chat.postMessage')
+      .filter((c) => c.ok && c.args.thread_ts === undefined && String(c.args.text ?? '').startsWith(WEEKLY_TITLE))
+      .filter((c) => spanOf({ blocks: c.args.blocks } as StoredMessage).to === firingAt)
+      .map((c) => c.at);
+  }
+
   /**
    * Every minute is a period; the table is made to look first started just before the latest
    * firing, so the bot's first sweep posts that period. Its chat.postMessage hangs at the Slack
-   * gate and the bot is killed there. Returns the period's firing time.
+   * gate (the bot renews its claim's lease meanwhile) and the bot is killed there. Returns the
+   * period's firing time and the end of the killed bot's lease.
    */
-  async function summaryHangingThenKilled(r: ProcessRig, env: Record<string, string>): Promise<string> {
+  async function summaryHangingThenKilled(r: ProcessRig, env: Record<string, string>): Promise<{ firingAt: string; leaseUntil: string }> {
     const gate = r.slackGate as NonNullable<ProcessRig['slackGate']>;
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     await setFirstStart(r, new Date(minute - 1_000).toISOString());
@@ -367,22 +376,28 @@ describe('SIGKILL in the middle of a summary post', () => {
     await fleet.kill(first);
     const claim = await r.store.getPeriod(firingAt);
     expect(claim?.posted).toBe(false);
-    return firingAt;
+    expect(claim?.leaseUntil).toBeDefined();
+    return { firingAt, leaseUntil: claim?.leaseUntil as string };
   }
 
-  /** After the restart: what stands for the claim grace (5 minutes) passing, then a sweep; the period ends posted. */
-  async function afterClaimGrace(r: ProcessRig, bot: BotProcess, firingAt: string): Promise<void> {
-    await ageClaim(r, firingAt, new Date(Date.now() - 6 * 60_000).toISOString());
+  /**
+   * Nothing in the table is touched: the killed bot's lease (30 s, no longer renewed) runs out by
+   * itself, and the first sweep the restarted bot starts after that posts the period. The summary
+   * runs right after each sweep, so once the sweep after that one has finished, it has run.
+   */
+  async function firstSweepAfterTheLease(r: ProcessRig, bot: BotProcess, firingAt: string, leaseUntil: string): Promise<void> {
     await eventually(
-      'the period to be marked posted',
-      async () => (await r.store.getPeriod(firingAt))?.posted === true,
-      20_000,
+      'the killed bot’s lease to run out',
+      async () => Date.now() > Date.parse(leaseUntil),
+      45_000,
       () => bot.logTail,
     );
     await aSweepAfterNow(bot);
+    await aSweepAfterNow(bot);
+    expect((await r.store.getPeriod(firingAt))?.posted).toBe(true);
   }
 
-  it('the post cut off before it reached Slack: the restarted bot posts the period once, after the claim grace', async () => {
+  it('the post cut off before it reached Slack: the restarted bot posts the period once, at its first sweep after the lease ran out', async () => {
     const s = scenario({
       id: 'crash-mid-summary-post',
       area: 'Crash',
@@ -390,23 +405,24 @@ describe('SIGKILL in the middle of a summary post', () => {
     });
     const r = await startRig({ slackGate: true });
     const env = await r.botEnv({ ...FAST_SWEEPS, ...EVERY_MINUTE });
-    const firingAt = await summaryHangingThenKilled(r, env);
+    const { firingAt, leaseUntil } = await summaryHangingThenKilled(r, env);
     r.slackGate?.drop();
     expect(summariesOf(r, firingAt)).toHaveLength(0);
 
     const second = await fleet.start(env);
-    // The crashed claim is fresh: the restarted bot leaves it to its claimant for the grace.
-    await aSweepAfterNow(second);
-    expect(summariesOf(r, firingAt)).toHaveLength(0);
-    await afterClaimGrace(r, second, firingAt);
+    await firstSweepAfterTheLease(r, second, firingAt, leaseUntil);
     expect(summariesOf(r, firingAt)).toHaveLength(1);
+    // The killed bot's claim was left to it while its lease ran: the restarted bot posted only after.
+    const arrivals = summaryArrivals(r, firingAt);
+    expect(arrivals).toHaveLength(1);
+    expect(arrivals[0]).toBeGreaterThan(Date.parse(leaseUntil));
     s.held({
       times: 1,
-      userSaw: 'admins: the period’s summary once, from the restarted bot once the 5-minute claim grace passed (aged in the table by the test)',
-      finalState: 'period claimed and marked posted, one summary',
-      lost: 'nothing (the summary comes up to 5 minutes late)',
+      userSaw: 'admins: the period’s summary once, from the restarted bot’s first sweep after the killed bot’s 30-second claim lease ran out',
+      finalState: 'period claimed, taken over once its lease lapsed, marked posted; one summary',
+      lost: 'nothing (the summary comes at most 30 s plus one sweep late)',
     });
-  }, 90_000);
+  }, 120_000);
 
   it('the post reached Slack as the bot died: the period is posted at most twice', async () => {
     const s = scenario({
@@ -416,23 +432,22 @@ describe('SIGKILL in the middle of a summary post', () => {
     });
     const r = await startRig({ slackGate: true });
     const env = await r.botEnv({ ...FAST_SWEEPS, ...EVERY_MINUTE });
-    const firingAt = await summaryHangingThenKilled(r, env);
+    const { firingAt, leaseUntil } = await summaryHangingThenKilled(r, env);
     r.slackGate?.release();
     await r.slack.waitFor(() => summariesOf(r, firingAt).length === 1, 10_000);
 
+    // The table cannot know the post got out: once the lease runs out it is posted again, once.
     const second = await fleet.start(env);
-    await aSweepAfterNow(second);
-    expect(summariesOf(r, firingAt)).toHaveLength(1);
-    // The table cannot know the post got out: once the claim grace passes it is posted again, once.
-    await afterClaimGrace(r, second, firingAt);
+    await firstSweepAfterTheLease(r, second, firingAt, leaseUntil);
     expect(summariesOf(r, firingAt)).toHaveLength(2);
+    expect(summaryArrivals(r, firingAt)[1]).toBeGreaterThan(Date.parse(leaseUntil));
     await aSweepAfterNow(second);
     expect(summariesOf(r, firingAt)).toHaveLength(2);
     s.held({
       times: 1,
-      userSaw: 'admins: the period’s summary twice (the killed bot’s post and the restarted bot’s after the claim grace)',
+      userSaw: 'admins: the period’s summary twice (the killed bot’s post, and the restarted bot’s at its first sweep after the 30-second claim lease ran out)',
       finalState: 'period marked posted, two summaries, never a third',
       lost: 'nothing (one repeated summary)',
     });
-  }, 90_000);
+  }, 120_000);
 });

@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { expect } from 'vitest';
 import type { AccessRequest, RequestStatus } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
-import { installKey, periodKey, requestKey } from '../../src/store/keys.js';
+import { installKey, requestKey } from '../../src/store/keys.js';
 import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
 import { postToBot } from '../../testkit/slack-signing.js';
 import { BotProcess } from './bot-process.js';
@@ -186,17 +186,4 @@ export async function setExpiry(rig: ProcessRig, id: string, expiresAt: string):
 /** Records the table's first start, as the first bot on a new table would have at `at`. */
 export async function setFirstStart(rig: ProcessRig, at: string): Promise<void> {
   await documents(rig).send(new PutCommand({ TableName: rig.table, Item: { ...installKey(), firstStartedAt: at } }));
-}
-
-/** Moves a summary period's claim back to `claimedAt`: stands in for the claim grace passing. */
-export async function ageClaim(rig: ProcessRig, firingAt: string, claimedAt: string): Promise<void> {
-  await documents(rig).send(
-    new UpdateCommand({
-      TableName: rig.table,
-      Key: periodKey(firingAt),
-      UpdateExpression: 'SET claimedAt = :at',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':at': claimedAt },
-    }),
-  );
 }

@@ -71,6 +71,9 @@ export class FakeIam implements IamGateway {
   async getUser(userName: string): Promise<IamUserInfo | undefined> {
     return { userName, hasConsolePassword: true, mfaDeviceCount: 1, groups: [], notChecked: [] };
   }
+  async recheckUser(userName: string): Promise<IamUserInfo | undefined> {
+    return this.getUser(userName);
+  }
   async findUserByEmailTag(): Promise<string | undefined> {
     return undefined;
   }

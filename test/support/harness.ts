@@ -141,6 +141,8 @@ export class Harness {
       DATA_DIR: dataDir ?? '',
       TABLE_NAME: 'billing-access-test',
       LOG_LEVEL: 'silent',
+      // Tests send many commands from one person; the limit has tests of its own (command-rate.test.ts).
+      COMMAND_RATE_PER_MINUTE: '0',
       ...options.env,
     };
     const config = loadConfig(configEnv);

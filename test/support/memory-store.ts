@@ -109,10 +109,10 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
     return clone(updated);
   }
 
-  /** Removes `noticeDue` without changing the version, and only if nothing changed since `version`. */
-  async clearNoticeDue(id: string, version: number): Promise<void> {
-    const item = this.items.get(id);
-    if (item?.version === version) delete item.noticeDue;
+  /** Removes `noticeDue` without changing the version, and only if nothing changed since the request's version. */
+  async clearNoticeDue(request: AccessRequest): Promise<void> {
+    const item = this.items.get(request.id);
+    if (item?.version === request.version) delete item.noticeDue;
   }
 
   async listNoticeDue(before: string, limit = 100): Promise<AccessRequest[]> {
@@ -219,10 +219,13 @@ export class MemoryRequestStore implements RequestStore, SummaryStore {
     return period ? clone(period) : undefined;
   }
 
-  async claimPeriod(firingAt: string, claimant: string, now: string, staleBefore: string): Promise<boolean> {
+  /** The lease as the DynamoDB store keeps it: renewed by its holder, taken over once it lapsed, never once posted. */
+  async claimPeriod(firingAt: string, claimant: string, now: string, leaseUntil: string): Promise<boolean> {
     const period = this.periods.get(firingAt);
-    if (period && (period.posted || period.claimedAt >= staleBefore)) return false;
-    this.periods.set(firingAt, { firingAt, claimedBy: claimant, claimedAt: now, posted: false });
+    // A claim without a lease (written before leases) lapses five minutes after it was made.
+    const lapsed = period !== undefined && (period.leaseUntil ?? new Date(Date.parse(period.claimedAt) + 5 * 60_000).toISOString()) < now;
+    if (period && (period.posted || (period.claimedBy !== claimant && !lapsed))) return false;
+    this.periods.set(firingAt, { firingAt, claimedBy: claimant, claimedAt: now, leaseUntil, posted: false });
     return true;
   }
 

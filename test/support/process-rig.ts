@@ -221,6 +221,8 @@ export class ProcessRig {
       STORE: 'dynamodb',
       TABLE_NAME: this.table,
       LOG_LEVEL: 'info',
+      // Tests send many commands from one person; the limit has tests of its own.
+      COMMAND_RATE_PER_MINUTE: '0',
       AWS_ENDPOINT_URL: this.awsEndpoint,
       AWS_ENDPOINT_URL_IAM: this.proxy.url,
       ...(this.dynamoProxy ? { AWS_ENDPOINT_URL_DYNAMODB: this.dynamoProxy.url } : {}),

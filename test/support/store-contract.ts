@@ -228,7 +228,7 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
       const now = new Date().toISOString();
       const firstApproval = await store.update(request, approve(request, { by: 'U0ADMIN1', at: now }));
       expect(firstApproval).toMatchObject({ status: 'PENDING', noticeDue: 'DUE', version: 2 });
-      await store.clearNoticeDue(request.id, firstApproval.version);
+      await store.clearNoticeDue(firstApproval);
 
       const approved = await store.update(firstApproval, approve(firstApproval, { by: 'U0ADMIN2', at: shift(now, 1000) }));
 
@@ -415,11 +415,12 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
       expect((await store.listNoticeDue(now)).map((r) => r.id).sort()).toEqual([twoHoursAgo.id, atBefore.id].sort());
       expect(await store.listNoticeDue(now, 1)).toHaveLength(1);
 
-      await store.clearNoticeDue(twoHoursAgo.id, twoHoursAgo.version - 1);
+      await store.clearNoticeDue({ ...twoHoursAgo, version: twoHoursAgo.version - 1 });
       expect((await store.get(twoHoursAgo.id))?.noticeDue).toBe('DUE');
 
-      await store.clearNoticeDue(twoHoursAgo.id, twoHoursAgo.version);
-      const { noticeDue: _cleared, ...withoutNotice } = twoHoursAgo;
+      await store.clearNoticeDue(twoHoursAgo);
+      // The audit event the item carried is written by then: the item no longer carries it.
+      const { noticeDue: _cleared, auditOwed: _written, ...withoutNotice } = twoHoursAgo;
       expect(await store.get(twoHoursAgo.id)).toEqual(withoutNotice);
       expect((await store.listNoticeDue(now)).map((r) => r.id)).toEqual([atBefore.id]);
     });
@@ -553,7 +554,7 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
   });
 
   describe('summary bookkeeping', () => {
-    it('firstStartedAt is the first caller’s time; a period is claimed by one replica, taken over once stale and unposted, never once posted', async () => {
+    it('firstStartedAt is the first caller’s time; a period is claimed by one replica, taken over once its lease lapsed and unposted, never once posted', async () => {
       const installed = '2030-01-06T09:00:00.000Z';
       expect(await store.firstStartedAt(installed)).toBe(installed);
       expect(await store.firstStartedAt(shift(installed, DAY_MS))).toBe(installed);
@@ -561,21 +562,70 @@ export function storeContract(fresh: () => Promise<ContractStore>, traits: Store
       const firing = '2030-01-13T09:00:00.000Z';
       expect(await store.getPeriod(firing)).toBeUndefined();
       const claimedAt = shift(firing, 1000);
-      expect(await store.claimPeriod(firing, 'replica-a', claimedAt, shift(claimedAt, -HOUR_MS))).toBe(true);
-      // Another replica while the claim is not older than `staleBefore`: refused.
-      expect(await store.claimPeriod(firing, 'replica-b', shift(claimedAt, 1000), claimedAt)).toBe(false);
-      expect(await store.getPeriod(firing)).toEqual({ firingAt: firing, claimedBy: 'replica-a', claimedAt, posted: false });
+      const leaseUntil = shift(claimedAt, 30_000);
+      expect(await store.claimPeriod(firing, 'replica-a', claimedAt, leaseUntil)).toBe(true);
+      expect(await store.getPeriod(firing)).toEqual({ firingAt: firing, claimedBy: 'replica-a', claimedAt, leaseUntil, posted: false });
 
-      // replica-a died before posting: its claim is taken over, and it can no longer mark the period posted.
-      const takenAt = shift(claimedAt, 2 * HOUR_MS);
-      expect(await store.claimPeriod(firing, 'replica-b', takenAt, shift(claimedAt, 1))).toBe(true);
+      // replica-a died before posting: its claim is taken over once the lease lapsed, and it can no longer mark the period posted.
+      const takenAt = shift(leaseUntil, 1);
+      expect(await store.claimPeriod(firing, 'replica-b', takenAt, shift(takenAt, 30_000))).toBe(true);
       await rejectionOf(store.markPeriodPosted(firing, 'replica-a', takenAt));
       const postedAt = shift(takenAt, 1000);
       await store.markPeriodPosted(firing, 'replica-b', postedAt);
-      expect(await store.getPeriod(firing)).toEqual({ firingAt: firing, claimedBy: 'replica-b', claimedAt: takenAt, posted: true, postedAt });
+      expect(await store.getPeriod(firing)).toEqual({
+        firingAt: firing,
+        claimedBy: 'replica-b',
+        claimedAt: takenAt,
+        leaseUntil: shift(takenAt, 30_000),
+        posted: true,
+        postedAt,
+      });
 
-      expect(await store.claimPeriod(firing, 'replica-c', shift(postedAt, DAY_MS), shift(postedAt, DAY_MS))).toBe(false);
+      // Posted: neither a renewal by its claimant nor a claim by another replica takes it, however late.
+      expect(await store.claimPeriod(firing, 'replica-b', shift(postedAt, 1), shift(postedAt, 30_000))).toBe(false);
+      expect(await store.claimPeriod(firing, 'replica-c', shift(postedAt, DAY_MS), shift(postedAt, DAY_MS + 30_000))).toBe(false);
+      expect((await store.getPeriod(firing))?.claimedBy).toBe('replica-b');
       await rejectionOf(store.markPeriodPosted('2030-01-20T09:00:00.000Z', 'replica-a', postedAt));
+    });
+
+    it('a period’s lease: other replicas are refused while it runs, up to its last instant; its holder renews it; once it lapsed another takes it over', async () => {
+      const firing = '2030-01-13T09:00:00.000Z';
+      const claimedAt = shift(firing, 1000);
+      expect(await store.claimPeriod(firing, 'replica-a', claimedAt, shift(claimedAt, 30_000))).toBe(true);
+      expect(await store.claimPeriod(firing, 'replica-b', shift(claimedAt, 1000), shift(claimedAt, 31_000))).toBe(false);
+      expect(await store.claimPeriod(firing, 'replica-b', shift(claimedAt, 30_000), shift(claimedAt, 60_000))).toBe(false);
+
+      // Renewed by its holder (even a moment after it ran out, while nobody took it): it runs on from the renewal.
+      const renewedAt = shift(claimedAt, 30_001);
+      expect(await store.claimPeriod(firing, 'replica-a', renewedAt, shift(renewedAt, 30_000))).toBe(true);
+      expect(await store.getPeriod(firing)).toEqual({
+        firingAt: firing,
+        claimedBy: 'replica-a',
+        claimedAt: renewedAt,
+        leaseUntil: shift(renewedAt, 30_000),
+        posted: false,
+      });
+      expect(await store.claimPeriod(firing, 'replica-b', shift(renewedAt, 20_000), shift(renewedAt, 50_000))).toBe(false);
+
+      // It lapsed: replica-b takes it over.
+      const takenAt = shift(renewedAt, 30_001);
+      expect(await store.claimPeriod(firing, 'replica-b', takenAt, shift(takenAt, 30_000))).toBe(true);
+      expect((await store.getPeriod(firing))?.claimedBy).toBe('replica-b');
+    });
+
+    it('a renewal or a markPeriodPosted by a replica that no longer holds the period is refused and changes nothing', async () => {
+      const firing = '2030-01-13T09:00:00.000Z';
+      const claimedAt = shift(firing, 1000);
+      expect(await store.claimPeriod(firing, 'replica-a', claimedAt, shift(claimedAt, 30_000))).toBe(true);
+      const takenAt = shift(claimedAt, 60_000);
+      expect(await store.claimPeriod(firing, 'replica-b', takenAt, shift(takenAt, 30_000))).toBe(true);
+      const held = { firingAt: firing, claimedBy: 'replica-b', claimedAt: takenAt, leaseUntil: shift(takenAt, 30_000), posted: false };
+
+      // replica-a, back from a stall, renews within replica-b's lease: refused.
+      expect(await store.claimPeriod(firing, 'replica-a', shift(takenAt, 1000), shift(takenAt, 31_000))).toBe(false);
+      expect(await store.getPeriod(firing)).toEqual(held);
+      await rejectionOf(store.markPeriodPosted(firing, 'replica-a', shift(takenAt, 2000)));
+      expect(await store.getPeriod(firing)).toEqual(held);
     });
 
     it('a Keep (keep) records who kept an ACTIVE grant, with an audit event; a stale copy loses, an ended grant cannot be kept', async () => {

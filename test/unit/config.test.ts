@@ -61,6 +61,7 @@ describe('loadConfig defaults (PRODUCT §4)', () => {
     expect(config.summaryCron).toBe('0 9 * * 1');
     expect(config.summaryTimezone).toBe('UTC');
     expect(config.sweepIntervalSeconds).toBe(300);
+    expect(config.commandRatePerMinute).toBe(10);
     expect(config.pendingTimeoutHours).toBe(24);
     expect(config.breakGlassMaxHours).toBeUndefined();
     expect(config.driftPolicy).toBe('report');

@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ConflictError } from '../../src/errors.js';
+import { GrantUnfinishedError } from '../../src/services/grant.js';
 import { ADMIN, grantRig, MAX_DAYS, makeRequest, plusDays, READ_ONLY_ARN, START } from '../support/grant-fixtures.js';
 
 const GRANT_ID = '01K5AB0000BBBBBBBBBBBBBBBB';
@@ -66,7 +67,10 @@ describe('GrantExecutor.complete: extensions', () => {
     const { grant, extension } = seedGrantAndExtension(3, 7);
     // The process dies right after the grant's expiry moved: every later write for the extension is lost.
     store.crashWhen = (expected) => expected.id === EXTENSION_ID;
-    await expect(executor.complete(extension, ADMIN)).rejects.toThrow('simulated crash');
+    // Both of the extension's writes fail: the clicker is told it is stored and finished later, the cause kept.
+    const err = await executor.complete(extension, ADMIN).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrantUnfinishedError);
+    expect((err as Error).cause).toMatchObject({ message: expect.stringContaining('simulated crash') });
 
     const afterCrash = await store.get(grant.id);
     expect(afterCrash?.expiresAt).toBe(plusDays(START, 10));

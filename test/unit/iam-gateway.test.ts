@@ -28,6 +28,42 @@ beforeEach(() => {
   ({ iamMock, clock, gateway } = gatewayRig());
 });
 
+describe('AwsIamGateway.recheckUser (right before a grant)', () => {
+  it('with MFA: one ListMFADevices call says both that the user exists and how many devices it has', async () => {
+    existingUser(iamMock);
+    iamMock.on(ListMFADevicesCommand).resolves({ MFADevices: [] });
+    await expect(gateway.recheckUser('jane.doe', { mfa: true })).resolves.toEqual({
+      userName: 'jane.doe',
+      hasConsolePassword: null,
+      mfaDeviceCount: 0,
+      groups: null,
+      notChecked: [],
+    });
+    expect(iamMock.calls()).toHaveLength(1);
+    expect(iamMock.commandCalls(ListMFADevicesCommand)[0]?.args[0].input).toEqual({ UserName: 'jane.doe' });
+  });
+
+  it('with MFA: a user deleted since the request is undefined, not zero devices', async () => {
+    iamMock.on(ListMFADevicesCommand).rejects(noSuchEntity());
+    await expect(gateway.recheckUser('jane.doe', { mfa: true })).resolves.toBeUndefined();
+  });
+
+  it('without MFA: one GetUser call; missing is undefined', async () => {
+    existingUser(iamMock);
+    await expect(gateway.recheckUser('jane.doe', { mfa: false })).resolves.toMatchObject({ userName: 'jane.doe', mfaDeviceCount: null });
+    expect(iamMock.calls()).toHaveLength(1);
+    iamMock.on(GetUserCommand).rejects(noSuchEntity());
+    await expect(gateway.recheckUser('nobody', { mfa: false })).resolves.toBeUndefined();
+  });
+
+  it('any other error is IamUnavailableError naming the call, never a verdict', async () => {
+    iamMock.on(ListMFADevicesCommand).rejects(awsError('AccessDenied', 'not allowed'));
+    const err = await gateway.recheckUser('jane.doe', { mfa: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IamUnavailableError);
+    expect(errorMessage(err)).toMatch(/ListMFADevices/);
+  });
+});
+
 describe('AwsIamGateway.getUser', () => {
   it('returns undefined when the user does not exist', async () => {
     iamMock.on(GetUserCommand).rejects(noSuchEntity());

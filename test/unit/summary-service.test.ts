@@ -4,9 +4,14 @@
  * a new install, the period's contents, the IAM review, on-demand posting, and Keep.
  * The schedule is the default, Monday 09:00 UTC; START is Monday 2030-01-07 09:00 UTC.
  */
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { summarySchedule } from '../../src/deps.js';
 import { NotAllowedError, RequestNotFoundError, RequestRefusedError } from '../../src/errors.js';
-import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, MINUTE, OTHER_CHANNEL, refusal, refused, START } from '../support/fakes.js';
+import { GroupMembership } from '../../src/services/membership.js';
+import { type SummaryPoster, SummaryService } from '../../src/services/summary-service.js';
+import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, MINUTE, OTHER_CHANNEL, type Rig, refusal, refused, START } from '../support/fakes.js';
+import { MemoryRequestStore } from '../support/memory-store.js';
 
 const WEEK = 7 * DAY;
 
@@ -92,7 +97,7 @@ describe('runDue: exactly once per period', () => {
     expect(rig.notifier.summaries[0]).toMatchObject({ from: START, to: at(WEEK), late: false });
   });
 
-  it('a replica that claimed a period and died before posting: another posts it once the claim is stale, and only then', async () => {
+  it('a replica that claimed a period and died before posting: another posts it once the 30-second lease lapsed, and only then', async () => {
     const a = buildRig({ replicaId: 'replica-a' });
     const b = buildRig({ store: a.store, iam: a.iam, clock: a.clock, replicaId: 'replica-b' });
     a.clock.set(at(-HOUR));
@@ -101,11 +106,11 @@ describe('runDue: exactly once per period', () => {
     a.clock.set(at(30_000));
     a.notifier.down.add('postSummary');
     await expect(a.services.summaries.runDue()).rejects.toThrow(/postSummary/);
-    expect(await a.store.getPeriod(START)).toMatchObject({ posted: false, claimedBy: 'replica-a' });
+    expect(await a.store.getPeriod(START)).toMatchObject({ posted: false, claimedBy: 'replica-a', leaseUntil: at(60_000) });
 
-    a.clock.set(at(MINUTE));
+    a.clock.set(at(60_000));
     expect(await b.services.summaries.runDue()).toBe(0);
-    a.clock.set(at(6 * MINUTE));
+    a.clock.set(at(60_001));
     expect(await b.services.summaries.runDue()).toBe(1);
     expect(await a.store.getPeriod(START)).toMatchObject({ posted: true, claimedBy: 'replica-b' });
 
@@ -114,6 +119,135 @@ describe('runDue: exactly once per period', () => {
     expect(await a.services.summaries.runDue()).toBe(0);
     expect(a.notifier.summaries).toHaveLength(0);
     expect(b.notifier.summaries).toHaveLength(1);
+  });
+
+  it('a claimant whose post failed posts the period again at its next run, without waiting for its own lease', async () => {
+    const a = buildRig({ replicaId: 'replica-a' });
+    a.clock.set(at(-HOUR));
+    await a.services.summaries.runDue();
+    a.clock.set(at(30_000));
+    a.notifier.down.add('postSummary');
+    await expect(a.services.summaries.runDue()).rejects.toThrow(/postSummary/);
+
+    a.notifier.down.delete('postSummary');
+    a.clock.set(at(35_000));
+    expect(await a.services.summaries.runDue()).toBe(1);
+    expect(await a.services.summaries.runDue()).toBe(0);
+    expect(a.notifier.summaries).toHaveLength(1);
+  });
+
+  it('two runs at once in one process (the cron and a sweep) post the period once', async () => {
+    const a = buildRig({ replicaId: 'replica-a' });
+    a.clock.set(at(-HOUR));
+    await a.services.summaries.runDue();
+    a.clock.set(at(30_000));
+    const counts = await Promise.all([a.services.summaries.runDue(), a.services.summaries.runDue()]);
+    expect(counts.sort()).toEqual([0, 1]);
+    expect(a.notifier.summaries).toHaveLength(1);
+  });
+});
+
+/** Polls `check` until it holds (the lease's renewals run on a real timer). */
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 1_000; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** A store whose first listCreatedBetween (the start of a build) runs `duringBuild` first. */
+class StallingStore extends MemoryRequestStore {
+  duringBuild: (() => Promise<void>) | undefined;
+
+  override async listCreatedBetween(from: string, to: string) {
+    const during = this.duringBuild;
+    this.duringBuild = undefined;
+    await during?.();
+    return super.listCreatedBetween(from, to);
+  }
+}
+
+/** A SummaryService over a rig's parts with its own poster and lease length (as src/deps.ts wires it otherwise). */
+function summaryService(rig: Rig, replicaId: string, poster: SummaryPoster, claimLeaseMs: number): SummaryService {
+  return new SummaryService({
+    config: rig.config,
+    store: rig.store,
+    iam: rig.iam,
+    admins: rig.services.admins,
+    membership: new GroupMembership(rig.store),
+    identity: rig.services.identity,
+    poster,
+    clock: rig.clock,
+    log: pino({ level: 'silent' }),
+    replicaId,
+    schedule: summarySchedule(rig.config),
+    claimLeaseMs,
+  });
+}
+
+describe('runDue: the claim is a lease its claimant renews', () => {
+  it('a claimant that takes long to post keeps the period: its renewals hold the lease, and no other replica posts it', async () => {
+    const rig = buildRig({ replicaId: 'replica-a' });
+    const b = buildRig({ store: rig.store, iam: rig.iam, clock: rig.clock, replicaId: 'replica-b' });
+    rig.clock.set(at(-HOUR));
+    await b.services.summaries.runDue();
+    const posts: string[] = [];
+    const slowPoster: SummaryPoster = {
+      async postSummary() {
+        // Slack takes ten minutes by the clock: far past the 60 ms lease, renewed meanwhile.
+        rig.clock.advance(10 * MINUTE);
+        await until('a renewal after the wait', async () => ((await rig.store.getPeriod(START))?.leaseUntil ?? '') > rig.clock.now().toISOString());
+        expect(await b.services.summaries.runDue()).toBe(0);
+        posts.push('replica-a');
+      },
+    };
+    rig.clock.set(at(30_000));
+    expect(await summaryService(rig, 'replica-a', slowPoster, 60).runDue()).toBe(1);
+    expect(posts).toEqual(['replica-a']);
+    expect(b.notifier.summaries).toHaveLength(0);
+    expect(await rig.store.getPeriod(START)).toMatchObject({ posted: true, claimedBy: 'replica-a' });
+  });
+
+  it('a claimant that stalled past its lease while it built the report, and was taken over, posts nothing', async () => {
+    const store = new StallingStore();
+    const a = buildRig({ store, replicaId: 'replica-a' });
+    const b = buildRig({ store, iam: a.iam, clock: a.clock, replicaId: 'replica-b' });
+    a.clock.set(at(-HOUR));
+    await a.services.summaries.runDue();
+    a.clock.set(at(30_000));
+    store.duringBuild = async () => {
+      a.clock.advance(MINUTE);
+      expect(await b.services.summaries.runDue()).toBe(1);
+    };
+    expect(await a.services.summaries.runDue()).toBe(0);
+    expect(a.notifier.calls).not.toContain('postSummary');
+    expect(b.notifier.summaries).toHaveLength(1);
+    expect(await store.getPeriod(START)).toMatchObject({ posted: true, claimedBy: 'replica-b' });
+  });
+
+  it('a claimant taken over while it posts stops before its next message, and does not mark the period', async () => {
+    const rig = buildRig({ replicaId: 'replica-a' });
+    const b = buildRig({ store: rig.store, iam: rig.iam, clock: rig.clock, replicaId: 'replica-b' });
+    rig.clock.set(at(-HOUR));
+    await b.services.summaries.runDue();
+    const sent: string[] = [];
+    const stallingPoster: SummaryPoster = {
+      async postSummary(_report, options) {
+        sent.push('part 1');
+        // This replica stalls past its lease; another takes the period over and posts it.
+        rig.clock.advance(MINUTE);
+        expect(await b.services.summaries.runDue()).toBe(1);
+        await until('the renewal to find the period taken over', () => options?.signal?.aborted === true);
+        options?.signal?.throwIfAborted();
+        sent.push('part 2');
+      },
+    };
+    rig.clock.set(at(30_000));
+    expect(await summaryService(rig, 'replica-a', stallingPoster, 60).runDue()).toBe(0);
+    expect(sent).toEqual(['part 1']);
+    expect(b.notifier.summaries).toHaveLength(1);
+    expect(await rig.store.getPeriod(START)).toMatchObject({ posted: true, claimedBy: 'replica-b' });
   });
 });
 

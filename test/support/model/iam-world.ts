@@ -115,6 +115,15 @@ export class IamWorld implements IamGateway {
     });
   }
 
+  /** As IAM: existence and MFA only; faulted as a read of the user. */
+  recheckUser(userName: string, options: { mfa: boolean }): Promise<IamUserInfo | undefined> {
+    return this.call('getUser', () => {
+      const user = this.users.get(iamUserKey(userName));
+      if (!user) return undefined;
+      return { userName: user.userName, hasConsolePassword: null, mfaDeviceCount: options.mfa ? (user.mfa ? 1 : 0) : null, groups: null, notChecked: [] };
+    });
+  }
+
   async findUserByEmailTag(email: string): Promise<string | undefined> {
     return [...this.users.values()].find((u) => u.tags.email?.toLowerCase() === email.toLowerCase())?.userName;
   }

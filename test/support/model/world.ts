@@ -115,6 +115,7 @@ export function modelConfig(): Config {
     IAM_MODE: 'live',
     SWEEP_INTERVAL_SECONDS: '60',
     LOG_LEVEL: 'silent',
+    COMMAND_RATE_PER_MINUTE: '0',
   });
 }
 
