@@ -114,15 +114,16 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   if (config.slack.mode === 'socket') {
     app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true, customRoutes, installerOptions: { port: config.http.port } });
   } else {
+    const signingSecret = config.slack.signingSecret as string;
     receiver = new HTTPReceiver({
-      signingSecret: config.slack.signingSecret as string,
+      signingSecret,
       endpoints: '/slack/events',
       customRoutes,
       logger,
       processBeforeResponse: false,
       bodyLimit: MAX_BODY_BYTES,
     });
-    guardRequests(receiver);
+    guardRequests(receiver, signingSecret);
     app = new App({ ...appOptions, receiver });
   }
   registerHandlers(app, deps);

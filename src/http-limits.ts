@@ -6,7 +6,9 @@
  * at most REQUEST_TIMEOUT_MS.
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
-import type { HTTPReceiver } from '@slack/bolt';
+import { parse as parseQuery } from 'node:querystring';
+import { type HTTPReceiver, isValidSlackRequest } from '@slack/bolt';
+import { payloadProblem } from './payload-shapes.js';
 
 /** Slack's payloads are a few KB (a block action carrying its whole message, tens of KB): ample room. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -34,12 +36,16 @@ const MAX_CLOCK_SKEW_S = 5 * 60;
  * anything reads it, and the connection is closed so its bytes are not drained either; a body
  * without a declared length is cut off once it passes the cap. A request timestamped more than
  * five minutes ahead is refused 401 (Bolt refuses only old ones). The body is read here (Bolt
- * reads a body already read, `rawBody`), and one that is not an object once parsed the way Bolt
- * parses it (`payload=null`, a bare number) is refused 400: Bolt would throw on it outside any
- * handler, which ends the process.
+ * reads a body already read, `rawBody`), and its signature is checked with Bolt's own check and
+ * the receiver's secret: a body that is not signed goes on to Bolt untouched, which answers
+ * 401, so nothing about an unsigned body is told. A signed body is parsed the way Bolt parses it
+ * and refused 400, with a short plain reason, when it does not parse, is not an object
+ * (`payload=null` would throw in Bolt outside any handler, which ends the process), or lacks a
+ * part Bolt's routing reads (src/payload-shapes.ts: Bolt would throw there and answer 500).
  */
-export function guardRequests(receiver: HTTPReceiver): void {
+export function guardRequests(receiver: HTTPReceiver, signingSecret: string): void {
   const next = receiver.requestListener;
+  const isSigned = signatureCheck(signingSecret);
   receiver.requestListener = (req: IncomingMessage, res: ServerResponse) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
@@ -55,8 +61,10 @@ export function guardRequests(receiver: HTTPReceiver): void {
     readCapped(req).then(
       (body) => {
         if (body === undefined) return refuse(res, 413);
-        if (!parsesToObject(body, req.headers['content-type'])) return refuse(res, 400);
         (req as IncomingMessage & { rawBody: Buffer }).rawBody = body;
+        if (!isSigned(req, body)) return next(req, res);
+        const problem = signedBodyProblem(body, req.headers['content-type']);
+        if (problem !== undefined) return refuse(res, 400, problem);
         return next(req, res);
       },
       () => refuse(res, 400),
@@ -64,10 +72,33 @@ export function guardRequests(receiver: HTTPReceiver): void {
   };
 }
 
-function refuse(res: ServerResponse, status: number): void {
+/**
+ * Whether a request carries a valid signature, by Bolt's own check (`isValidSlackRequest`, the
+ * one its receiver runs) with the secret the receiver is given too: the guard and Bolt cannot
+ * disagree about which requests are Slack's.
+ */
+function signatureCheck(signingSecret: string): (req: IncomingMessage, body: Buffer) => boolean {
+  return (req, body) => {
+    const signature = req.headers['x-slack-signature'];
+    const timestamp = req.headers['x-slack-request-timestamp'];
+    if (typeof signature !== 'string' || typeof timestamp !== 'string') return false;
+    return isValidSlackRequest({
+      signingSecret,
+      body: body.toString(),
+      headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
+    });
+  };
+}
+
+function refuse(res: ServerResponse, status: number, reason?: string): void {
   if (res.headersSent) return;
-  res.writeHead(status, { connection: 'close' });
-  res.end();
+  if (reason === undefined) {
+    res.writeHead(status, { connection: 'close' });
+    res.end();
+    return;
+  }
+  res.writeHead(status, { connection: 'close', 'content-type': 'text/plain; charset=utf-8' });
+  res.end(reason);
 }
 
 /** The whole body, or undefined once it passes MAX_BODY_BYTES (the rest is not read). */
@@ -89,20 +120,28 @@ function readCapped(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
- * Whether Bolt's parse of this body (form fields, `payload=` JSON, or JSON) gives an object. JSON
- * that opens with `{` is an object or does not parse at all (Bolt's to refuse), so Slack's own
- * bodies are not parsed twice on the way to the ack; only the rare other shapes are parsed here.
+ * Why Bolt could not take this signed body, or undefined. Parsed as Bolt's HTTPReceiver parses it:
+ * a form body (that exact content type) is its fields, or the JSON of its `payload` field when
+ * there is one; any other body is JSON.
  */
-function parsesToObject(body: Buffer, contentType: string | undefined): boolean {
+function signedBodyProblem(body: Buffer, contentType: string | undefined): string | undefined {
   const text = body.toString();
-  const json = contentType === 'application/x-www-form-urlencoded' ? new URLSearchParams(text).get('payload') : text;
-  if (json === null || /^\s*\{/.test(json)) return true;
-  try {
-    const parsed: unknown = JSON.parse(json);
-    return typeof parsed === 'object' && parsed !== null;
-  } catch {
-    return true;
+  let json = text;
+  let what = 'The body';
+  if (contentType === 'application/x-www-form-urlencoded') {
+    const fields = parseQuery(text);
+    if (typeof fields.payload !== 'string') return payloadProblem(fields);
+    json = fields.payload;
+    what = 'The payload field';
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return `${what} is not JSON.`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return `${what} is not a JSON object.`;
+  return payloadProblem(parsed);
 }
 
 /** Past MAX_CONNECTIONS, new connections are closed on accept instead of costing memory. */

@@ -109,14 +109,27 @@ function parseRequest(words: string[], opts: ParseOptions): Command {
   return { kind: 'request', level, durationDays, justification: validateJustification(justification), breakGlass };
 }
 
+/** A word of the request text meant as its duration: `<n>d`, or `-<n>d` so that parseDuration refuses it rather than it joining the justification. */
 function isDurationWord(word: string): boolean {
   return /^-?\d+d$/i.test(word);
 }
 
+/** The one rule for a duration, typed (`7d`) or picked in the modal (its value `7`, read as `7d`): digits, then `d`. */
+const DURATION = /^(\d+)d$/i;
+
+/**
+ * Whole days from `<n>d`, 1 to maxDays. Only ASCII digits count: no sign, space, decimal point,
+ * exponent or hex (`Number()` would read ' 7', '0x10' and '1e1' as 7, 16 and 10 days).
+ */
 export function parseDuration(word: string, maxDays: number): number {
-  const n = Number(word.slice(0, -1));
-  if (!Number.isInteger(n) || n < 1) throw new ValidationError(`"${word}" is not a duration: use a whole number of days like 7d.`, 'duration');
-  if (n > maxDays) throw new ValidationError(`${n} days is more than the maximum of ${maxDays} days.`, 'duration');
+  const digits = DURATION.exec(word)?.[1];
+  const n = digits === undefined ? Number.NaN : Number(digits);
+  if (!(n >= 1)) throw new ValidationError(`"${word}" is not a duration: use a whole number of days like 7d.`, 'duration');
+  if (n > maxDays) {
+    // A long run of digits is not worth repeating back (nor is 1e+21).
+    const asked = Number.isSafeInteger(n) ? `${n} days is` : 'That is';
+    throw new ValidationError(`${asked} more than the maximum of ${maxDays} days.`, 'duration');
+  }
   return n;
 }
 

@@ -10,6 +10,7 @@
  * request a valid case stored is cancelled (or a fixture consumed is made again), so each case
  * starts from the same state. Seeds are fixed (test/support/hostile.ts) and printed on failure.
  */
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseCommand, validateDenyReason, validateJustification } from '../../src/domain/command.js';
@@ -34,6 +35,7 @@ import {
   runProperty,
   sentMarkupProblems,
   sentMrkdwn,
+  slackShapedPayload,
   unicodeHeavy,
 } from '../support/hostile.js';
 import { ProcessRig } from '../support/process-rig.js';
@@ -56,8 +58,29 @@ const h = (): Harness => {
   return harness;
 };
 
-async function startHarness(): Promise<void> {
-  harness = await Harness.start({ awsEndpoint: inject('awsEndpoint'), users: [{ name: 'jane.doe' }, { name: 'alice.admin' }] });
+async function startHarness(logDestination?: NodeJS.WritableStream): Promise<void> {
+  harness = await Harness.start({
+    awsEndpoint: inject('awsEndpoint'),
+    users: [{ name: 'jane.doe' }, { name: 'alice.admin' }],
+    ...(logDestination ? { logDestination } : {}),
+  });
+}
+
+/** The bot's log lines (JSON, debug level), kept in memory for a describe's checks. */
+function logCapture(): { sink: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { sink, lines };
+}
+
+/** Log lines that speak of an unhandled error, or that carry the signing secret or `marker` (a string only the bodies hold). */
+function logProblems(lines: string[], marker: string): string[] {
+  return lines.filter((l) => /unhandled error|Multiple errors/i.test(l) || l.includes(SIGNING_SECRET) || l.includes(marker)).map((l) => l.slice(0, 300));
 }
 async function stopHarness(): Promise<void> {
   await harness?.stop();
@@ -84,7 +107,7 @@ async function cancelPending(userId: string): Promise<void> {
 // ---------------------------------------------------------------------------
 
 describe('hostile input: slash command text and the request modal', () => {
-  beforeAll(startHarness, 60_000);
+  beforeAll(() => startHarness(), 60_000);
   afterAll(stopHarness);
 
   /** Sends one command and checks everything a hostile text must not break. Returns whether a request was stored. */
@@ -232,7 +255,7 @@ describe('hostile input: slash command text and the request modal', () => {
       const level = fc.oneof(fc.constantFrom(...LEVELS, 'BillingFull', 'BillingReadOnly', 'admin', 'AdministratorAccess', 'read-only ', 'FULL'), hostileValue);
       const duration = fc.oneof(
         fc.integer({ min: 1, max: maxDays }).map(String),
-        fc.constantFrom('0', '-1', String(maxDays + 1), '1e3', '7.5', ' 7', '0x10', '', 'NaN', 'Infinity'),
+        fc.constantFrom('0', '-1', String(maxDays + 1), '1e3', '7.5', ' 7', '7 ', '0x10', '1e1', '+7', '07', '7d', '\u0667', '', 'NaN', 'Infinity'),
         hostileValue,
       );
       const justification = fc.oneof(hostileText, fc.constant(undefined));
@@ -252,8 +275,8 @@ describe('hostile input: slash command text and the request modal', () => {
           });
           expect(res.status).toBe(200);
           const trimmed = (just ?? '').trim();
-          // The bot reads the value as a number (so ' 7', '0x10' and '1e1' are 7, 16 and 10 days): any whole number in range.
-          const days = dur === undefined ? Number.NaN : Number(dur);
+          // A duration is ASCII digits and nothing else (no space, sign, point, exponent or hex), in range.
+          const days = dur !== undefined && /^[0-9]+$/.test(dur) ? Number(dur) : Number.NaN;
           const durationOk = Number.isInteger(days) && days >= 1 && days <= maxDays;
           const valid = LEVELS.includes(lvl) && durationOk && trimmed.length >= 10 && trimmed.length <= 500;
           if (!valid) {
@@ -281,11 +304,29 @@ describe('hostile input: slash command text and the request modal', () => {
         }),
         runs(60),
       );
+      // Whatever the seed drew: each value Number() would read as days is refused on the field.
+      const numberLike = [' 7', '7 ', '0x10', '1e1', '+7', '7.0', '\t7'];
+      for (const dur of numberLike) {
+        cases += 1;
+        const bot = h();
+        const before = (await bot.requestsOf(employee.id)).map((r) => r.id);
+        const res = await bot.submitRequestModal(employee.id, { level: 'read-only', duration: dur, justification: 'month-end close for October' });
+        const errors = (res.json as { response_action?: string; errors?: Record<string, string> } | undefined) ?? {};
+        expect(errors.response_action, JSON.stringify(dur)).toBe('errors');
+        expect(Object.keys(errors.errors ?? {})).toEqual([FIELD.duration.block]);
+        expect(errors.errors?.[FIELD.duration.block]).toMatch(/whole number of days/);
+        await bot.idle();
+        expect(
+          (await bot.requestsOf(employee.id)).filter((r) => !before.includes(r.id)),
+          JSON.stringify(dur),
+        ).toEqual([]);
+      }
       await expectHealthy();
       expect(storedCount).toBeGreaterThan(0);
       s.held({
         times: cases,
-        userSaw: 'a message on each bad field (level, duration, justification); a valid form a DM confirmation with the text escaped',
+        userSaw:
+          'a message on each bad field (level, duration, justification; a duration only as whole days in digits, so " 7", "0x10", "1e1" are refused); a valid form a DM confirmation with the text escaped',
         finalState: `only the ${storedCount} valid forms stored, with exactly the level, duration and justification chosen`,
         lost: 'nothing',
       });
@@ -654,7 +695,8 @@ function stripChannel(body: string): string {
 // ---------------------------------------------------------------------------
 
 describe('hostile input: forged, replayed and malformed requests', () => {
-  beforeAll(startHarness, 60_000);
+  const log = logCapture();
+  beforeAll(() => startHarness(log.sink), 60_000);
   afterAll(stopHarness);
 
   it(
@@ -794,16 +836,23 @@ describe('hostile input: forged, replayed and malformed requests', () => {
     TEST_TIMEOUT_MS,
   );
 
+  /** A string only the hostile bodies hold: it must never reach the log or an answer. */
+  const MARKER = 'hostile-body-marker-7f3a';
+  /** A signature that is not the body's: the same body, unsigned as far as the bot can tell. */
+  const FORGED = { signature: `v0=${'0'.repeat(64)}` };
+
   it(
-    'huge, deeply nested and unicode-heavy payload= bodies get a bounded answer, the bot stays up and nothing changes',
+    'huge, deeply nested, unicode-heavy and malformed Slack-shaped payload= bodies get 200, 400 with a reason or 404, never 500; unsigned, each gets 401; nothing changes',
     async () => {
       const s = scenario({
         id: 'hostile-payload-shapes',
         area: 'Hostile input',
-        injected: 'signed payload= bodies: random JSON, 5,000-deep nesting, unicode-heavy, near the body cap, Slack shapes with wrong types',
+        injected:
+          'signed payload= bodies: random JSON, 5,000-deep nesting, unicode-heavy, near the body cap, every kind of Slack payload with parts missing or of the wrong kind; each also sent unsigned',
       });
       const bot = h();
       bot.slack.reset();
+      log.lines.length = 0;
       const before = await bot.bot.deps.store.listByStatus('PENDING');
       const activeBefore = await bot.bot.deps.store.listByStatus('ACTIVE');
       const addsBefore = bot.iamProxy.count('AddUserToGroup');
@@ -842,25 +891,37 @@ describe('hostile input: forged, replayed and malformed requests', () => {
             }),
           ),
           team: fc.oneof(fc.constant({ id: TEAM }), fc.constant(null)),
+          note: fc.constant(MARKER),
         })
         .map((p) => JSON.stringify(p));
+      // Every kind of payload Bolt routes, from people who can store nothing through them here: the
+      // modal's state never holds a justification, and the clicks name no request that exists.
+      const slackShaped = slackShapedPayload({
+        userIds: [outsider.id, admin1.id],
+        channelIds: [ADMIN_CHANNEL, 'C0GENERAL'],
+        teamId: TEAM,
+        actionIds: Object.values(ACTION),
+        callbackIds: Object.values(VIEW),
+        fields: [FIELD.level, FIELD.duration, FIELD.reason],
+        responseUrl: bot.slack.responseUrl('shapes'),
+      }).map((p) => JSON.stringify({ ...p, note: MARKER }));
       const payloadJson = fc
         .oneof(
           { weight: 3, arbitrary: shaped },
+          { weight: 4, arbitrary: slackShaped },
           { weight: 2, arbitrary: fc.json({ maxDepth: 6 }) },
           { weight: 1, arbitrary: deep },
           { weight: 1, arbitrary: deepObject },
-          { weight: 1, arbitrary: unicodeHeavy.map((u) => JSON.stringify({ type: 'block_actions', text: u.repeat(50) })) },
+          { weight: 1, arbitrary: unicodeHeavy.map((u) => JSON.stringify({ type: 'block_actions', text: u.repeat(50), note: MARKER })) },
           { weight: 1, arbitrary: fc.integer({ min: 5_000, max: 20_000 }).map((n) => JSON.stringify({ type: 'view_submission', blob: '😀'.repeat(n) })) },
           { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
         )
         .filter((json) => json.trim() !== 'null'); // `payload=null` kills the process: the process-level test below
       let cases = 0;
       const statuses = new Map<number, number>();
-      // 500 is Bolt's own answer when a signed payload of a known type lacks the part its router
-      // reads (a view_submission without `view`): thrown inside Bolt's routing, before any of the
-      // bot's code, and the process carries on (checked by healthz and the unchanged table below).
-      // Batched: a well-formed payload no listener takes is answered by Bolt after its 3 s ack timeout.
+      // A signed body Bolt cannot route is refused in front of it (src/http-limits.ts,
+      // src/payload-shapes.ts) with 400 and a short reason; a well-formed one no listener takes is
+      // answered by Bolt after its 3 s ack timeout (404), so the cases go in batches.
       await runProperty(
         'payload shapes',
         fc.asyncProperty(fc.array(payloadJson, { minLength: 100, maxLength: 100 }), async (batch) => {
@@ -870,18 +931,28 @@ describe('hostile input: forged, replayed and malformed requests', () => {
               // Over the cap is the 413 case of the command test; here only bodies the bot reads.
               if (body.length > MAX_BODY_BYTES) return undefined;
               cases += 1;
-              const res = await postToBot(bot.url, SIGNING_SECRET, body);
-              return { status: res.status, length: res.text.length, head: json.slice(0, 300) };
+              const [signed, unsigned] = await Promise.all([postToBot(bot.url, SIGNING_SECRET, body), postToBot(bot.url, SIGNING_SECRET, body, FORGED)]);
+              return { signed, unsigned, head: json.slice(0, 300) };
             }),
           );
           for (const a of answers) {
             if (!a) continue;
-            statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-            expect([200, 400, 404, 413, 500], `status ${a.status} for ${a.head}`).toContain(a.status);
-            expect(a.length).toBeLessThan(4_096);
+            const { signed, unsigned, head } = a;
+            statuses.set(signed.status, (statuses.get(signed.status) ?? 0) + 1);
+            expect([200, 400, 404], `status ${signed.status} for ${head}`).toContain(signed.status);
+            expect(signed.text.length).toBeLessThan(4_096);
+            if (signed.status === 400) {
+              // A reason in a few words, naming no part of the body.
+              expect(signed.text.length, head).toBeGreaterThan(10);
+              expect(signed.text.length, head).toBeLessThan(120);
+              expect(signed.text).not.toContain(MARKER);
+            }
+            // Unsigned, the same body is a forgery like any other: 401, and not a word about it.
+            expect(unsigned.status, `unsigned ${head}`).toBe(401);
+            expect(unsigned.text).toBe('');
           }
         }),
-        runs(1),
+        runs(4),
       );
       await bot.idle();
       await expectHealthy();
@@ -889,10 +960,78 @@ describe('hostile input: forged, replayed and malformed requests', () => {
       expect(await bot.bot.deps.store.listByStatus('ACTIVE')).toEqual(activeBefore);
       expect(bot.iamProxy.count('AddUserToGroup')).toBe(addsBefore);
       expect(markupProblems([])).toEqual([]);
+      expect(statuses.get(400) ?? 0, 'some bodies refused').toBeGreaterThan(0);
+      expect(statuses.get(200) ?? 0, 'some bodies taken').toBeGreaterThan(0);
+      expect(logProblems(log.lines, MARKER)).toEqual([]);
       s.held({
-        times: cases,
-        userSaw: `nothing harmful: HTTP ${[...statuses.entries()].map(([k, v]) => `${k}×${v}`).join(', ')}; at most a refusal ephemeral`,
-        finalState: 'no request stored or changed, no IAM change; healthz 200',
+        times: cases * 2,
+        userSaw: `nothing harmful: HTTP ${[...statuses.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(', ')} signed (400 with a short reason), 401×${cases} unsigned; at most a refusal ephemeral`,
+        finalState: 'no request stored or changed, no IAM change; no unhandled error logged, no body in the log; healthz 200',
+        lost: 'nothing',
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'each signed body that made Bolt throw (HTTP 500) gets 400 naming the missing part; unsigned, 401; nothing logged as unhandled',
+    async () => {
+      const s = scenario({
+        id: 'hostile-signed-malformed-payloads',
+        area: 'Hostile input',
+        injected:
+          'signed Slack payloads each lacking the part Bolt routes on (no actions, a null user or channel, no view, a null state, a null event, a command without response_url), each also unsigned',
+      });
+      const bot = h();
+      bot.slack.reset();
+      log.lines.length = 0;
+      const before = await bot.bot.deps.store.listByStatus('PENDING');
+      const user = { id: admin1.id, team_id: TEAM };
+      const click = { action_id: ACTION.approve, block_id: 'b', type: 'button', value: '01ARZ3NDEKTSV4RRFFQ69G5FAV' };
+      const cases: [unknown, string][] = [
+        [{ type: 'block_actions', user, team: { id: TEAM }, actions: [] }, 'Malformed action payload: "actions"'],
+        [{ type: 'block_actions', user, team: { id: TEAM }, actions: 'approve' }, 'Malformed action payload: "actions"'],
+        [{ type: 'block_actions', user, team: { id: TEAM }, actions: [null, click] }, 'Malformed action payload: "actions"'],
+        [{ type: 'block_actions', user: null, team: { id: TEAM }, actions: [click] }, 'Malformed action payload: "user"'],
+        [{ type: 'block_actions', user, channel: null, actions: [click] }, 'Malformed action payload: "channel"'],
+        [{ type: 'view_submission', user, team: { id: TEAM } }, 'Malformed view submission payload: "view"'],
+        [{ type: 'view_submission', user, view: { callback_id: VIEW.request, state: null } }, 'Malformed view submission payload: "view"'],
+        [{ type: 'view_submission', user, view: { callback_id: VIEW.deny, state: { values: null } } }, 'Malformed view submission payload: "view"'],
+        [{ type: 'view_submission', user: null, view: { callback_id: VIEW.request, state: { values: {} } } }, 'Malformed view submission payload: "user"'],
+        [{ type: 'view_closed', user: null, view: { callback_id: VIEW.request } }, 'Malformed view closed payload: "user"'],
+        [{ type: 'message_action', user, channel: null }, 'Malformed shortcut payload: "channel"'],
+        [{ type: 'shortcut', user: 'U0ADMIN1' }, 'Malformed shortcut payload: "user"'],
+        [{ type: 'block_suggestion', team: { id: TEAM } }, 'Malformed options request payload: "user"'],
+        [{ type: 'event_callback', event: null }, 'Malformed event payload: "event"'],
+        [{ type: 'event_callback', event: { type: 'message', user: null } }, 'Malformed event payload: "event"'],
+        [
+          { command: '/request-billing', text: '', user_id: employee.id, channel_id: ADMIN_CHANNEL, team_id: TEAM },
+          'Malformed slash command payload: "response_url"',
+        ],
+        [{ type: 'nonsense', user }, 'Not a Slack payload this app can route.'],
+        [[user], 'The payload field is not a JSON object.'],
+      ];
+      for (const [payload, reason] of cases) {
+        const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+        const signed = await postToBot(bot.url, SIGNING_SECRET, body);
+        expect(signed.status, body).toBe(400);
+        expect(signed.text.startsWith(reason), `${signed.text} for ${body}`).toBe(true);
+        const unsigned = await postToBot(bot.url, SIGNING_SECRET, body, FORGED);
+        expect(unsigned.status, body).toBe(401);
+        expect(unsigned.text).toBe('');
+      }
+      await bot.idle();
+      await expectHealthy();
+      expect(await bot.bot.deps.store.listByStatus('PENDING')).toEqual(before);
+      expect(bot.slack.calls().filter((c) => c.method !== 'auth.test')).toEqual([]);
+      expect(logProblems(log.lines, MARKER)).toEqual([]);
+      s.held({
+        times: cases.length * 2,
+        userSaw: 'HTTP 400 with a one-line reason naming the missing part for each signed body (no 500); HTTP 401 with no body for each unsigned one',
+        finalState: 'nothing stored, no Slack call, no unhandled error logged; healthz 200',
         lost: 'nothing',
       });
     },

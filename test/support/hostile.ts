@@ -106,6 +106,113 @@ export const hostileText = fc.oneof(
 /** A short hostile string: a button value, a select value, an id. */
 export const hostileValue = fc.oneof(fc.constantFrom(...INJECTIONS, ...COMMAND_WORDS, ''), fc.string({ maxLength: 40 }), unicodeHeavy);
 
+// ---------------------------------------------------------------------------
+// Slack-shaped payloads with parts missing or of the wrong kind
+// ---------------------------------------------------------------------------
+
+/** A value of the wrong kind for any field: what breaks code that reads a field without checking it. */
+export const wrongKind = fc.constantFrom<unknown>(null, 42, 'x', [], {}, true);
+
+/** Mostly the right value; else one of the wrong kind, or the field left out. */
+function maybe<T>(right: fc.Arbitrary<T>): fc.Arbitrary<T | unknown> {
+  return fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: wrongKind }, { weight: 1, arbitrary: fc.constant(undefined) });
+}
+
+/** The ids a shaped payload draws from (the fixture's people, channels and the bot's own ids). */
+export interface ShapeIds {
+  userIds: readonly string[];
+  channelIds: readonly string[];
+  teamId: string;
+  actionIds: readonly string[];
+  callbackIds: readonly string[];
+  /** The modal fields ({block, action}) a view's state may fill. */
+  fields: readonly { block: string; action: string }[];
+  /** Where a `response_url` points. */
+  responseUrl: string;
+}
+
+/**
+ * A payload of each kind Bolt routes (block_actions, view_submission and view_closed, shortcuts,
+ * block_suggestion, dialog_submission, event_callback, a slash command's fields, url_verification,
+ * and a made-up type), each part right, of the wrong kind, or left out: the bodies a signed but
+ * malformed request carries. Fields left out are `undefined` (JSON.stringify drops them).
+ * Slash commands only ask for help, status or the modal, so a case never stores a request.
+ */
+export function slackShapedPayload(ids: ShapeIds): fc.Arbitrary<Record<string, unknown>> {
+  const id = (known: readonly string[]) => fc.oneof(fc.constantFrom(...known), hostileValue);
+  const user = maybe(fc.record({ id: maybe(id(ids.userIds)), team_id: fc.constant(ids.teamId) }));
+  const team = maybe(fc.constant({ id: ids.teamId }));
+  const channel = maybe(fc.record({ id: maybe(fc.constantFrom(...ids.channelIds)) }));
+  const action = fc.record({
+    action_id: maybe(id(ids.actionIds)),
+    block_id: fc.constant('b'),
+    type: fc.constant('button'),
+    value: maybe(hostileValue),
+  });
+  const actions = maybe(fc.array(fc.oneof({ weight: 4, arbitrary: action }, { weight: 1, arbitrary: wrongKind }), { maxLength: 3 }));
+  const entry = fc.record({
+    type: fc.constant('static_select'),
+    value: maybe(hostileValue),
+    selected_option: maybe(fc.record({ value: maybe(hostileValue) })),
+  });
+  const field = fc.constantFrom(...ids.fields);
+  const values = maybe(
+    fc.array(fc.tuple(field, maybe(entry)), { maxLength: 3 }).map((pairs) => {
+      const out: Record<string, Record<string, unknown>> = {};
+      for (const [f, e] of pairs) out[f.block] = { [f.action]: e };
+      return out;
+    }),
+  );
+  const view = maybe(
+    fc.record({
+      callback_id: maybe(id(ids.callbackIds)),
+      private_metadata: maybe(hostileValue),
+      state: maybe(fc.record({ values })),
+    }),
+  );
+  const responseUrl = maybe(fc.constant(ids.responseUrl));
+  const interactive = { user, team, channel, response_url: responseUrl, trigger_id: fc.constant('1.2.x') };
+  const event = maybe(
+    fc.record({
+      type: maybe(fc.constantFrom('message', 'app_mention', 'reaction_added', 'subteam_created')),
+      user: maybe(id(ids.userIds)),
+      channel: maybe(fc.constantFrom(...ids.channelIds)),
+      item: maybe(fc.record({ channel: fc.constantFrom(...ids.channelIds) })),
+      subteam: maybe(fc.record({ created_by: id(ids.userIds) })),
+    }),
+  );
+  return fc.oneof(
+    fc.record({ type: fc.constant('block_actions'), ...interactive, actions }),
+    fc.record({
+      type: fc.constantFrom('view_submission', 'view_closed'),
+      user,
+      team,
+      view,
+      response_urls: maybe(fc.array(fc.record({ response_url: responseUrl }))),
+    }),
+    fc.record({ type: fc.constantFrom('shortcut', 'message_action'), ...interactive, callback_id: maybe(hostileValue) }),
+    fc.record({ type: fc.constant('block_suggestion'), user, team, channel, action_id: maybe(hostileValue), value: maybe(hostileValue) }),
+    fc.record({ type: fc.constant('dialog_submission'), user, team, channel, submission: maybe(fc.constant({})) }),
+    fc.record({
+      type: fc.constant('event_callback'),
+      team_id: fc.constant(ids.teamId),
+      event,
+      authorizations: maybe(fc.array(fc.oneof(fc.constant({ team_id: ids.teamId }), wrongKind), { maxLength: 2 })),
+    }),
+    fc.record({
+      command: maybe(fc.constant('/request-billing')),
+      text: maybe(fc.constantFrom('help', 'status', '')),
+      user_id: maybe(id(ids.userIds)),
+      channel_id: maybe(fc.constantFrom(...ids.channelIds)),
+      team_id: maybe(fc.constant(ids.teamId)),
+      response_url: responseUrl,
+      trigger_id: fc.constant('1.2.x'),
+    }),
+    fc.record({ type: fc.constant('url_verification'), challenge: hostileValue }),
+    fc.record({ type: hostileValue, user, team }),
+  );
+}
+
 /** Runs a property with the fixed seed and a bounded number of runs; the seed is in fast-check's failure report. */
 export async function runProperty<Ts extends [unknown, ...unknown[]]>(
   name: string,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Command, JUSTIFICATION_MAX, JUSTIFICATION_MIN, type ParseOptions, parseCommand } from '../../src/domain/command.js';
+import { type Command, JUSTIFICATION_MAX, JUSTIFICATION_MIN, type ParseOptions, parseCommand, parseDuration } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
 
 const opts: ParseOptions = { levels: ['read-only', 'full'], defaultDurationDays: 7, maxDurationDays: 90, breakGlassEnabled: false };
@@ -179,6 +179,68 @@ describe('parseCommand requests', () => {
 
   it('never takes a subcommand word as a level', () => {
     expect(parse('status 7d something long enough', { levels: ['status', 'read-only'] })).toEqual({ kind: 'status' });
+  });
+});
+
+describe('parseDuration: digits then d, nothing else', () => {
+  /** The duration the modal's value `value` gives (the modal reads it as `${value}d`), or the refusal. */
+  function modal(value: string, maxDays = 90): number | ValidationError {
+    try {
+      return parseDuration(`${value}d`, maxDays);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return err as ValidationError;
+    }
+  }
+
+  it('takes whole numbers of days from 1 to the maximum, typed or picked', () => {
+    expect(parseDuration('7d', 90)).toBe(7);
+    expect(parseDuration('7D', 90)).toBe(7);
+    expect(parseDuration('007d', 90)).toBe(7);
+    expect(modal('1')).toBe(1);
+    expect(modal('90')).toBe(90);
+  });
+
+  it.each([' 7', '7 ', '\t7', '0x10', '0b11', '0o7', '1e1', '7.0', '7.', '+7', '-7', '', 'NaN', 'Infinity', '７', '٧', '1_0', '7d'])(
+    'refuses the modal value %j on the duration field, with a message that says what a duration is',
+    (value) => {
+      const result = modal(value);
+      expect(result).toBeInstanceOf(ValidationError);
+      expect((result as ValidationError).field).toBe('duration');
+      expect((result as ValidationError).message).toMatch(/whole number of days/);
+    },
+  );
+
+  it('refuses more than the maximum naming the maximum, without repeating a huge number', () => {
+    expect((modal('91') as ValidationError).message).toBe('91 days is more than the maximum of 90 days.');
+    expect((modal('9'.repeat(400)) as ValidationError).message).toBe('That is more than the maximum of 90 days.');
+  });
+
+  it('accepts exactly the strings of ASCII digits in range (property)', () => {
+    const value = fc.oneof(
+      fc.integer({ min: -5, max: 200 }).map(String),
+      fc.stringMatching(/^[0-9]{1,4}$/),
+      fc.string({ maxLength: 8 }),
+      fc.tuple(fc.constantFrom(' ', '\t', '+', '0x', '0', '.', 'e1', '\u00a0'), fc.integer({ min: 1, max: 90 })).map(([x, n]) => `${x}${n}`),
+      fc.tuple(fc.integer({ min: 1, max: 90 }), fc.constantFrom(' ', '.0', 'e0', 'd', '\n')).map(([n, x]) => `${n}${x}`),
+    );
+    fc.assert(
+      fc.property(value, fc.integer({ min: 1, max: 3650 }), (v, maxDays) => {
+        const result = modal(v, maxDays);
+        const valid = /^[0-9]+$/.test(v) && Number(v) >= 1 && Number(v) <= maxDays;
+        if (valid) expect(result).toBe(Number(v));
+        else expect(result).toBeInstanceOf(ValidationError);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads the duration word of the command text by the same rule', () => {
+    expect(parse(`read-only 007d ${REASON}`)).toMatchObject({ durationDays: 7 });
+    expect(refused(`read-only -7d ${REASON}`).field).toBe('duration');
+    // Not a duration word at all: part of the justification, with the default duration.
+    expect(parse(`read-only 0x10d ${REASON}`)).toMatchObject({ durationDays: 7, justification: `0x10d ${REASON}` });
+    expect(parse(`read-only 1e1d ${REASON}`)).toMatchObject({ durationDays: 7, justification: `1e1d ${REASON}` });
   });
 });
 
