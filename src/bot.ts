@@ -67,6 +67,11 @@ function healthRoute(getDeps: () => BuiltDeps | undefined, sweepIntervalMs: numb
   };
 }
 
+/** p-retry's hook: a call whose attempt timed out is not tried again (thrown here, it ends the retries). */
+function notAfterTimeout(error: Error & { original?: unknown }): void {
+  if (error.original instanceof Error && error.original.name === 'TimeoutError') throw error;
+}
+
 export async function startBot(options: StartOptions): Promise<RunningBot> {
   const { config, log } = options;
   const logger = boltLogger(log);
@@ -82,7 +87,12 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     timeout: options.slackTimeoutMs ?? 10_000,
   };
   // The services' client logs warnings and errors only: its debug lines dump request bodies.
-  const slack = new WebClient(config.slack.botToken, { ...clientOptions, logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN });
+  const serviceLogging = { logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN };
+  const slack = new WebClient(config.slack.botToken, { ...clientOptions, ...serviceLogging });
+  // Posts are not idempotent: one whose answer timed out may have landed, and is not sent again
+  // (the client hands its retry options to p-retry, whose onFailedAttempt hook ends the retries).
+  const postRetries = { ...clientOptions.retryConfig, onFailedAttempt: notAfterTimeout };
+  const slackPosts = new WebClient(config.slack.botToken, { ...clientOptions, ...serviceLogging, retryConfig: postRetries });
   const auth = await slack.auth.test();
   const teamId = auth.team_id;
   // Given the bot's ids, Bolt does not call auth.test again on every incoming request.
@@ -95,6 +105,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     log,
     aws: options.aws,
     slack,
+    slackPosts,
     teamId: () => teamId,
     teamUrl: () => auth.url,
     ...(options.clock ? { clock: options.clock } : {}),

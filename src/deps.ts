@@ -193,6 +193,8 @@ export async function buildDeps(options: {
   log: Logger;
   aws: AwsOptions;
   slack: WebClient;
+  /** The client for new messages: not sent again after a timeout (see SlackNotifier). Default: `slack`. */
+  slackPosts?: WebClient;
   teamId: () => string | undefined;
   teamUrl?: () => string | undefined;
   clock?: Clock;
@@ -222,6 +224,7 @@ export async function buildDeps(options: {
   const directory = new SlackWebDirectory(slack);
   const notifier = new SlackNotifier({
     client: slack,
+    ...(options.slackPosts ? { postClient: options.slackPosts } : {}),
     adminChannelId: config.adminChannelId,
     dryRun: iam.dryRun,
     ...(options.teamUrl ? { teamUrl: options.teamUrl } : {}),

@@ -92,7 +92,9 @@ export class LifecycleService {
       }
       removedEarlier ||= release.removed;
       try {
-        const ended = await store.update(current, end(current, to, actor, now, release.detail));
+        // Stamped when written, not when the IAM call began: a notice stamped minutes early would
+        // look overdue to another sweep's redelivery while this one is still delivering it.
+        const ended = await store.update(current, end(current, to, actor, clock.now().toISOString(), release.detail));
         await this.deps.announcer.announce(ended);
         return ended;
       } catch (err) {

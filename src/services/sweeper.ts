@@ -81,7 +81,7 @@ export class Sweeper {
     );
     await each('pending', await this.deps.store.listByStatus('PENDING'), (r) => this.pending(r, at, graceCutoff, report), 'timedOut');
     await each('failed', await this.deps.store.listByStatus('FAILED'), (r) => this.failed(r, at), 'timedOut');
-    await each('redeliver', await this.deps.store.listNoticeDue(graceCutoff), (r) => this.deps.announcer.announce(r), 'redelivered');
+    await each('redeliver', await this.deps.store.listNoticeDue(graceCutoff), (r) => this.redeliver(r, at), 'redelivered');
 
     this.lastSweep = report;
     this.deps.log.info({ event: 'sweep.done', ...report });
@@ -159,6 +159,21 @@ export class Sweeper {
       if (err instanceof RequestConflictError) return false;
       throw err;
     }
+  }
+
+  /**
+   * Notices still due past the grace are sent again by one sweep: the notice is claimed first, so
+   * of several sweeps that found it (overlapping, or on other replicas) only the winner sends it.
+   */
+  private async redeliver(request: AccessRequest, now: string): Promise<boolean> {
+    let claimed: AccessRequest;
+    try {
+      claimed = await this.deps.store.update(request, claim(request, now));
+    } catch (err) {
+      if (err instanceof RequestConflictError) return false;
+      throw err;
+    }
+    return this.deps.announcer.announce(claimed);
   }
 
   /** The admin channel was not told when the request was made: post it now, once. */

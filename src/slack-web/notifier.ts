@@ -13,18 +13,26 @@ import { renderSummary } from '../slack/summary-blocks.js';
  */
 export class SlackNotifier implements Notifier, SummaryPoster {
   private readonly client: WebClient;
+  private readonly postClient: WebClient;
   private readonly adminChannelId: string;
   private readonly dryRun: boolean;
   private readonly teamUrl: () => string | undefined;
 
   constructor(options: {
     client: WebClient;
+    /**
+     * For new messages (chat.postMessage, chat.postEphemeral), which Slack does not deduplicate:
+     * a client that does not send a post again after its answer timed out (it may have landed),
+     * so a notice is repeated at most once, by the sweeper. Default: `client`.
+     */
+    postClient?: WebClient;
     adminChannelId: string;
     dryRun: boolean;
     /** The workspace URL from auth.test, for links to admin messages. */
     teamUrl?: () => string | undefined;
   }) {
     this.client = options.client;
+    this.postClient = options.postClient ?? options.client;
     this.adminChannelId = options.adminChannelId;
     this.dryRun = options.dryRun;
     this.teamUrl = options.teamUrl ?? (() => undefined);
@@ -40,16 +48,16 @@ export class SlackNotifier implements Notifier, SummaryPoster {
     const [first, ...rest] = renderSummary(report, teamUrl ? { teamUrl } : {});
     if (!first) return;
     options.signal?.throwIfAborted();
-    const head = await this.client.chat.postMessage({ channel: this.adminChannelId, ...first, unfurl_links: false });
+    const head = await this.postClient.chat.postMessage({ channel: this.adminChannelId, ...first, unfurl_links: false });
     for (const [i, message] of rest.entries()) {
       options.signal?.throwIfAborted();
       try {
-        await this.client.chat.postMessage({ channel: this.adminChannelId, thread_ts: head.ts, ...message, unfurl_links: false });
+        await this.postClient.chat.postMessage({ channel: this.adminChannelId, thread_ts: head.ts, ...message, unfurl_links: false });
       } catch (err) {
         const where = teamUrl && head.ts ? `<${teamUrl}archives/${this.adminChannelId}/p${head.ts.replace('.', '')}|posted above>` : 'posted above';
         const text = summaryIncompleteText(report, where, { from: i + 2, parts: rest.length + 1, reason: slackFailure(err) });
         // Not told either: the summary counts as not posted, and is posted again (at worst twice).
-        await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(text)), unfurl_links: false }).catch(() => {
+        await this.postClient.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(text)), unfurl_links: false }).catch(() => {
           throw err;
         });
         return;
@@ -64,7 +72,7 @@ export class SlackNotifier implements Notifier, SummaryPoster {
   async requestPosted(request: AccessRequest, context: { extensionOf?: AccessRequest }): Promise<{ channel: string; ts: string }> {
     const extension = context.extensionOf?.expiresAt ? { currentExpiresAt: context.extensionOf.expiresAt } : undefined;
     const message = this.mark(adminRequestMessage(request, extension ? { extension } : {}));
-    const out = await this.client.chat.postMessage({ channel: this.adminChannelId, ...message, unfurl_links: false });
+    const out = await this.postClient.chat.postMessage({ channel: this.adminChannelId, ...message, unfurl_links: false });
     if (!out.ts || !out.channel) throw new Error('chat.postMessage returned no ts');
     return { channel: out.channel, ts: out.ts };
   }
@@ -76,12 +84,12 @@ export class SlackNotifier implements Notifier, SummaryPoster {
   }
 
   async requesterNotified(request: AccessRequest): Promise<void> {
-    await this.client.chat.postMessage({ channel: request.requesterId, ...this.mark(requesterMessage(request)), unfurl_links: false });
+    await this.postClient.chat.postMessage({ channel: request.requesterId, ...this.mark(requesterMessage(request)), unfurl_links: false });
   }
 
   async threadNews(request: AccessRequest, news: ThreadNews): Promise<void> {
     if (!request.adminMessage) return;
-    await this.client.chat.postMessage({
+    await this.postClient.chat.postMessage({
       channel: request.adminMessage.channel,
       thread_ts: request.adminMessage.ts,
       ...this.mark(plain(threadNewsText(news))),
@@ -89,15 +97,15 @@ export class SlackNotifier implements Notifier, SummaryPoster {
   }
 
   async clickRefused(target: { channel: string; userId: string }, message: string): Promise<void> {
-    await this.client.chat.postEphemeral({ channel: target.channel, user: target.userId, ...this.mark(plain(message)) });
+    await this.postClient.chat.postEphemeral({ channel: target.channel, user: target.userId, ...this.mark(plain(message)) });
   }
 
   async linkMade(link: LinkNotice): Promise<void> {
-    await this.client.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(linkNoticeText(link))), unfurl_links: false });
+    await this.postClient.chat.postMessage({ channel: this.adminChannelId, ...this.mark(plain(linkNoticeText(link))), unfurl_links: false });
   }
 
   async directMessage(userId: string, text: string): Promise<void> {
-    await this.client.chat.postMessage({ channel: userId, ...this.mark(plain(text)) });
+    await this.postClient.chat.postMessage({ channel: userId, ...this.mark(plain(text)) });
   }
 }
 

@@ -51,6 +51,8 @@ interface FaultCase {
   error: string;
   /** What the admins' note says Slack answered. */
   told: string;
+  /** A lasting fault: how many attempts the client makes at one continuation (a post is not sent again after a timeout). */
+  attempts?: number;
 }
 
 const RATELIMITED: FaultCase = {
@@ -66,14 +68,6 @@ const RATELIMITED: FaultCase = {
 const ONCE: FaultCase[] = [
   RATELIMITED,
   { name: '5xx-once', fault: { kind: 'http', status: 503 }, times: 1, words: 'HTTP 503, once', error: 'http_503', told: 'HTTP 503' },
-  {
-    name: 'timeout-once',
-    fault: { kind: 'hang', ms: 3_000 },
-    times: 1,
-    words: `answer held 3 s, past the client's ${CLIENT_TIMEOUT_MS} ms timeout, once`,
-    error: 'timeout',
-    told: 'no answer',
-  },
 ];
 
 /** Faults that outlast the client's retries: the first message is out, the rest cannot follow. */
@@ -84,13 +78,15 @@ const LASTING: FaultCase[] = [
     words: 'HTTP 503 on every attempt until cleared (the client retries once)',
     error: 'http_503',
     told: 'HTTP 503',
+    attempts: 1 + CLIENT_RETRIES,
   },
   {
     name: 'timeout',
     fault: { kind: 'hang', ms: 3_000 },
-    words: `answer held 3 s, past the client's ${CLIENT_TIMEOUT_MS} ms timeout, on every attempt until cleared (the client retries once)`,
+    words: `answer held 3 s, past the client's ${CLIENT_TIMEOUT_MS} ms timeout, until cleared (a post whose answer timed out may have landed: it is not sent again)`,
     error: 'timeout',
     told: 'no answer',
+    attempts: 1,
   },
 ];
 
@@ -250,10 +246,11 @@ describe('Slack faults: the summary’s thread continuations (chat.postMessage i
     clock.set(AFTER_FIRING);
 
     expect(await bot.deps.summaries.runDue()).toBe(1);
-    await h.slack.waitFor(() => continuationCalls(h).filter((call) => !call.ok && call.error === c.error).length >= 1 + CLIENT_RETRIES);
+    const attempts = c.attempts ?? 1;
+    await h.slack.waitFor(() => continuationCalls(h).filter((call) => !call.ok && call.error === c.error).length >= attempts);
     const faulted = continuationCalls(h).filter((call) => !call.ok);
     // Part 2's attempts, then nothing more into a thread Slack does not take.
-    expect(faulted).toHaveLength(1 + CLIENT_RETRIES);
+    expect(faulted).toHaveLength(attempts);
     expect(faulted.every((call) => call.args.text === `${WEEKLY_TITLE} (continued, part 2 of 3)`)).toBe(true);
     const [head] = weeklySummaries(h);
     expect(weeklySummaries(h)).toHaveLength(1);
