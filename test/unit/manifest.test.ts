@@ -123,8 +123,11 @@ describe('manifest.yml', () => {
     expect(literalCalls(srcFiles, 'action').length + literalCalls(srcFiles, 'view').length).toBeGreaterThan(0);
     const events = literalCalls(srcFiles, 'event').length + literalCalls(srcFiles, 'message').length;
     if (events === 0) expect(settings.event_subscriptions).toBeUndefined();
-    // The app's DMs show in its Messages tab.
+    // The app's DMs show in its Messages tab, which is read-only: the code reads no messages
+    // (no message listener, no im:history), so a message typed there would get silence.
     expect(manifest.features?.app_home?.messages_tab_enabled).toBe(true);
+    expect(literalCalls(srcFiles, 'message')).toHaveLength(0);
+    expect(manifest.features?.app_home?.messages_tab_read_only_enabled).toBe(true);
   });
 
   it('shows the HTTP-mode request URLs as comments that land in the right place when uncommented', () => {
