@@ -8,18 +8,18 @@ import {
   GetUserCommand,
   type IAMClient,
   ListMFADevicesCommand,
-  ListUserTagsCommand,
-  type ListUserTagsCommandOutput,
   NoSuchEntityException,
+  paginateGetAccountAuthorizationDetails,
   paginateGetGroup,
   paginateListAccessKeys,
   paginateListAttachedGroupPolicies,
   paginateListGroupPolicies,
   paginateListGroupsForUser,
-  paginateListUsers,
   RemoveUserFromGroupCommand,
+  type Tag,
 } from '@aws-sdk/client-iam';
 import { needsPolicyDocument, type PolicyVersion } from '../domain/group-policy.js';
+import { sameIamUser } from '../domain/iam-user.js';
 import { AmbiguousMappingError, BillingAccessError, errorName, GroupNotAllowedError, IamUnavailableError } from '../errors.js';
 import type { GroupPolicyState, IamGateway, IamUserInfo, MemberReview, RemoveOutcome } from '../services/ports.js';
 
@@ -58,12 +58,16 @@ function parseDocument(encoded: string | undefined): unknown {
 }
 
 /**
- * IAM_USER_MAPPING=tag costs one ListUserTags per IAM user, so the email → user index is built
- * at most once per interval, and concurrent lookups share one build.
+ * IAM_USER_MAPPING=tag reads every IAM user's tags: ListUsers returns no tags, so the email → user
+ * index is read with GetAccountAuthorizationDetails (Filter=User), up to TAG_INDEX_PAGE_SIZE users
+ * and their tags a call (5 calls for 5,000 users). It is built at most once per interval, and
+ * concurrent lookups share one build.
  * A hit is served from an index up to 5 minutes old: a re-tagged user is seen within that, and
  * the approval resolves the identity again.
  */
 const TAG_INDEX_MAX_AGE_MS = 5 * 60 * 1000;
+/** IAM's largest page (MaxItems); IAM may answer with fewer and a Marker. */
+const TAG_INDEX_PAGE_SIZE = 1000;
 /**
  * A miss is believed for a minute after a build: a newly tagged user is found within a minute,
  * while a stream of unknown emails lists the account at most once a minute.
@@ -71,7 +75,7 @@ const TAG_INDEX_MAX_AGE_MS = 5 * 60 * 1000;
 const TAG_MISS_MAX_AGE_MS = 60 * 1000;
 
 interface TagIndex {
-  /** When the listing ended: a listing that takes minutes (thousands of users) is not started again at once. */
+  /** When the listing ended: a listing that took a while (thousands of users) is not started again at once. */
   builtAt: number;
   /** Lowercased email → every IAM user tagged with it (more than one is an ambiguous mapping). */
   byEmail: Map<string, string[]>;
@@ -122,7 +126,10 @@ export class AwsIamGateway implements IamGateway {
     try {
       await this.iam.send(new GetUserCommand({ UserName: userName }));
     } catch (err) {
-      if (err instanceof NoSuchEntityException) return undefined;
+      if (err instanceof NoSuchEntityException) {
+        this.forgetTaggedUser(userName);
+        return undefined;
+      }
       throw new IamUnavailableError('GetUser', err);
     }
     const notChecked: string[] = [];
@@ -203,42 +210,44 @@ export class AwsIamGateway implements IamGateway {
     return this.tagIndexBuild;
   }
 
+  /**
+   * Every user's `email` tags, a page of users (with their tags) a call. A build that fails on
+   * any page is not kept: a part of the account could hide a second user with the address.
+   * Filter=User: no group, role or managed policy is asked for (each user comes with its group
+   * names and inline policies, which are not read).
+   */
   private async listEmailTags(): Promise<TagIndex> {
     const byEmail = new Map<string, string[]>();
     try {
-      for await (const page of paginateListUsers({ client: this.iam }, {})) {
-        for (const user of page.Users ?? []) {
+      for await (const page of paginateGetAccountAuthorizationDetails({ client: this.iam, pageSize: TAG_INDEX_PAGE_SIZE }, { Filter: ['User'] })) {
+        for (const user of page.UserDetailList ?? []) {
           if (!user.UserName) continue;
-          for (const address of await this.emailTagsOf(user.UserName)) {
+          for (const address of emailTagsOf(user.Tags)) {
             const names = byEmail.get(address) ?? [];
             if (!names.includes(user.UserName)) byEmail.set(address, [...names, user.UserName]);
           }
         }
       }
     } catch (err) {
-      throw new IamUnavailableError('ListUsers/ListUserTags', err);
+      throw new IamUnavailableError('GetAccountAuthorizationDetails', err);
     }
     this.tagIndex = { builtAt: this.now(), byEmail };
     return this.tagIndex;
   }
 
-  /** The lowercased `email` tag values of one user, every tag page read. */
-  private async emailTagsOf(userName: string): Promise<string[]> {
-    const addresses: string[] = [];
-    let marker: string | undefined;
-    do {
-      let tags: ListUserTagsCommandOutput;
-      try {
-        tags = await this.iam.send(new ListUserTagsCommand({ UserName: userName, Marker: marker }));
-      } catch (err) {
-        // Deleted between ListUsers and ListUserTags: it maps nobody, and the rest of the index stands.
-        if (err instanceof NoSuchEntityException) return [];
-        throw err;
-      }
-      for (const tag of tags.Tags ?? []) if (tag.Key === 'email' && tag.Value) addresses.push(tag.Value.trim().toLowerCase());
-      marker = tags.IsTruncated ? tags.Marker : undefined;
-    } while (marker);
-    return addresses;
+  /**
+   * IAM says this user does not exist (deleted since the index was read): it maps no address from
+   * now on, and an address it shared with another user is no longer ambiguous.
+   */
+  private forgetTaggedUser(userName: string): void {
+    const byEmail = this.tagIndex?.byEmail;
+    if (!byEmail) return;
+    for (const [address, names] of byEmail) {
+      if (!names.some((n) => sameIamUser(n, userName))) continue;
+      const left = names.filter((n) => !sameIamUser(n, userName));
+      if (left.length) byEmail.set(address, left);
+      else byEmail.delete(address);
+    }
   }
 
   /** The account's limit of groups per IAM user (a pre-check only: AddUserToGroup enforces it); null when unreadable. */
@@ -387,6 +396,13 @@ function isNoSuchEntity(err: unknown): boolean {
   if (err instanceof NoSuchEntityException) return true;
   const name = err instanceof Error ? err.name : '';
   return name === 'NoSuchEntityException' || name === 'NoSuchEntity';
+}
+
+/** The lowercased values of a user's `email` tags (IAM keeps one value per key). */
+function emailTagsOf(tags: Tag[] | undefined): string[] {
+  const addresses: string[] = [];
+  for (const tag of tags ?? []) if (tag.Key === 'email' && tag.Value) addresses.push(tag.Value.trim().toLowerCase());
+  return addresses;
 }
 
 /**

@@ -226,9 +226,7 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
     { actions: USER_READS, resources: [`arn:${partition}:iam::${account}:user/*`] },
     { actions: ['iam:GetAccountSummary'], resources: ['*'], soft: 'optional: without it the groups-per-user quota is not checked' },
   ];
-  if (input.iamUserMapping === 'tag') {
-    probes.push({ actions: ['iam:ListUsers'], resources: ['*'] }, { actions: ['iam:ListUserTags'], resources: [`arn:${partition}:iam::${account}:user/*`] });
-  }
+  if (input.iamUserMapping === 'tag') probes.push({ actions: ['iam:GetAccountAuthorizationDetails'], resources: ['*'] });
   if (input.table) {
     probes.push(
       { actions: TABLE_ACTIONS, resources: [input.table.arn] },

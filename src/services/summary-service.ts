@@ -158,7 +158,11 @@ export class SummaryService {
     };
   }
 
-  /** Reads one billing group from IAM: members, their MFA, keys and console use, drift, policies. */
+  /**
+   * Reads one billing group from IAM: members, their MFA, keys and console use, drift, policies.
+   * Its IAM calls grow with the group's members only: a few for the group, four reads per member,
+   * REVIEW_CONCURRENCY members at a time.
+   */
   private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date): Promise<GroupReview> {
     const review: GroupReview = { level, groupName, members: [], policyProblems: [] };
     try {
@@ -168,10 +172,12 @@ export class SummaryService {
         const problems = groupPolicyProblems({ expectedArn, ...policies, namespaces: this.config.billingNamespaces });
         review.policyProblems.push(...problems.map((p) => p.text));
       }
-      for (const userName of await this.iam.groupMembers(groupName)) {
+      const reviewed = await reviewEach(await this.iam.groupMembers(groupName), (userName) => {
         const grants = active.filter((g) => sameIamUser(g.iamUserName, userName) && g.groupName === groupName);
-        review.members.push(await this.reviewMember(userName, groupName, grants, now));
-      }
+        return this.reviewMember(userName, groupName, grants, now);
+      });
+      review.members.push(...reviewed.findings);
+      if (reviewed.failed) throw reviewed.failed.error;
     } catch (err) {
       review.error = `${errorName(err)}: ${errorMessage(err)}`;
     }
@@ -310,4 +316,38 @@ export class SummaryService {
     this.log.error({ event: 'summary.taken_over', firingAt, when });
     return false;
   }
+}
+
+/**
+ * Members reviewed at once. Each is four IAM reads sent together (src/aws/iam.ts reviewMember),
+ * so a review has at most four times this many IAM calls in flight, whatever the group's size:
+ * IAM's request rate is the account's, shared with everything else in it. A throttled call is
+ * retried by the SDK with backoff (standard mode) before it reaches the review.
+ */
+export const REVIEW_CONCURRENCY = 4;
+
+/**
+ * Reviews each member, REVIEW_CONCURRENCY at a time, the findings in the members' order. The
+ * first failure starts no further member; the ones under way finish (a drift removal already
+ * made stays in the findings, so the summary says it was made).
+ */
+async function reviewEach(
+  userNames: string[],
+  review: (userName: string) => Promise<MemberFinding>,
+): Promise<{ findings: MemberFinding[]; failed?: { error: unknown } }> {
+  const findings: (MemberFinding | undefined)[] = new Array(userNames.length);
+  let failed: { error: unknown } | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (!failed && next < userNames.length) {
+      const i = next++;
+      try {
+        findings[i] = await review(userNames[i] as string);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REVIEW_CONCURRENCY, userNames.length) }, worker));
+  return { findings: findings.filter((f): f is MemberFinding => f !== undefined), ...(failed ? { failed } : {}) };
 }

@@ -34,7 +34,7 @@ const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const ACCOUNT = '123456789012';
 const CUSTOM_POLICY = `arn:aws:iam::${ACCOUNT}:policy/BillingCustom`;
 /** The parameters under which the policy holds every statement the code may need. */
-const EVERYTHING = { CustomerManagedPolicyArns: CUSTOM_POLICY };
+const EVERYTHING = { CustomerManagedPolicyArns: CUSTOM_POLICY, IamUserMapping: 'tag' };
 
 function botPolicy(parameters: Record<string, string> = {}): { document: PolicyDocument; roles: unknown } {
   const resources = render(template, { parameters, accountId: ACCOUNT });
@@ -54,9 +54,11 @@ function resourcesByAction(doc: PolicyDocument): Map<string, string[]> {
 
 const GROUP_ACTIONS = ['iam:AddUserToGroup', 'iam:RemoveUserFromGroup', 'iam:GetGroup', 'iam:ListAttachedGroupPolicies', 'iam:ListGroupPolicies'];
 const POLICY_ACTIONS = ['iam:GetPolicy', 'iam:GetPolicyVersion'];
-const USER_ACTIONS = ['iam:GetUser', 'iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListGroupsForUser', 'iam:ListAccessKeys', 'iam:ListUserTags'];
+const USER_ACTIONS = ['iam:GetUser', 'iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListGroupsForUser', 'iam:ListAccessKeys'];
 /** IAM offers no resource-level permissions for these: `*` is the only possible resource. */
-const NO_RESOURCE_LEVEL = ['iam:ListUsers', 'iam:GetAccountSummary'];
+const NO_RESOURCE_LEVEL = ['iam:GetAccountSummary', 'iam:GetAccountAuthorizationDetails'];
+/** IAM_USER_MAPPING=tag only: every user with its tags (and, unfiltered, every role and policy), so not granted otherwise. */
+const TAG_MAPPING_ACTIONS = ['iam:GetAccountAuthorizationDetails'];
 
 /**
  * SDK operations in src/ that are deliberately not the bot's, each with the reason. Anything
@@ -237,6 +239,21 @@ describe('the bot policy', () => {
     expect(byAction.get('dynamodb:Query')?.sort()).toEqual([table, `${table}/index/*`]);
   });
 
+  it('reads every IAM user with its tags (GetAccountAuthorizationDetails, on *) only with IamUserMapping=tag', () => {
+    expect(template.Parameters?.IamUserMapping?.Default).toBe('email-localpart');
+    expect(template.Parameters?.IamUserMapping?.AllowedValues?.sort()).toEqual(['email', 'email-localpart', 'tag']);
+    for (const mapping of [undefined, 'email-localpart', 'email']) {
+      const granted = actionsOf(botPolicy({ ...(mapping ? { IamUserMapping: mapping } : {}), CustomerManagedPolicyArns: CUSTOM_POLICY }).document);
+      for (const action of TAG_MAPPING_ACTIONS) expect(granted.has(action), `${action} with ${mapping ?? 'the default'}`).toBe(false);
+    }
+    const { document } = botPolicy({ IamUserMapping: 'tag' });
+    const statement = document.Statement.find((s) => s.Sid === 'IdentityByEmailTag');
+    expect(list(statement?.Action ?? [])).toEqual(TAG_MAPPING_ACTIONS);
+    expect(resourcesByAction(document).get('iam:GetAccountAuthorizationDetails')).toEqual(['*']);
+    // The per-user listing it replaces is gone: no ListUsers, no ListUserTags.
+    for (const action of ['iam:ListUsers', 'iam:ListUserTags']) expect(actionsOf(document).has(action), action).toBe(false);
+  });
+
   it('lets doctor simulate only the bot itself; BotRoleName attaches the policy to that role', () => {
     const self = `arn:aws:iam::${ACCOUNT}:user/\${aws:username}`;
     const withoutRole = botPolicy();
@@ -282,6 +299,7 @@ describe('the bot policy', () => {
       BillingGroupNames: 'BillingReadOnly,BillingFull',
       BotRoleName: 'BOT_ROLE_NAME',
       CustomerManagedPolicyArns: `arn:aws:iam::${ACCOUNT}:policy/CUSTOMER_MANAGED_POLICY`,
+      IamUserMapping: 'tag',
     });
     const withPlaceholders = JSON.parse(JSON.stringify(document).replaceAll(ACCOUNT, 'ACCOUNT_ID').replaceAll('us-east-1', 'REGION')) as PolicyDocument;
     const normalized = (doc: PolicyDocument) => doc.Statement.map((s) => ({ ...s, Action: list(s.Action).sort(), Resource: list(s.Resource).sort() }));

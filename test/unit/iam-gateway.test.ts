@@ -5,6 +5,8 @@
  */
 import {
   AddUserToGroupCommand,
+  GetAccountAuthorizationDetailsCommand,
+  type GetAccountAuthorizationDetailsCommandInput,
   GetAccountSummaryCommand,
   GetGroupCommand,
   GetLoginProfileCommand,
@@ -15,13 +17,27 @@ import {
   ListGroupPoliciesCommand,
   ListGroupsForUserCommand,
   ListMFADevicesCommand,
+  ListUsersCommand,
+  ListUserTagsCommand,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DryRunIamGateway } from '../../src/aws/dry-run.js';
-import { GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
+import { AmbiguousMappingError, GroupNotAllowedError, IamUnavailableError, PolicyNotAllowedError } from '../../src/aws/iam.js';
 import { errorMessage } from '../../src/errors.js';
-import { ALLOWED, awsError, CREATED, CUSTOM_ARN, existingUser, gatewayRig, noSuchEntity, READ_ONLY_ARN } from '../support/iam-mock.js';
+import {
+  type AccountUsersStub,
+  ALLOWED,
+  accountUsers,
+  awsError,
+  CREATED,
+  CUSTOM_ARN,
+  type DirectoryUser,
+  existingUser,
+  gatewayRig,
+  noSuchEntity,
+  READ_ONLY_ARN,
+} from '../support/iam-mock.js';
 
 let { iamMock, clock, gateway } = gatewayRig();
 beforeEach(() => {
@@ -316,5 +332,154 @@ describe('AwsIamGateway quota', () => {
     clock.advance(2 * 60 * 1000);
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(20);
     expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(2);
+  });
+});
+
+describe('AwsIamGateway.findUserByEmailTag (IAM_USER_MAPPING=tag): the index of users by their email tag', () => {
+  const email = (address: string) => [{ Key: 'email', Value: address }];
+  /** Four users over two pages of two (IAM may answer with fewer than MaxItems). */
+  let directory: DirectoryUser[] = [];
+  let stub: AccountUsersStub;
+  beforeEach(() => {
+    directory = [
+      { name: 'alice', tags: [{ Key: 'team', Value: 'finance' }] },
+      { name: 'bob.smith', tags: [{ Key: 'team', Value: 'ops' }, ...email(' Bob.Smith@Corp.com ')] },
+      { name: 'carol', tags: email('carol@corp.com') },
+      { name: 'role-less' },
+    ];
+    stub = accountUsers(iamMock, () => directory, { pageCap: 2 });
+  });
+  const gaadCalls = () => stub.calls;
+  /** Builds of the directory above: each reads its two pages. */
+  const builds = () => gaadCalls().filter((i) => !i.Marker).length;
+
+  it('reads users with their tags a page at a time (Filter=User, MaxItems 1000, every Marker followed), never one call per user', async () => {
+    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
+    await expect(gateway.findUserByEmailTag('CAROL@corp.com')).resolves.toBe('carol');
+    expect(gaadCalls()).toEqual([
+      { Filter: ['User'], MaxItems: 1000 },
+      { Filter: ['User'], MaxItems: 1000, Marker: '2' },
+    ]);
+    expect(iamMock.calls()).toHaveLength(2);
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(0);
+    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(0);
+  });
+
+  it('5,000 users: 5 calls for the first lookup, none for 200 more within the minute', async () => {
+    directory = Array.from({ length: 5_000 }, (_, i) => ({ name: `user${i}`, tags: email(`user${i}@corp.com`) }));
+    stub = accountUsers(iamMock, () => directory);
+    await expect(gateway.findUserByEmailTag('user4999@corp.com')).resolves.toBe('user4999');
+    expect(iamMock.calls()).toHaveLength(5);
+    for (let i = 0; i < 200; i++) {
+      clock.advance(250);
+      const address = i % 10 === 0 ? `nobody${i}@corp.com` : `user${(i * 37) % 5_000}@corp.com`;
+      await expect(gateway.findUserByEmailTag(address)).resolves.toBe(i % 10 === 0 ? undefined : `user${(i * 37) % 5_000}`);
+    }
+    expect(iamMock.calls()).toHaveLength(5);
+  });
+
+  it('caches the index: lookups within the minute make no new IAM calls; a hit is refreshed once the index is five minutes old', async () => {
+    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
+    clock.advance(60_000);
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
+    expect(builds()).toBe(1);
+    clock.advance(4 * 60_000 + 1);
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    expect(builds()).toBe(2);
+  });
+
+  it('believes a miss for a minute after a build, then lists again once; hits are served between misses', async () => {
+    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBeUndefined();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(5_000);
+      await expect(gateway.findUserByEmailTag(`nobody${i}@corp.com`)).resolves.toBeUndefined();
+      await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    }
+    expect(builds()).toBe(1);
+    // Past the minute a miss may be a newly tagged user: one rebuild finds them.
+    directory.push({ name: 'dave', tags: email('nobody@corp.com') });
+    clock.advance(10_001);
+    await expect(gateway.findUserByEmailTag('nobody@corp.com')).resolves.toBe('dave');
+    await expect(gateway.findUserByEmailTag('someone@corp.com')).resolves.toBeUndefined();
+    expect(builds()).toBe(2);
+  });
+
+  it('sees a re-tag at the next build: the address moves to its new user', async () => {
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    directory = directory.map((u) =>
+      u.name === 'carol' ? { ...u, tags: [{ Key: 'team', Value: 'left' }] } : u.name === 'alice' ? { ...u, tags: email('carol@corp.com') } : u,
+    );
+    clock.advance(4 * 60_000);
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    clock.advance(60_001);
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('alice');
+  });
+
+  it('refuses an address two users carry (case-insensitively, on different pages) as an ambiguous mapping; other addresses still resolve', async () => {
+    directory[3] = { name: 'role-less', tags: email('BOB.SMITH@corp.com') };
+    const err = await gateway.findUserByEmailTag('Bob.Smith@corp.com').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AmbiguousMappingError);
+    const ambiguous = err as AmbiguousMappingError;
+    expect(ambiguous.email).toBe('bob.smith@corp.com');
+    expect([...ambiguous.userNames].sort()).toEqual(['bob.smith', 'role-less']);
+    expect(ambiguous.detail).toMatch(/^IAM users (bob\.smith and role-less|role-less and bob\.smith) are both tagged email=bob\.smith@corp\.com/);
+    // The employee is not told other people's IAM user names.
+    expect(ambiguous.message).not.toMatch(/role-less|bob\.smith@/);
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    expect(builds()).toBe(1);
+  });
+
+  it('shares one build between 20 concurrent lookups', async () => {
+    const emails = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'carol@corp.com' : `nobody${i}@corp.com`));
+    const found = await Promise.all(emails.map((e) => gateway.findUserByEmailTag(e)));
+    expect(found.filter(Boolean)).toEqual(Array(10).fill('carol'));
+    expect(iamMock.calls()).toHaveLength(2);
+  });
+
+  it('a page throttled past the SDK retries fails the whole build for every waiter; nothing of it is kept, and the next lookup starts again from the first page', async () => {
+    let throttled = false;
+    iamMock.on(GetAccountAuthorizationDetailsCommand).callsFake((input: GetAccountAuthorizationDetailsCommandInput) => {
+      stub.calls.push(structuredClone(input));
+      if (input.Marker === '2' && !throttled) {
+        throttled = true;
+        throw Object.assign(awsError('Throttling', 'Rate exceeded'), { $retryable: { throttling: true } });
+      }
+      return stub.page(input);
+    });
+    const results = await Promise.allSettled([gateway.findUserByEmailTag('alice@corp.com'), gateway.findUserByEmailTag('carol@corp.com')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (const r of results) {
+      const reason = r.status === 'rejected' ? (r.reason as IamUnavailableError) : undefined;
+      expect(reason).toBeInstanceOf(IamUnavailableError);
+      expect(reason?.operation).toBe('GetAccountAuthorizationDetails');
+      expect(reason?.detail).toMatch(/Throttling: Rate exceeded/);
+    }
+    expect(gaadCalls()).toHaveLength(2);
+    // A first page alone would have said "no user" for carol: the next lookup reads both pages again.
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    expect(gaadCalls().map((i) => i.Marker)).toEqual([undefined, '2', undefined, '2']);
+  });
+
+  it('refused (the policy lacks iam:GetAccountAuthorizationDetails): IamUnavailableError naming the call, never "no user"', async () => {
+    iamMock.on(GetAccountAuthorizationDetailsCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:GetAccountAuthorizationDetails'));
+    const err = await gateway.findUserByEmailTag('carol@corp.com').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IamUnavailableError);
+    expect(errorMessage(err)).not.toMatch(/tagged/);
+    expect((err as IamUnavailableError).operation).toBe('GetAccountAuthorizationDetails');
+  });
+
+  it('a hit on a user deleted since the build: once IAM says the user is gone, it maps nothing, and a shared address is no longer ambiguous', async () => {
+    directory[0] = { name: 'alice', tags: email('carol@corp.com') };
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).rejects.toBeInstanceOf(AmbiguousMappingError);
+    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
+    iamMock.on(GetUserCommand).rejects(noSuchEntity('The user with name Alice cannot be found.'));
+    directory = directory.filter((u) => u.name !== 'alice');
+    await expect(gateway.getUser('Alice')).resolves.toBeUndefined();
+    await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
+    iamMock.on(GetUserCommand).rejects(noSuchEntity('The user with name bob.smith cannot be found.'));
+    await expect(gateway.getUser('bob.smith')).resolves.toBeUndefined();
+    await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBeUndefined();
+    expect(builds()).toBe(1);
   });
 });
