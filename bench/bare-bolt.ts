@@ -1,5 +1,6 @@
 /**
- * The baseline: a bare Bolt app (HTTP receiver) that only acknowledges a signed slash command.
+ * The baseline: a bare Bolt app (HTTP receiver) that only acknowledges a signed slash command
+ * or button click.
  * Same receiver options as the bot; given its ids so it never calls auth.test.
  * Env: PORT, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL.
  */
@@ -30,6 +31,10 @@ const app = new App({
   clientOptions: { slackApiUrl: process.env.SLACK_API_URL ?? 'http://127.0.0.1:9/api/' },
 });
 app.command('/request-billing', async ({ ack }) => {
+  await ack();
+});
+// Button clicks (the sustained phase's Approve clicks): acked, nothing more.
+app.action(/.*/, async ({ ack }) => {
   await ack();
 });
 await receiver.start({ port: Number(process.env.PORT), host: '127.0.0.1' });

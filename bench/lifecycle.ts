@@ -19,7 +19,8 @@ export interface LifecycleRun {
   windowMs: number;
 }
 
-async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+/** Polls `probe` every 5 ms until it gives a value; throws after `timeoutMs`. */
+export async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

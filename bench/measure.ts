@@ -134,6 +134,14 @@ export function rounds<T>(items: T[], n: number): T[][] {
   return Array.from({ length: n }, (_, i) => items.slice(i * size, (i + 1) * size)).filter((r) => r.length > 0);
 }
 
+/** The p50, p90, p99 and largest of `values` (NaN when empty), and how many there were. */
+export function quantiles(values: number[]): { p50: number; p90: number; p99: number; max: number; n: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted.length ? (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number) : Number.NaN;
+  return { p50: at(50), p90: at(90), p99: at(99), max: sorted[sorted.length - 1] ?? Number.NaN, n: sorted.length };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Meter, PhaseClock } from './measure.js';
 import type { PeriodResult } from './period.js';
+import type { AcksFirstResult } from './phases/acks-first.js';
 import type { ApproveResult } from './phases/approve.js';
 import type { BaselineResult } from './phases/baseline.js';
 import type { BotFigures } from './phases/bot.js';
@@ -18,6 +19,8 @@ import type { EmbeddedResult } from './phases/embedded.js';
 import type { HelpResult } from './phases/help.js';
 import type { LifecycleResult } from './phases/lifecycle.js';
 import type { RequestsResult } from './phases/requests.js';
+import type { SaturationResult } from './phases/saturation.js';
+import type { SustainedResult } from './phases/sustained.js';
 import { placement, ROOT } from './procs.js';
 import type { Settings } from './settings.js';
 
@@ -31,6 +34,27 @@ export interface PhaseResults {
   bundled?: BundledResult;
   embedded?: EmbeddedResult;
   period?: PeriodResult;
+  sustained?: SustainedResult;
+  saturation?: SaturationResult;
+  /** The load phases again on a bot without the acks-first pause (absent with BENCH_ACKS_FIRST=with). */
+  acksFirst?: AcksFirstResult;
+  identityScale?: IdentityScaleFigures;
+  reviewScale?: ReviewScaleFigures;
+}
+
+/** The identity lookup with thousands of IAM users (bench/phases/identity-scale.ts): its contract fields, and any more. */
+export interface IdentityScaleFigures {
+  iam_users: number;
+  iam_calls_per_lookup: number;
+  [more: string]: unknown;
+}
+
+/** The access review with hundreds of group members (bench/phases/review-scale.ts): its contract fields, and any more. */
+export interface ReviewScaleFigures {
+  members: number;
+  iam_calls: number;
+  ms: number;
+  [more: string]: unknown;
 }
 
 export interface RunRecord {
@@ -43,25 +67,45 @@ export interface RunRecord {
   cpuProfileDir: string | undefined;
 }
 
-const NOTES = {
-  command_ack:
-    'signed `/request-billing <level> 7d …` (a real request: acked at once, IAM and Slack calls after the ack), each from its own employee and level, all valid and unique, 50 connections, count-bounded, in rounds (each from a fresh load generator on a quiet bot); rps from the first request sent to the last answer; p50, p99 and rps are the medians of the rounds (each in extras.command_ack_burst.rounds)',
-  command_ack_help:
-    'signed `/request-billing help` from 2,000 rotating bodies (acked with the help text; no I/O), 50 connections, 10 s after a 2 s warm-up: the same bodies and load as the baseline',
-  baseline:
-    'bare Bolt app acking the same help bodies for 10 s after a warm-up; request_burst: the same real-request bodies as the bot bursts, in the same rounds (medians)',
-  approve_ack:
-    'signed Approve clicks, each on its own pending request made by the request bursts; count-bounded (one click per request), in rounds like command_ack (medians)',
-  cpu_pinning:
-    'the process under test (bare Bolt, then the bot) alone on CPU 0; emulators, fake Slack, proxies and load generator on the others (BENCH_PIN=0: off)',
-  capacity: 'table only (neither emulator reports index capacity); counts calls the bot sent without ReturnConsumedCapacity too (the proxy added TOTAL)',
-  startup_ms: 'spawn of `node --import tsx src/main.ts` (no tsx CLI wrapper) to the first 200 from GET /healthz',
-  peak_rss_mb: 'VmHWM of the bot process (the node process running src/main.ts), read at the end of the run',
-  lifecycle: 'request → confirmation → Approve click → requester told the grant is active; verified afterwards in IAM (GetGroup) and the table (ACTIVE)',
-};
+/** What each figure means, with the run's own durations. */
+function notes(settings: Settings) {
+  const load = `${settings.loadSeconds} s after a ${settings.warmupSeconds} s warm-up`;
+  return {
+    command_ack:
+      'signed `/request-billing <level> 7d …` (a real request: acked at once, IAM and Slack calls after the ack), each from its own employee and level, all valid and unique, 50 connections, count-bounded, in rounds (each from a fresh load generator on a quiet bot); rps from the first request sent to the last answer; p50, p99 and rps are the medians of the rounds (each in extras.command_ack_burst.rounds)',
+    command_ack_help: `signed \`/request-billing help\` from 2,000 rotating bodies (acked with the help text; no I/O), 50 connections, ${load}: the same bodies and load as the baseline`,
+    baseline: `bare Bolt app acking the same help bodies for ${load}; request_burst: the same real-request bodies as the bot bursts, in the same rounds (medians); cpu_ms_per_request: its CPU over the help load only, per help request`,
+    approve_ack:
+      'signed Approve clicks, each on its own pending request made by the request bursts; count-bounded (one click per request), in rounds like command_ack (medians)',
+    sustained: `per total rate (${settings.sustainedRates.join(', ')}/s) for ${settings.sustainedSeconds} s: real requests (each from its own employee and level) and Approve clicks (each on its own pending request), half the rate each, taking turns on one fixed schedule (open loop: sent on time whatever the answers; bench/mixed-load.ts, up to 50 keep-alive connections), after a 1 s help warm-up, while the post-ack work runs; p50/p99 of each kind's acks (2xx), from handing the request to the connection pool to the end of the answer; bare: the bare Bolt app under the same loads in the same run, before the bot, while the bot is idle; details (click → grant, drain, busy, lost, the load generator's own lateness) in extras.sustained`,
+    saturation: `the mixed flood: real requests and Approve clicks as fast as the load generator can (closed loop, 25 connections each) for ${settings.saturationSeconds} s; acked: 2xx answers; busy: refused as busy (commands through response_url, clicks as ephemerals); p99_ms: all acks; drain_ms: from the last answer to every acked command answered and every acked click ended; lost: accepted (not busy) commands and clicks not where they should be, over both floods (commands request by request: confirmed and PENDING-posted, or refused as already pending with that request PENDING-posted; clicks: their requests ACTIVE, matched by count since a busy refusal names no request); click_p99_ms and grant_during_flood_ms (median click → grant announced): clicks at ${settings.floodClickRate}/s on 2 connections while commands flood the other 48; both floods in full in extras.saturation`,
+    acks_first:
+      "the load phases again on a second bot process with the work queue's acks-first pause off (bench/bot-no-pause.ts), same people and loads, its own empty table; compared: at 150/s sustained, ack p99 and click → grant with and without the pause (pause_cost = with − without), and the saturation figures",
+    lifecycle_per_step:
+      "lifecycles of their own, all requests first then all approvals, the bot quiet between, so each step's IAM calls (by action, counted by the proxy in front of moto), Slack calls (by method), WCU, RCU and bot CPU are its own; per lifecycle",
+    cpu_pinning:
+      'the process under test (bare Bolt, then the bot) alone on CPU 0; emulators, fake Slack, proxies and load generator on the others (BENCH_PIN=0: off)',
+    capacity: 'table only (neither emulator reports index capacity); counts calls the bot sent without ReturnConsumedCapacity too (the proxy added TOTAL)',
+    startup_ms: 'spawn of `node --import tsx src/main.ts` (no tsx CLI wrapper) to the first 200 from GET /healthz',
+    peak_rss_mb: 'VmHWM of the bot process (the node process running src/main.ts), read at the end of the run (the sustained and saturation phases included)',
+    lifecycle: 'request → confirmation → Approve click → requester told the grant is active; verified afterwards in IAM (GetGroup) and the table (ACTIVE)',
+  };
+}
+
+/** The contract's `sustained` entries: rate, seconds, and the bot's and bare Bolt's ack p50/p99 per kind. */
+function sustainedContract(s: SustainedResult | undefined) {
+  return (s?.steps ?? []).map((step) => ({ rate: step.rate, seconds: step.seconds, command: step.command, click: step.click, bare: step.bare }));
+}
+
+/** The contract's `saturation`, and the click figures of the command flood. */
+function saturationContract(s: SaturationResult | undefined) {
+  if (!s) return {};
+  const { seconds, acked, busy, p99_ms, drain_ms, lost, click_p99_ms, grant_during_flood_ms } = s;
+  return { seconds, acked, busy, p99_ms, drain_ms, lost, click_p99_ms, grant_during_flood_ms };
+}
 
 export function buildResults(run: RunRecord) {
-  const { baseline, help, lifecycle, requests, approve, bundled, embedded, period } = run.phases;
+  const { baseline, help, lifecycle, requests, approve, bundled, embedded, period, sustained, saturation, acksFirst, identityScale, reviewScale } = run.phases;
   const nan = Number.NaN;
   const connections = run.settings.connections;
   return {
@@ -69,22 +113,30 @@ export function buildResults(run: RunRecord) {
     command_ack: { rps: requests?.rps ?? nan, p50_ms: requests?.latency.p50 ?? nan, p99_ms: requests?.latency.p99 ?? nan, concurrency: connections },
     approve_ack: { rps: approve?.rps ?? nan, p50_ms: approve?.latency.p50 ?? nan, p99_ms: approve?.latency.p99 ?? nan, concurrency: connections },
     lifecycle: lifecycle?.contract ?? {},
+    sustained: sustainedContract(sustained),
+    saturation: saturationContract(saturation),
+    ...(identityScale ? { identity_at_scale: identityScale } : {}),
+    ...(reviewScale ? { review_at_scale: reviewScale } : {}),
     period_query: period?.period_query ?? {},
     summary: period?.summary ?? {},
     startup_ms: run.bot.startupMs,
     peak_rss_mb: run.bot.memory.peak,
     extras: {
       quick: run.settings.quick,
+      run_at: new Date().toISOString(),
+      /** How long each duration-bounded load ran (baseline and help), after its warm-up. */
+      load_seconds: run.settings.loadSeconds,
       phases_run: [...run.settings.phases],
       machine: {
         cores: cpus().length,
+        cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
         node: process.version,
         load_average_at_start: run.loadAverageAtStart,
         cpu_pinning: placement.underTest ? { under_test: placement.underTest, rest: placement.rest } : null,
       },
       other_cpu_share_during: run.meter.interference,
       rig_cpu_share_during: run.meter.rigLoad,
-      notes: NOTES,
+      notes: notes(run.settings),
       baseline: baseline ?? null,
       command_ack_burst: requests ?? null,
       command_ack_help: help ? { ...help, vs_baseline: baseline ? help.rps / baseline.rps : null } : null,
@@ -92,6 +144,9 @@ export function buildResults(run: RunRecord) {
       lifecycle: lifecycle?.extras ?? null,
       bundled_bot: bundled ?? null,
       embedded_store_bot: embedded ?? null,
+      sustained: sustained ?? null,
+      saturation: saturation ?? null,
+      acks_first: acksFirst ?? null,
       bot: botExtras(run),
       period: period ? { seed: period.seed, week: period.week, runs_ms: period.runs } : null,
       phases_s: run.clock.seconds,

@@ -172,12 +172,12 @@ export async function startBotProcess(
   logDir: string,
   table: string,
   cpuProfileDir: string | undefined,
-  /** Variables over botEnv's (e.g. STORE=embedded), and the log file's name. */
-  variant: { env?: Record<string, string>; logName?: string } = {},
+  /** Variables over botEnv's (e.g. STORE=embedded), the log file's name, and the script to run instead of src/main.ts (e.g. bench/bot-no-pause.ts). */
+  variant: { env?: Record<string, string>; logName?: string; script?: string } = {},
 ): Promise<StartedServer & { ownStartupMs: number | undefined }> {
   const port = await freePort();
   const logFile = join(logDir, variant.logName ?? 'bot.log');
-  const child = spawnNode('src/main.ts', {
+  const child = spawnNode(variant.script ?? 'src/main.ts', {
     ...(placement.underTest ? { cpus: placement.underTest } : {}),
     env: { ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table), ...variant.env },
     logFile,

@@ -5,10 +5,38 @@
  */
 import { join } from 'node:path';
 
-export const ALL_PHASES = ['period', 'baseline', 'help', 'lifecycle', 'requests', 'approve', 'bundled', 'embedded'] as const;
+export const ALL_PHASES = [
+  'period',
+  'baseline',
+  'help',
+  'lifecycle',
+  'requests',
+  'approve',
+  'sustained',
+  'saturation',
+  'bundled',
+  'embedded',
+  'identity-scale',
+  'review-scale',
+] as const;
 export type PhaseName = (typeof ALL_PHASES)[number];
 
-export const BUDGET = { ackP99Ms: 100, commandVsBaseline: 0.5, periodRatio: 1.5, periodAim: 1.2, summaryRatio: 1.5, startupMs: 2_000, peakRssMb: 200 };
+export const BUDGET = {
+  ackP99Ms: 100,
+  commandVsBaseline: 0.5,
+  /** Sustained mixed load: the bot's ack p99 at most this times bare Bolt's at the same rate. */
+  sustainedVsBare: 1.5,
+  /** The rate (total, requests/s) the sustained budget is held at. */
+  sustainedBudgetRate: 150,
+  saturationP99Ms: 1_000,
+  periodRatio: 1.5,
+  periodAim: 1.2,
+  summaryRatio: 1.5,
+  startupMs: 2_000,
+  peakRssMb: 200,
+  lifecycleIamCalls: 8,
+  lifecycleCpuMs: 20,
+};
 
 /** The bot's table on the shared dynalite. */
 export const BOT_TABLE = 'bench-billing-access';
@@ -48,6 +76,21 @@ export interface Settings {
   embeddedLifecycleMax: number;
   /** How long the bot may take to finish a burst's post-ack work before the run moves on. */
   drainSeconds: number;
+  /** Lifecycles of the per-step breakdown (all requests, then all approvals, each step measured apart). */
+  lifecycleStepPeople: number;
+  /** Sustained mixed load: total rates (requests/s, commands and clicks taking turns, half each), each for `sustainedSeconds`. */
+  sustainedRates: number[];
+  sustainedSeconds: number;
+  /** Saturation: each flood lasts this long. */
+  saturationSeconds: number;
+  /** Distinct (employee, level) requests each saturation flood's commands cycle through. */
+  saturationPairs: number;
+  /** Clicks per second (steady) during the command flood: their ack and time to grant. */
+  floodClickRate: number;
+  /** How long the sustained and saturation phases wait for the bot to finish a load's post-ack work (a full queue is 1,000 jobs per lane). */
+  loadDrainSeconds: number;
+  /** BENCH_ACKS_FIRST=with: sustained and saturation on the bot as shipped only, not also on a bot without the acks-first pause. */
+  compareAcksFirst: boolean;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -74,9 +117,65 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     bundledSeconds: quick ? 2 : 5,
     embeddedLifecycleMax: quick ? 10 : 80,
     drainSeconds: 90,
+    lifecycleStepPeople: quick ? 5 : 20,
+    sustainedRates: [50, 150],
+    sustainedSeconds: quick ? 3 : 10,
+    saturationSeconds: quick ? 3 : 10,
+    saturationPairs: quick ? 200 : 800,
+    floodClickRate: 10,
+    loadDrainSeconds: 600,
+    compareAcksFirst: env.BENCH_ACKS_FIRST !== 'with',
   };
 }
 
+/** Per sustained step (in order): how many commands and clicks it sends (half the rate each). */
+export function sustainedCounts(settings: Settings): { rate: number; commands: number; clicks: number }[] {
+  return settings.sustainedRates.map((rate) => {
+    const half = Math.round((rate / 2) * settings.sustainedSeconds);
+    return { rate, commands: half, clicks: half };
+  });
+}
+
+/**
+ * Pending requests made before the sustained steps for their clicks: each step clicks requests
+ * made before it, first these, then those the earlier steps' commands made.
+ */
+export function sustainedPrefill(settings: Settings): number {
+  let need = 0;
+  let madeByCommands = 0;
+  let clicked = 0;
+  for (const step of sustainedCounts(settings)) {
+    clicked += step.clicks;
+    need = Math.max(need, clicked - madeByCommands);
+    madeByCommands += step.commands;
+  }
+  return need;
+}
+
+/** Pending requests the saturation phase clicks: the command flood's steady clicks, then the mixed flood's (which cycles through them). */
+export function saturationClickTargets(settings: Settings): number {
+  return Math.ceil(settings.floodClickRate * settings.saturationSeconds) + settings.saturationPairs;
+}
+
+/** What the sustained steps leave pending (made by their commands, not clicked), for the saturation phase's clicks. */
+export function sustainedLeftover(settings: Settings): number {
+  const steps = sustainedCounts(settings);
+  return sustainedPrefill(settings) + steps.reduce((a, s) => a + s.commands - s.clicks, 0);
+}
+
+/**
+ * Distinct (employee, level) requests the sustained and saturation phases make on one bot: the
+ * pending requests made for the sustained clicks, every sustained command, the saturation clicks'
+ * requests the sustained steps did not leave, and each flood's own commands.
+ */
+export function loadPairs(settings: Settings): number {
+  const sustained = settings.phases.has('sustained');
+  let pairs = 0;
+  if (sustained) pairs += sustainedPrefill(settings) + sustainedCounts(settings).reduce((a, s) => a + s.commands, 0);
+  if (settings.phases.has('saturation'))
+    pairs += 2 * settings.saturationPairs + Math.max(0, saturationClickTargets(settings) - (sustained ? sustainedLeftover(settings) : 0));
+  return pairs;
+}
 /** A full run: every phase, full counts. Only then is bench/results.json written. */
 export function isComplete(settings: Settings): boolean {
   return !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));

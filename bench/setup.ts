@@ -10,12 +10,12 @@ import { DynamoRequestStore } from '../src/store/dynamo-store.js';
 import { ensureTable } from '../src/store/table.js';
 import { iamClient } from '../testkit/iam-fixtures.js';
 import { burstRequests } from './bodies.js';
-import { ADMIN_CHANNEL, createIamFixtures, employees } from './fixtures.js';
+import { ADMIN_CHANNEL, createIamFixtures, employees, LEVELS } from './fixtures.js';
 import { NO_IDLE_WORK, type PhaseContext } from './phases/context.js';
 import { PeriodSeeding } from './phases/period.js';
 import { fmt } from './report.js';
-import { type Rig, startRig } from './rig.js';
-import { BOT_TABLE } from './settings.js';
+import { type Rig, type Stoppers, startRig } from './rig.js';
+import { BOT_TABLE, loadPairs } from './settings.js';
 import { SlackTracker } from './slack-tracker.js';
 
 /** What the runner has before anything starts. */
@@ -23,8 +23,13 @@ export type RunBasics = Pick<PhaseContext, 'settings' | 'stoppers' | 'logDir' | 
 
 export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; period: PeriodSeeding | undefined }> {
   const { settings, stoppers, log, clock } = basics;
-  const people = { burst: employees('emp', settings.burstPeople), lifecycle: employees('life', settings.lifecyclePeople) };
-  const everyone = [...people.burst, ...people.lifecycle];
+  const people = {
+    burst: employees('emp', settings.burstPeople),
+    lifecycle: employees('life', settings.lifecyclePeople),
+    steps: settings.phases.has('lifecycle') ? employees('step', settings.lifecycleStepPeople) : [],
+    load: employees('load', Math.ceil(loadPairs(settings) / LEVELS.length)),
+  };
+  const everyone = [...people.burst, ...people.lifecycle, ...people.steps, ...people.load];
   const rig = await startRig(stoppers, everyone);
   const tracker = new SlackTracker(rig.slack, ADMIN_CHANNEL);
   tracker.start();
@@ -42,7 +47,7 @@ export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; per
   await seeding.pause();
   clock.done(period ? 'IAM users (period tables seeding beside)' : 'IAM users');
 
-  const requests = await createBotTable(basics, rig);
+  const requests = await openBotTable(basics.stoppers, rig, BOT_TABLE);
   const ctx: PhaseContext = {
     ...basics,
     rig,
@@ -55,10 +60,10 @@ export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; per
   return { ctx, period };
 }
 
-/** The bot's table, created directly on dynalite (not through the counting proxy); a store on it to read outcomes. */
-async function createBotTable(basics: RunBasics, rig: Rig): Promise<DynamoRequestStore> {
+/** A bot's table, created directly on dynalite (not through the counting proxy); a store on it to read outcomes. */
+export async function openBotTable(stoppers: Stoppers, rig: Rig, table: string): Promise<DynamoRequestStore> {
   const client = new DynamoDBClient({ endpoint: rig.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-  basics.stoppers.add('bench DynamoDB client', async () => client.destroy());
-  await ensureTable(client, BOT_TABLE);
-  return new DynamoRequestStore(DynamoDBDocumentClient.from(client), BOT_TABLE);
+  stoppers.add(`bench DynamoDB client (${table})`, async () => client.destroy());
+  await ensureTable(client, table);
+  return new DynamoRequestStore(DynamoDBDocumentClient.from(client), table);
 }

@@ -3,10 +3,12 @@
  * stays cheap with thousands of calls): requests posted to the admin channel, grants announced
  * to requesters, refusals, and replies to response_url keys.
  */
+import { BUSY_MESSAGE } from '../handlers/reply.js';
 import type { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 
 const REQUEST_ID = /`([0-9A-HJKMNP-TV-Z]{26})`/;
-const BUSY = 'The bot is busy right now';
+/** The start of the refusal a click on a request no longer pending gets (handlers/actions/decision-buttons.ts). */
+const ALREADY_DECIDED = 'This request was already decided';
 
 export interface PostedRequest {
   id: string;
@@ -26,8 +28,12 @@ export class SlackTracker {
   readonly failed = new Set<string>();
   /** First reply text per response_url key. */
   readonly replies = new Map<string, string>();
+  /** When the tracker first saw each key's reply (ms since the epoch; the scan runs every 20 ms). */
+  readonly replySeenAt = new Map<string, number>();
   ephemerals = 0;
+  /** Ephemerals that refuse a click as busy (BUSY_MESSAGE), and those that say the request was already decided. */
   busyEphemerals = 0;
+  decidedEphemerals = 0;
   busyReplies = 0;
 
   constructor(
@@ -67,7 +73,8 @@ export class SlackTracker {
         }
       } else if (call.method === 'chat.postEphemeral') {
         this.ephemerals += 1;
-        if (text.includes(BUSY)) this.busyEphemerals += 1;
+        if (text.includes(BUSY_MESSAGE)) this.busyEphemerals += 1;
+        else if (text.startsWith(ALREADY_DECIDED)) this.decidedEphemerals += 1;
       }
     }
     const responses = this.slack.responses();
@@ -76,7 +83,8 @@ export class SlackTracker {
       if (!r || this.replies.has(r.key)) continue;
       const text = String(r.body.text ?? '');
       this.replies.set(r.key, text);
-      if (text.includes(BUSY)) this.busyReplies += 1;
+      this.replySeenAt.set(r.key, Date.now());
+      if (text.includes(BUSY_MESSAGE)) this.busyReplies += 1;
     }
   }
 
@@ -96,3 +104,9 @@ export class SlackTracker {
 export function requestIdInReply(text: string): string | undefined {
   return /^:hourglass_flowing_sand: Request `([0-9A-HJKMNP-TV-Z]{26})`/.exec(text)?.[1];
 }
+
+/** Whether a reply refuses the command as busy. */
+export const isBusyReply = (text: string) => text.includes(BUSY_MESSAGE);
+
+/** Whether a reply refuses a request because the same person already has one pending for the level. */
+export const isDuplicateReply = (text: string) => text.startsWith('You already have a pending');

@@ -4,6 +4,7 @@
  * lifecycles, the period ratios, the bot's start-up and memory, then the launch variants.
  */
 import type { BotFigures } from './phases/bot.js';
+import type { StepCost } from './phases/lifecycle.js';
 import { fmt, type Row } from './report.js';
 import type { PhaseResults } from './results.js';
 import { BUDGET, type Settings } from './settings.js';
@@ -11,15 +12,24 @@ import { BUDGET, type Settings } from './settings.js';
 const ms = (v: number | undefined) => `${fmt(v ?? Number.NaN, 1)} ms`;
 
 export function tableRows(phases: PhaseResults, bot: BotFigures, settings: Settings): Row[] {
-  return [...ackRows(phases), ...lifecycleRows(phases), ...periodRows(phases), ...botRows(phases, bot), ...variantRows(phases, settings)];
+  return [
+    ...ackRows(phases, settings),
+    ...loadRows(phases),
+    ...lifecycleRows(phases),
+    ...scaleRows(phases),
+    ...periodRows(phases),
+    ...botRows(phases, bot),
+    ...variantRows(phases, settings),
+  ];
 }
 
-function ackRows({ baseline, requests, help, approve }: PhaseResults): Row[] {
+function ackRows({ baseline, requests, help, approve }: PhaseResults, settings: Settings): Row[] {
   const rows: Row[] = [];
+  const secs = `${settings.loadSeconds} s`;
   const burstBase = baseline?.request_burst;
   if (baseline)
     rows.push({
-      figure: 'baseline: bare Bolt ack (help, 10 s)',
+      figure: `baseline: bare Bolt ack (help, ${secs})`,
       value: `${fmt(baseline.rps, 0)}/s, p50 ${ms(baseline.latency.p50)}, p99 ${ms(baseline.latency.p99)}`,
     });
   if (burstBase)
@@ -43,10 +53,10 @@ function ackRows({ baseline, requests, help, approve }: PhaseResults): Row[] {
       });
   }
   if (help) {
-    rows.push({ figure: 'help ack p99 (10 s)', value: ms(help.latency.p99), budget: `< ${BUDGET.ackP99Ms} ms`, met: help.latency.p99 < BUDGET.ackP99Ms });
+    rows.push({ figure: `help ack p99 (${secs})`, value: ms(help.latency.p99), budget: `< ${BUDGET.ackP99Ms} ms`, met: help.latency.p99 < BUDGET.ackP99Ms });
     if (baseline)
       rows.push({
-        figure: 'help ack throughput (10 s)',
+        figure: `help ack throughput (${secs})`,
         value: `${fmt(help.rps, 0)}/s = ${fmt(help.rps / baseline.rps, 2)} × bare Bolt`,
         budget: `≥ ${BUDGET.commandVsBaseline} × bare Bolt`,
         met: help.rps >= BUDGET.commandVsBaseline * baseline.rps,
@@ -65,12 +75,92 @@ function ackRows({ baseline, requests, help, approve }: PhaseResults): Row[] {
 function lifecycleRows({ lifecycle }: PhaseResults): Row[] {
   if (!lifecycle) return [];
   const c = lifecycle.contract;
+  const step = (s: StepCost) => `IAM ${fmt(s.iam_calls, 1)}, Slack ${fmt(s.slack_calls, 1)}, ${fmt(s.wcu, 1)} WCU, ${fmt(s.rcu, 1)} RCU, CPU ${ms(s.cpu_ms)}`;
   return [
     { figure: 'lifecycle throughput', value: `${fmt(c.per_s, 2)}/s (${lifecycle.extras.completed} end to end)` },
-    { figure: 'bot CPU per lifecycle', value: ms(c.cpu_ms_per_lifecycle) },
+    {
+      figure: 'bot CPU per lifecycle',
+      value: ms(c.cpu_ms_per_lifecycle),
+      budget: `≤ ${BUDGET.lifecycleCpuMs} ms`,
+      met: c.cpu_ms_per_lifecycle <= BUDGET.lifecycleCpuMs,
+    },
     { figure: 'DynamoDB per lifecycle (table only)', value: `${fmt(c.wcu_per_lifecycle, 1)} WCU, ${fmt(c.rcu_per_lifecycle, 1)} RCU` },
-    { figure: 'Slack / IAM calls per lifecycle', value: `${fmt(c.slack_calls_per_lifecycle, 1)} / ${fmt(c.iam_calls_per_lifecycle, 1)}` },
+    { figure: 'Slack calls per lifecycle', value: fmt(c.slack_calls_per_lifecycle, 1) },
+    {
+      figure: 'IAM calls per lifecycle',
+      value: fmt(c.iam_calls_per_lifecycle, 1),
+      budget: `≤ ${BUDGET.lifecycleIamCalls}`,
+      met: c.iam_calls_per_lifecycle <= BUDGET.lifecycleIamCalls,
+    },
+    { figure: `  step: request (${c.per_step.lifecycles} apart)`, value: step(c.per_step.request) },
+    { figure: '  step: approve → grant', value: step(c.per_step.approve_grant) },
   ];
+}
+
+function loadRows({ sustained, saturation, acksFirst }: PhaseResults): Row[] {
+  const rows: Row[] = [];
+  for (const s of sustained?.steps ?? []) {
+    const budgeted = s.rate === BUDGET.sustainedBudgetRate;
+    const worst = Math.max(s.command.p99_ms, s.click.p99_ms);
+    const ratio = Math.max(s.command.p99_ms / s.bare.command.p99_ms, s.click.p99_ms / s.bare.click.p99_ms);
+    rows.push({
+      figure: `sustained ${s.rate}/s mixed, ${s.seconds} s: ack p99`,
+      value: `command ${ms(s.command.p99_ms)} (bare ${ms(s.bare.command.p99_ms)}), click ${ms(s.click.p99_ms)} (bare ${ms(s.bare.click.p99_ms)}); ×${fmt(ratio, 2)} of bare`,
+      ...(budgeted
+        ? { budget: `< ${BUDGET.ackP99Ms} ms and ≤ ${BUDGET.sustainedVsBare} × bare`, met: worst < BUDGET.ackP99Ms && ratio <= BUDGET.sustainedVsBare }
+        : {}),
+    });
+    rows.push({
+      figure: `  ${s.rate}/s: click → grant, drain`,
+      value: `p50 ${fmt(s.click_to_grant.p50_ms, 0)} ms, p90 ${fmt(s.click_to_grant.p90_ms, 0)} ms (${s.click_to_grant.granted} grants); drained ${fmt(s.drain_ms / 1000, 1)} s after; busy ${s.busy.command + s.busy.click}`,
+      budget: 'nothing lost',
+      met: s.lost === 0,
+    });
+  }
+  if (saturation) {
+    rows.push({
+      figure: `saturation, ${saturation.seconds} s flat out: ack p99`,
+      value: `${ms(saturation.p99_ms)} (${saturation.acked} acked, ${saturation.busy} busy; drained ${fmt(saturation.drain_ms / 1000, 1)} s after)`,
+      budget: `< ${BUDGET.saturationP99Ms} ms`,
+      met: saturation.p99_ms < BUDGET.saturationP99Ms,
+    });
+    rows.push({
+      figure: 'saturation: accepted and lost',
+      value: `${saturation.lost}${Number.isFinite(saturation.drain_ms) ? '' : ' (the bot had not finished: not drained in time)'}`,
+      budget: '0',
+      met: saturation.lost === 0 && Number.isFinite(saturation.drain_ms),
+    });
+    rows.push({
+      figure: 'click during a command flood',
+      value: `ack p99 ${ms(saturation.click_p99_ms)}, click → grant p50 ${fmt(saturation.grant_during_flood_ms, 0)} ms`,
+      budget: `ack < ${BUDGET.ackP99Ms} ms`,
+      met: saturation.click_p99_ms < BUDGET.ackP99Ms,
+    });
+  }
+  if (acksFirst) {
+    const c = acksFirst.compared;
+    rows.push({
+      figure: `acks-first pause at ${c.rate}/s: with / without`,
+      value: `ack p99 command ${ms(c.command_p99_ms.with)} / ${ms(c.command_p99_ms.without)}, click ${ms(c.click_p99_ms.with)} / ${ms(c.click_p99_ms.without)}; click → grant p50 ${fmt(c.click_to_grant_p50_ms.with, 0)} / ${fmt(c.click_to_grant_p50_ms.without, 0)} ms`,
+    });
+    rows.push({
+      figure: 'acks-first pause, saturation: with / without',
+      value: `ack p99 ${ms(c.saturation_p99_ms.with)} / ${ms(c.saturation_p99_ms.without)}; drain ${fmt(c.saturation_drain_ms.with / 1000, 1)} / ${fmt(c.saturation_drain_ms.without / 1000, 1)} s`,
+    });
+  }
+  return rows;
+}
+
+function scaleRows({ identityScale, reviewScale }: PhaseResults): Row[] {
+  const rows: Row[] = [];
+  if (identityScale)
+    rows.push({
+      figure: 'identity lookup at scale',
+      value: `${fmt(identityScale.iam_calls_per_lookup, 2)} IAM calls per lookup (${identityScale.iam_users} IAM users)`,
+    });
+  if (reviewScale)
+    rows.push({ figure: 'access review at scale', value: `${reviewScale.iam_calls} IAM calls, ${ms(reviewScale.ms)} (${reviewScale.members} members)` });
+  return rows;
 }
 
 function periodRows({ period }: PhaseResults): Row[] {

@@ -26,14 +26,15 @@ export async function measureBaseline(ctx: PhaseContext): Promise<BaselineResult
   const load = await helpLoad(ctx, bare, helpLoadBodies, () => {
     cpuBefore = cpuMs(bare.process.pid);
   });
+  // Its CPU over the help load alone (not the request bursts after it), per help request.
+  const helpCpuMs = cpuMs(bare.process.pid) - cpuBefore;
   const burst = await requestBurst(ctx, bare, helpLoadBodies);
   const result: BaselineResult = {
     ...load,
     request_burst: burst,
     startup_ms: bare.startupMs,
     rss_mb_after_start: bare.rssAfterStartMb,
-    // From the help load's start to after the request bursts, divided by the help requests.
-    cpu_ms_per_request: (cpuMs(bare.process.pid) - cpuBefore) / Math.max(1, load.requests),
+    cpu_ms_per_request: helpCpuMs / Math.max(1, load.requests),
     peak_rss_mb: memoryMb(bare.process.pid).peak,
   };
   await bare.process.stop();

@@ -14,6 +14,8 @@ import { BOT_TABLE } from '../settings.js';
 import type { PhaseContext } from './context.js';
 
 export interface BotUnderTest {
+  /** `bot`, or `bot (<variant>)`. */
+  name: string;
   server: StartedServer & { ownStartupMs: number | undefined };
   url: string;
   pid: number;
@@ -33,14 +35,30 @@ export interface BotFigures {
   logProblems: Record<string, number>;
 }
 
-export async function startBot(ctx: PhaseContext): Promise<BotUnderTest> {
-  const server = await startBotProcess(ctx.stoppers, ctx.rig, ctx.logDir, BOT_TABLE, ctx.cpuProfiles.bot);
-  ctx.log(`  bot: /healthz 200 after ${fmt(server.startupMs, 0)} ms (its own startupMs: ${server.ownStartupMs ?? 'n/a'}); pid ${server.process.pid}`);
+/** Another bot than the one as shipped on the run's table: its table, the script it runs instead of src/main.ts, its log. */
+export interface BotVariant {
+  name: string;
+  table: string;
+  script: string;
+  logName: string;
+}
+
+export async function startBot(ctx: PhaseContext, variant?: BotVariant): Promise<BotUnderTest> {
+  const server = await startBotProcess(
+    ctx.stoppers,
+    ctx.rig,
+    ctx.logDir,
+    variant?.table ?? BOT_TABLE,
+    variant ? undefined : ctx.cpuProfiles.bot,
+    variant ? { script: variant.script, logName: variant.logName } : {},
+  );
+  const name = variant ? `bot (${variant.name})` : 'bot';
+  ctx.log(`  ${name}: /healthz 200 after ${fmt(server.startupMs, 0)} ms (its own startupMs: ${server.ownStartupMs ?? 'n/a'}); pid ${server.process.pid}`);
   const sampler = new ProcessSampler(server.process.pid);
   sampler.start();
   ctx.stoppers.add('RSS sampler', async () => sampler.stop());
-  ctx.clock.done('bot start');
-  return { server, url: server.url, pid: server.process.pid, sampler };
+  ctx.clock.done(`${name} start`);
+  return { name, server, url: server.url, pid: server.process.pid, sampler };
 }
 
 /** Stops the bot (gracefully for longer when its bursts drained) and reads what its run showed. */
@@ -52,7 +70,7 @@ export async function stopBot(ctx: PhaseContext, bot: BotUnderTest, drained: boo
   bot.sampler.stop();
   await bot.server.process.stop('SIGTERM', drained ? 20_000 : 3_000);
   const problems = logProblems(bot.server.logFile);
-  ctx.clock.done('stop the bot');
+  ctx.clock.done(`stop the ${bot.name}`);
   return {
     startupMs: bot.server.startupMs,
     ownStartupMs: bot.server.ownStartupMs,

@@ -31,7 +31,12 @@ export interface PhaseContext {
   meter: Meter;
   clock: PhaseClock;
   tracker: SlackTracker;
-  people: { burst: Employee[]; lifecycle: Employee[] };
+  /**
+   * burst: the request and approve bursts; lifecycle: lifecycles end to end; steps: the
+   * lifecycle's per-step breakdown; load: the sustained and saturation phases (both levels each,
+   * the same people on each bot they load, their memberships taken out in between).
+   */
+  people: { burst: Employee[]; lifecycle: Employee[]; steps: Employee[]; load: Employee[] };
   /** The real requests the baseline and the bot's bursts send, in this order. */
   burstRequests: BurstRequest[];
   /** Where outcomes live, read directly (not through the bot): IAM on moto, and the bot's table. */

@@ -3,15 +3,20 @@
  * Approve click → requester told the grant is active; see bench/lifecycle.ts), bounded in count
  * and time. Each is then checked where its outcome lives (membership of the IAM group on moto,
  * ACTIVE in the table), and the bot's CPU, DynamoDB capacity, Slack and IAM calls over the phase
- * are divided by the lifecycles completed.
+ * are divided by the lifecycles completed. IAM calls are counted by the proxy in front of moto,
+ * by action, over the whole window (background calls such as the cached GetAccountSummary
+ * included, amortised). Then the same costs per step, on lifecycles of their own (measureSteps).
  */
 import { GetGroupCommand } from '@aws-sdk/client-iam';
+import { postToBot } from '../../testkit/slack-signing.js';
+import { approveText, requestText } from '../bodies.js';
 import { type CapacitySnapshot, DynamoProxy } from '../dynamo-proxy.js';
-import { LEVELS } from '../fixtures.js';
-import { type LifecycleRun, runLifecycles } from '../lifecycle.js';
+import { ADMINS, LEVELS, SIGNING_SECRET } from '../fixtures.js';
+import { type LifecycleRun, runLifecycles, until } from '../lifecycle.js';
 import { perMap, settle, sum } from '../measure.js';
 import { cpuMs } from '../procs.js';
 import { fmt } from '../report.js';
+import { requestIdInReply } from '../slack-tracker.js';
 import type { BotUnderTest } from './bot.js';
 import type { PhaseContext } from './context.js';
 
@@ -23,6 +28,42 @@ export interface LifecycleContract {
   rcu_per_lifecycle: number;
   slack_calls_per_lifecycle: number;
   iam_calls_per_lifecycle: number;
+  /** The same costs by step (measured apart, on their own lifecycles: see measureSteps). */
+  per_step: PerStep;
+}
+
+/** One step's cost per lifecycle. */
+export interface StepCost {
+  iam_calls: number;
+  iam_calls_by_action: Record<string, number>;
+  slack_calls: number;
+  slack_calls_by_method: Record<string, number>;
+  response_url_posts: number;
+  wcu: number;
+  rcu: number;
+  cpu_ms: number;
+  dynamodb_ops: Record<string, number>;
+}
+
+const NO_STEP: StepCost = {
+  iam_calls: Number.NaN,
+  iam_calls_by_action: {},
+  slack_calls: Number.NaN,
+  slack_calls_by_method: {},
+  response_url_posts: Number.NaN,
+  wcu: Number.NaN,
+  rcu: Number.NaN,
+  cpu_ms: Number.NaN,
+  dynamodb_ops: {},
+};
+
+export interface PerStep {
+  /** Lifecycles the breakdown was measured on. */
+  lifecycles: number;
+  /** The signed command, its ack, the pre-checks, storing and posting the request, the confirmation. */
+  request: StepCost;
+  /** The signed Approve click, its ack, the re-check, the grant, storing ACTIVE, the messages. */
+  approve_grant: StepCost;
 }
 
 export interface LifecycleResult {
@@ -48,7 +89,7 @@ export interface LifecycleResult {
 }
 
 /** What the bot has done so far, by every counter the phase divides. */
-interface Counters {
+export interface Counters {
   cpu: number;
   slack: number;
   responses: number;
@@ -56,7 +97,7 @@ interface Counters {
   dynamo: CapacitySnapshot;
 }
 
-function readCounters(ctx: PhaseContext, bot: BotUnderTest): Counters {
+export function readCounters(ctx: PhaseContext, bot: BotUnderTest): Counters {
   const { rig } = ctx;
   return {
     cpu: cpuMs(bot.pid),
@@ -85,8 +126,80 @@ export async function measureLifecycles(ctx: PhaseContext, bot: BotUnderTest): P
   );
   await settle(ctx.rig);
   const result = await lifecycleResult(ctx, bot, run, before);
+  // After the figures above are read: the breakdown's own lifecycles are not in them.
+  result.contract.per_step = await measureSteps(ctx, bot);
   ctx.clock.done('lifecycle');
   return result;
+}
+
+/**
+ * The per-step breakdown: lifecycles of their own (the step employees, both levels each), every
+ * request first (sent `lifecycleConcurrency` at a time, each until its confirmation), then every
+ * approval (each until its grant is announced), the bot quiet before, between and after, so
+ * every counter read between two quiet points belongs to one step. Each step's counts are
+ * divided by the lifecycles.
+ */
+async function measureSteps(ctx: PhaseContext, bot: BotUnderTest): Promise<PerStep> {
+  const { rig, tracker } = ctx;
+  const pairs = ctx.people.steps.flatMap((person) => LEVELS.map((l) => ({ person, level: l.level as string })));
+  const concurrency = ctx.settings.lifecycleConcurrency;
+  await settle(rig);
+  const c0 = readCounters(ctx, bot);
+  const ids = await inParallel(pairs, concurrency, async ({ person, level }) => {
+    const key = `step:${person.userId}:${level}`;
+    const ack = await postToBot(bot.url, SIGNING_SECRET, requestText(person, level, rig.slack, key, 'per-step cost of a lifecycle'));
+    if (ack.status !== 200) throw new Error(`per-step request answered HTTP ${ack.status}`);
+    const id = requestIdInReply(await until(() => tracker.replies.get(key), 30_000, `the confirmation of ${key}`));
+    if (!id) throw new Error(`per-step request ${key} not confirmed: ${tracker.replies.get(key)?.slice(0, 200)}`);
+    return id;
+  });
+  await settle(rig);
+  const c1 = readCounters(ctx, bot);
+  await inParallel(ids, concurrency, async (id, i) => {
+    const admin = ADMINS[i % ADMINS.length] as string;
+    const ack = await postToBot(bot.url, SIGNING_SECRET, approveText(admin, id, rig.slack, `step-click:${id}`));
+    if (ack.status !== 200) throw new Error(`per-step approve answered HTTP ${ack.status}`);
+    await until(() => tracker.active.get(id) ?? (tracker.failed.has(id) ? -1 : undefined), 30_000, `the grant of ${id}`);
+  });
+  await settle(rig);
+  const c2 = readCounters(ctx, bot);
+  const n = ids.length;
+  ctx.log(`  lifecycle per step: ${n} requests, then ${n} approvals, each step measured apart`);
+  return { lifecycles: n, request: stepCost(ctx, c0, c1, n), approve_grant: stepCost(ctx, c1, c2, n) };
+}
+
+/** What the bot did between two readings (IAM, Slack, DynamoDB, CPU), divided by `n`. */
+export function stepCost(ctx: PhaseContext, from: Counters, to: Counters, n: number): StepCost {
+  const iam = iamCallsSince(to.iam, from.iam);
+  const dynamo = DynamoProxy.diff(to.dynamo, from.dynamo);
+  const byMethod: Record<string, number> = {};
+  for (const c of ctx.rig.slack.calls().slice(from.slack, to.slack)) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+  const per = (v: number) => (n ? v / n : Number.NaN);
+  return {
+    iam_calls: per(sum(Object.values(iam))),
+    iam_calls_by_action: perMap(iam, n),
+    slack_calls: per(to.slack - from.slack),
+    slack_calls_by_method: perMap(byMethod, n),
+    response_url_posts: per(to.responses - from.responses),
+    wcu: per(dynamo.asked.write + dynamo.added.write),
+    rcu: per(dynamo.asked.read + dynamo.added.read),
+    cpu_ms: per(to.cpu - from.cpu),
+    dynamodb_ops: perMap(dynamo.ops, n),
+  };
+}
+
+async function inParallel<T, R>(items: T[], concurrency: number, each: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await each(items[i] as T, i);
+      }
+    }),
+  );
+  return out;
 }
 
 async function lifecycleResult(ctx: PhaseContext, bot: BotUnderTest, run: LifecycleRun, before: Counters): Promise<LifecycleResult> {
@@ -113,6 +226,7 @@ async function lifecycleResult(ctx: PhaseContext, bot: BotUnderTest, run: Lifecy
       rcu_per_lifecycle: per(dynamo.asked.read + dynamo.added.read),
       slack_calls_per_lifecycle: per(slackCalls.length),
       iam_calls_per_lifecycle: per(sum(Object.values(iamDelta))),
+      per_step: { lifecycles: 0, request: NO_STEP, approve_grant: NO_STEP },
     },
     extras: {
       completed: n,
