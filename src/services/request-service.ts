@@ -60,21 +60,20 @@ export class RequestService {
     const user = await this.readIamUser(who.iamUserName, live);
     const snapshot = this.snapshot(who.iamUserName, user);
 
-    // Found through the status index: what a user holds or waits for, however long their history.
-    const [active, approved, pendingAll] = await Promise.all([
-      this.deps.store.listByStatus('ACTIVE'),
-      this.deps.store.listByStatus('APPROVED'),
-      this.deps.store.listByStatus('PENDING'),
-    ]);
-    const mine = (r: AccessRequest) => sameIamUser(r.iamUserName, who.iamUserName);
-    const held = active.find((r) => mine(r) && r.level === level.level && r.groupName === level.groupName);
-    const pending = pendingAll.find((r) => mine(r) && r.level === level.level);
+    // What this IAM user holds or waits for, from its own requests (the IAM-user index): the cost
+    // grows with the user's history, not with everyone's open requests. The store's slot locks
+    // (case-insensitive) stay the guard against a second pending request or break-glass grant.
+    const own = await this.requestsOfIamUser(who.iamUserName);
+    const active = own.filter((r) => r.status === 'ACTIVE');
+    const approved = own.filter((r) => r.status === 'APPROVED');
+    const held = active.find((r) => r.level === level.level && r.groupName === level.groupName);
+    const pending = own.find((r) => r.status === 'PENDING' && r.level === level.level);
     if (pending) {
       throw new RequestRefusedError(
         text`You already have a pending ${level.level} request (${code(pending.id)}). Wait for the admins, or cancel it with ${code(`/request-billing cancel ${pending.id}`)}.`,
       );
     }
-    if (breakGlassHours) this.refuseStretchedBreakGlass(level, held, [...active, ...approved].filter(mine));
+    if (breakGlassHours) this.refuseStretchedBreakGlass(level, held, [...active, ...approved]);
     if (user?.groups && !held && !user.groups.includes(level.groupName)) {
       const quota = await this.deps.iam.groupsPerUserQuota();
       if (quota !== null && user.groups.length + 1 > quota) {
@@ -146,6 +145,13 @@ export class RequestService {
   }
 
   /** Reads the IAM user and refuses what the verdict refuses; undefined when unreadable in dry-run (the flow goes on, marked). */
+  /** The requests stored for this IAM user, under its name as given and lowercased (IAM names are case-insensitive; the index is not). */
+  private async requestsOfIamUser(iamUserName: string): Promise<AccessRequest[]> {
+    const names = [...new Set([iamUserName, iamUserName.toLowerCase()])];
+    const found = (await Promise.all(names.map((n) => this.deps.store.listByIamUser(n)))).flat();
+    return found.filter((r) => sameIamUser(r.iamUserName, iamUserName));
+  }
+
   private async readIamUser(userName: string, live: boolean): Promise<IamUserInfo | undefined> {
     const read = await readIamUser(this.deps.iam, userName);
     const refusal = iamUserRefusal(read, { requireMfa: this.deps.config.requireMfa, live }, userName, 'request');

@@ -2,9 +2,10 @@
  * RequestService over its ports (PRODUCT §1 Request, Identity, Break-glass): submit with its
  * pre-checks, status, cancel and link, with the real services wired over in-memory fakes.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NotAllowedError, RequestNotFoundError, RequestRefusedError, ValidationError } from '../../src/errors.js';
 import { ACTORS, ADMIN_CHANNEL, at, buildRig, DAY, HOUR, OTHER_CHANNEL, refusal, refused, START } from '../support/fakes.js';
+import { MemoryRequestStore } from '../support/memory-store.js';
 
 describe('submit: a request is stored PENDING and posted to the admin channel', () => {
   it('stores every attribute audit tooling reads, one audit event, and one admin message whose place is kept on the item', async () => {
@@ -385,5 +386,19 @@ describe('link', () => {
     expect(await rig.store.getLink(ACTORS.daveAlt.id)).toBeUndefined();
     expect(await rig.looseAudit(`link:${ACTORS.daveAlt.id}`)).toEqual([]);
     expect(rig.notifier.notices).toEqual([]);
+  });
+});
+
+describe('submit: what a request reads grows with the requester, not with everyone’s open requests', () => {
+  it('looks up the IAM user’s own requests by its index, never a whole status', async () => {
+    const store = new MemoryRequestStore();
+    const rig = buildRig({ store });
+    const byStatus = vi.spyOn(store, 'listByStatus');
+    const byIamUser = vi.spyOn(store, 'listByIamUser');
+    const first = await rig.submit('jane', 'read-only');
+    expect(byStatus).not.toHaveBeenCalled();
+    expect(byIamUser).toHaveBeenCalledWith('jane.doe');
+    // The lookup still finds the pending request of the same level.
+    await expect(rig.submit('jane', 'read-only')).rejects.toThrow(first.request.id);
   });
 });
