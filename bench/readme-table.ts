@@ -162,7 +162,7 @@ function lifecycleLines(r: unknown): Line[] {
     },
     {
       figure: 'Slack / IAM calls per lifecycle',
-      value: `${fmt(at(r, 'lifecycle.slack_calls_per_lifecycle') ?? Number.NaN, 1)} / ${fmt(iam ?? Number.NaN, 1)}`,
+      value: `${fmt(at(r, 'lifecycle.slack_calls_per_lifecycle') ?? Number.NaN, 1)} / ${fmt(iam ?? Number.NaN, 2)}`,
       budget: `IAM ≤ ${BUDGET.lifecycleIamCalls}`,
       met: iam !== undefined && iam <= BUDGET.lifecycleIamCalls,
     },

@@ -88,7 +88,7 @@ function lifecycleRows({ lifecycle }: PhaseResults): Row[] {
     { figure: 'Slack calls per lifecycle', value: fmt(c.slack_calls_per_lifecycle, 1) },
     {
       figure: 'IAM calls per lifecycle',
-      value: fmt(c.iam_calls_per_lifecycle, 1),
+      value: fmt(c.iam_calls_per_lifecycle, 2),
       budget: `≤ ${BUDGET.lifecycleIamCalls}`,
       met: c.iam_calls_per_lifecycle <= BUDGET.lifecycleIamCalls,
     },
