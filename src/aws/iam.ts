@@ -100,6 +100,7 @@ export class AwsIamGateway implements IamGateway {
   private tagIndex: TagIndex | undefined;
   private tagIndexBuild: Promise<TagIndex> | undefined;
   private quota: { readAt: number; value: number | null } | undefined;
+  private quotaRead: Promise<number | null> | undefined;
 
   private readonly iam: IAMClient;
   private readonly now: () => number;
@@ -253,6 +254,14 @@ export class AwsIamGateway implements IamGateway {
   /** The account's limit of groups per IAM user (a pre-check only: AddUserToGroup enforces it); null when unreadable. */
   async groupsPerUserQuota(): Promise<number | null> {
     if (this.quota && this.now() - this.quota.readAt < QUOTA_CACHE_MS) return this.quota.value;
+    // Requests arriving together share one read.
+    this.quotaRead ??= this.readQuota().finally(() => {
+      this.quotaRead = undefined;
+    });
+    return this.quotaRead;
+  }
+
+  private async readQuota(): Promise<number | null> {
     try {
       const out = await this.iam.send(new GetAccountSummaryCommand({}));
       const value = out.SummaryMap?.GroupsPerUserQuota ?? null;

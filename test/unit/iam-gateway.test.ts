@@ -333,6 +333,13 @@ describe('AwsIamGateway quota', () => {
     await expect(gateway.groupsPerUserQuota()).resolves.toBe(20);
     expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(2);
   });
+
+  it('shares one read between requests that arrive together before the quota is known', async () => {
+    iamMock.on(GetAccountSummaryCommand).resolves({ SummaryMap: { GroupsPerUserQuota: 10 } });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => gateway.groupsPerUserQuota()));
+    expect(answers).toEqual(Array(20).fill(10));
+    expect(iamMock.commandCalls(GetAccountSummaryCommand)).toHaveLength(1);
+  });
 });
 
 describe('AwsIamGateway.findUserByEmailTag (IAM_USER_MAPPING=tag): the index of users by their email tag', () => {
