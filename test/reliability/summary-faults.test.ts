@@ -17,8 +17,6 @@
  * 500 ms timeout per attempt, as in slack-faults.test.ts; one Harness serves the file, and every
  * test gets an emptied table and Slack stand-in and a new bot.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Fault } from '../../playground/slack-standin.js';
@@ -28,7 +26,8 @@ import type { RecordedCall, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness } from '../support/harness.js';
 import { scenario } from '../support/reliability.js';
 import { messageContent } from '../support/scenario-helpers.js';
-import { seedActiveGrants, spanOf, TABLE, threadReplies, WEEKLY_TITLE, weeklySummaries } from '../support/summary-helpers.js';
+import { wipe } from '../support/slack-fault-rig.js';
+import { seedActiveGrants, spanOf, threadReplies, WEEKLY_TITLE, weeklySummaries } from '../support/summary-helpers.js';
 import { HOURLY } from '../support/summary-schedules.js';
 
 const T0 = '2030-03-04T09:00:30.000Z';
@@ -99,28 +98,6 @@ const isIncompleteNote = (a: Record<string, unknown>) =>
 // ---------------------------------------------------------------------------
 // The bot under test, beside the Harness
 // ---------------------------------------------------------------------------
-
-/** Everything a test leaves behind, gone: the table's items, the stand-in's log and faults. */
-async function wipe(h: Harness): Promise<void> {
-  h.slack.reset();
-  // The Harness points the SDK at its table's endpoint (AWS_ENDPOINT_URL_DYNAMODB).
-  const raw = new DynamoDBClient({});
-  const dynamo = DynamoDBDocumentClient.from(raw);
-  try {
-    for (let round = 0; round < 20; round++) {
-      const page = await dynamo.send(new ScanCommand({ TableName: TABLE, ProjectionExpression: 'pk, sk' }));
-      const keys = page.Items ?? [];
-      if (keys.length === 0) return;
-      for (let i = 0; i < keys.length; i += 25) {
-        const batch = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-        await dynamo.send(new BatchWriteCommand({ RequestItems: { [TABLE]: batch } }));
-      }
-    }
-    throw new Error('the table did not empty');
-  } finally {
-    raw.destroy();
-  }
-}
 
 /**
  * One Harness for the file, wiped before each test; a new bot under test per test, with a
