@@ -166,25 +166,24 @@ export class Sweeper {
    * of several sweeps that found it (overlapping, or on other replicas) only the winner sends it.
    */
   private async redeliver(request: AccessRequest, now: string): Promise<boolean> {
-    let claimed: AccessRequest;
+    const claimed = await this.claimed(request, now);
+    return claimed ? this.deps.announcer.announce(claimed) : false;
+  }
+
+  /** The request claimed for this sweep (one conditional write), or undefined when another sweep or writer got there first. */
+  private async claimed(request: AccessRequest, now: string): Promise<AccessRequest | undefined> {
     try {
-      claimed = await this.deps.store.update(request, claim(request, now));
+      return await this.deps.store.update(request, claim(request, now));
     } catch (err) {
-      if (err instanceof RequestConflictError) return false;
+      if (err instanceof RequestConflictError) return undefined;
       throw err;
     }
-    return this.deps.announcer.announce(claimed);
   }
 
   /** The admin channel was not told when the request was made: post it now, once. */
   private async repost(request: AccessRequest, now: string): Promise<boolean> {
-    let claimed: AccessRequest;
-    try {
-      claimed = await this.deps.store.update(request, claim(request, now));
-    } catch (err) {
-      if (err instanceof RequestConflictError) return false;
-      throw err;
-    }
+    const claimed = await this.claimed(request, now);
+    if (!claimed) return false;
     const { delivered } = await this.deps.announcer.post(claimed, now);
     if (!delivered) throw new Error(`request ${request.id} could not be posted to the admin channel`);
     return true;

@@ -9,19 +9,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import {
-  type AccessRequest,
-  type AuditEvent,
-  assertTransition,
-  IllegalTransitionError,
-  isFinalStatus,
-  type OwedAuditEvent,
-  type RequestStatus,
-} from '../domain/request.js';
+import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, isFinalStatus, type RequestStatus } from '../domain/request.js';
 import { applyChange, type RequestChange } from '../domain/transitions.js';
-import { errorMessage, errorName, RequestConflictError } from '../errors.js';
+import { RequestConflictError } from '../errors.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
-import { auditKey, auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
+import { type AuditLog, AuditRecords, owedEvent, toAudit, trailOf } from './audit-records.js';
+import { auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
 import { DynamoLinkStore } from './link-store.js';
 import { DynamoPeriodStore } from './period-store.js';
 import { lockOf, SlotLocks } from './slot-locks.js';
@@ -46,25 +39,14 @@ function itemToRequest(item: Record<string, unknown>): AccessRequest {
   return out as unknown as AccessRequest;
 }
 
-/** How many recorded audit events the store remembers, so it does not write one of them again. */
-const RECORDED_MEMORY = 10_000;
-
-type Log = { warn(obj: object, msg?: string): void };
-
-function toAudit(item: Record<string, unknown>): AuditEvent {
-  const { requestId, at, actor, from, to, detail } = item as unknown as AuditEvent;
-  return { requestId, at, actor, from: from ?? null, to, detail };
-}
-
 /**
  * The DynamoDB repository: one table, single-item conditional writes only (so it runs the
  * same on DynamoDB, moto and dynalite, which has no transactions).
  *
- * A change and its audit event are two items, so the change's own write also carries its event
- * (`auditOwed`): when the event's record cannot be written after the change landed, the event is
- * not lost. It is written before the request changes again, when its notices are marked
- * delivered, or by the sweeper (a final status is marked `noticeDue` for that); a request's
- * `auditEvents` include it meanwhile.
+ * A change's own write also carries its audit event (`auditOwed`, see audit-records.ts): when the
+ * event's record cannot be written after the change landed, the event is not lost. It is written
+ * before the request changes again, when its notices are marked delivered, or by the sweeper (a
+ * final status is marked `noticeDue` for that); a request's `auditEvents` include it meanwhile.
  */
 export class DynamoRequestStore implements RequestStore, SummaryStore {
   readonly capacity: CapacityTotals = { read: 0, write: 0 };
@@ -72,13 +54,12 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   private readonly locks: SlotLocks;
   private readonly links: DynamoLinkStore;
   private readonly periods: DynamoPeriodStore;
-  /** `id#version` of the audit events this store has seen written, newest last. */
-  private readonly recorded = new Set<string>();
+  private readonly audit: AuditRecords;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly log?: Log,
+    log?: AuditLog,
   ) {
     this.locks = new SlotLocks(
       doc,
@@ -88,12 +69,13 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     );
     this.links = new DynamoLinkStore(doc, tableName);
     this.periods = new DynamoPeriodStore(doc, tableName);
+    this.audit = new AuditRecords(doc, tableName, (consumed) => this.count('write', consumed), log);
   }
 
   /** The request an item holds; an event it still carries is left out once its record is known written. */
   private readonly toRequest = (item: Record<string, unknown>): AccessRequest => {
     const request = itemToRequest(item);
-    if (request.auditOwed && this.recorded.has(recordedKey(request.id, request.auditOwed.version))) delete request.auditOwed;
+    if (request.auditOwed && this.audit.has(request.id, request.auditOwed.version)) delete request.auditOwed;
     return request;
   };
 
@@ -133,7 +115,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       }
     }
     // Stored either way: a PENDING or APPROVED request always changes again, and that writes the event first.
-    await this.recordOwed(request, owed);
+    await this.audit.tryWrite(request.id, owed);
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -156,8 +138,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     if (change.from !== expected.status) throw new IllegalTransitionError(expected.status, change.to);
     assertTransition(expected.status, change.to);
     // The event of the version being replaced is written first; without it, this change is not made.
-    if (expected.auditOwed) await this.flushOwed(expected.id, expected.auditOwed);
-    const previousRecorded = Boolean(expected.auditOwed) || this.recorded.has(recordedKey(expected.id, expected.version));
+    const previousRecorded = await this.audit.settle(expected);
     const next = applyChange(expected, change);
     const owed = change.audit ? owedEvent(expected.status, next.status, next.updatedAt, next.version, change.audit) : undefined;
     let stored = next;
@@ -221,7 +202,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         throw new RequestConflictError(`Request ${expected.id} changed meanwhile.`, current, { cause: err });
       }
     }
-    if (owed && (await this.recordOwed(stored, owed))) {
+    if (owed && (await this.audit.tryWrite(stored.id, owed))) {
       delete stored.auditOwed;
     } else if (owed && isFinalStatus(stored.status) && stored.noticeDue !== 'DUE') {
       // Nothing changes a final request again: the sweeper's pass over due notices writes the event.
@@ -261,51 +242,6 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     this.count('write', out.ConsumedCapacity);
   }
 
-  /** Writes an owed event's record; false (logged) when it could not be written and the item keeps it. */
-  private async recordOwed(request: AccessRequest, owed: OwedAuditEvent): Promise<boolean> {
-    try {
-      await this.flushOwed(request.id, owed);
-      return true;
-    } catch (err) {
-      this.log?.warn(
-        { event: 'store.audit_deferred', requestId: request.id, version: owed.version, to: owed.to, error: errorName(err), message: errorMessage(err) },
-        'audit event kept on the request item; written later',
-      );
-      return false;
-    }
-  }
-
-  /** Writes the record of an event the item carries (a repeated write is a no-op: records are never rewritten). */
-  private async flushOwed(requestId: string, owed: OwedAuditEvent): Promise<void> {
-    const key = recordedKey(requestId, owed.version);
-    if (this.recorded.has(key)) return;
-    try {
-      const out = await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...auditKey(requestId, owed.version),
-            entity: 'audit',
-            requestId,
-            at: owed.at,
-            actor: owed.actor,
-            from: owed.from,
-            to: owed.to,
-            detail: owed.detail,
-            auditMonth: monthOf(owed.at),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      this.count('write', out.ConsumedCapacity);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
-    this.recorded.add(key);
-    if (this.recorded.size > RECORDED_MEMORY) this.recorded.delete(this.recorded.values().next().value as string);
-  }
-
   private async markNoticeDue(request: AccessRequest): Promise<void> {
     const out = await this.doc.send(
       new UpdateCommand({
@@ -334,8 +270,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
 
   async clearNoticeDue(request: AccessRequest): Promise<void> {
     // The event the item still carries is written first; without it, the notices stay due and the sweeper comes back.
-    if (request.auditOwed) await this.flushOwed(request.id, request.auditOwed);
-    const owedWritten = Boolean(request.auditOwed) || this.recorded.has(recordedKey(request.id, request.version));
+    const owedWritten = await this.audit.settle(request);
     try {
       const out = await this.doc.send(
         new UpdateCommand({
@@ -435,14 +370,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
       ExpressionAttributeValues: { ':pk': requestKey(requestId).pk },
       ConsistentRead: true,
     });
-    const records = items.filter((i) => i.entity === 'audit');
-    const owed = items.find((i) => i.entity === 'request')?.auditOwed as OwedAuditEvent | undefined;
-    const events = records.map(toAudit);
-    if (owed && !records.some((r) => r.sk === auditKey(requestId, owed.version).sk)) {
-      const { version: _version, ...event } = owed;
-      events.push({ requestId, ...event });
-    }
-    return events;
+    return trailOf(requestId, items);
   }
 
   async *auditEventsSince(since: string, until: string = new Date().toISOString()): AsyncIterable<AuditEvent[]> {
@@ -516,12 +444,4 @@ function monthsBetween(from: string, to: string): string[] {
     cursor.setUTCMonth(cursor.getUTCMonth() + 1);
   }
   return months;
-}
-
-function recordedKey(requestId: string, version: number): string {
-  return `${requestId}#${version}`;
-}
-
-function owedEvent(from: RequestStatus | null, to: RequestStatus, at: string, version: number, audit: AuditInput): OwedAuditEvent {
-  return { version, at, actor: audit.actor, from, to, detail: audit.detail };
 }

@@ -28,9 +28,9 @@ import {
   expectRateLimitHonoured,
   type FaultBot,
   injected,
-  PAST_GRACE_MS,
   pending,
   RATELIMITED,
+  redeliveredBySweep,
   type Site,
   stored,
   useFaultBot,
@@ -319,13 +319,7 @@ describe("Slack faults: Slack did the work, its answer was lost past the client'
     expect(active.noticeDue).toBe('DUE');
     expect(grantDms()).toBe(1);
     r.clear();
-    clock.advance(PAST_GRACE_MS);
-    const report = await fb.sweep();
-    expect(report.redelivered).toBe(1);
-    expect(report.errors).toBe(0);
-    const after = await stored(h, request.id);
-    expect(after.status).toBe('ACTIVE');
-    expect(after.noticeDue).toBeUndefined();
+    const after = await redeliveredBySweep(h, fb, clock, request.id, 'ACTIVE');
     expect(adminMessageOf(h, after)?.text).toContain(`Approved by <@${admin1.id}>`);
     // The sweeper sends every notice of the state again: the DM comes twice at worst (PRODUCT §2).
     expect(grantDms()).toBe(2);

@@ -40,6 +40,7 @@ import {
   pending,
   RATELIMITED,
   REQUEST_TEXT,
+  redeliveredBySweep,
   type Site,
   stored,
   useFaultBot,
@@ -155,13 +156,7 @@ describe('Slack faults: updating the admin message after an approval (chat.updat
     expect(adminMessageOf(h, active)?.text).not.toContain('Approved by');
 
     h.slack.clearFaults();
-    clock.advance(PAST_GRACE_MS);
-    const report = await fb.sweep();
-    expect(report.redelivered).toBe(1);
-    expect(report.errors).toBe(0);
-    const after = await stored(h, request.id);
-    expect(after.status).toBe('ACTIVE');
-    expect(after.noticeDue).toBeUndefined();
+    const after = await redeliveredBySweep(h, fb, clock, request.id, 'ACTIVE');
     expect(adminMessageOf(h, after)?.text).toContain(`Approved by <@${admin1.id}>`);
     // The sweeper sends every notice of the state again: the DM may come twice (PRODUCT §2), never more.
     expect(dmsAbout(h, /approved by/i)).toBeGreaterThanOrEqual(1);
@@ -199,13 +194,7 @@ describe("Slack faults: the requester's DM after an approval (chat.postMessage t
     expect(h.dms(employee)).toHaveLength(0);
 
     h.slack.clearFaults();
-    clock.advance(PAST_GRACE_MS);
-    const report = await fb.sweep();
-    expect(report.redelivered).toBe(1);
-    expect(report.errors).toBe(0);
-    const after = await stored(h, request.id);
-    expect(after.status).toBe('ACTIVE');
-    expect(after.noticeDue).toBeUndefined();
+    await redeliveredBySweep(h, fb, clock, request.id, 'ACTIVE');
     expect(h.dms(employee)).toHaveLength(1);
     expect(dmsAbout(h, /approved by/i)).toBe(1);
     expect(h.iamProxy.count('AddUserToGroup')).toBe(1);
@@ -259,13 +248,7 @@ describe("Slack faults: the expiry reply in the admin message's thread (chat.pos
     expect(expiredReplies()).toBe(0);
 
     h.slack.clearFaults();
-    clock.advance(PAST_GRACE_MS);
-    const report = await fb.sweep();
-    expect(report.redelivered).toBe(1);
-    expect(report.errors).toBe(0);
-    const after = await stored(h, active.id);
-    expect(after.status).toBe('EXPIRED');
-    expect(after.noticeDue).toBeUndefined();
+    await redeliveredBySweep(h, fb, clock, active.id, 'EXPIRED');
     expect(expiredReplies()).toBe(1);
     expect(dmsAbout(h, /expired/i)).toBeGreaterThanOrEqual(1);
     expect(dmsAbout(h, /expired/i)).toBeLessThanOrEqual(2);

@@ -212,6 +212,18 @@ export function useFaultBot() {
   };
 }
 
+/** The next sweep past the grace re-delivers the request's due notices, once and without error; the request as it is stored after. */
+export async function redeliveredBySweep(h: Harness, fb: FaultBot, clock: ManualClock, id: string, status: AccessRequest['status']): Promise<AccessRequest> {
+  clock.advance(PAST_GRACE_MS);
+  const report = await fb.sweep();
+  expect(report.redelivered).toBe(1);
+  expect(report.errors).toBe(0);
+  const after = await stored(h, id);
+  expect(after.status).toBe(status);
+  expect(after.noticeDue).toBeUndefined();
+  return after;
+}
+
 export function callsAt(h: Harness, site: Site): RecordedCall[] {
   return h.slack.calls(site.method).filter((c) => site.when?.(c.args) ?? true);
 }
