@@ -75,9 +75,18 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
       region: 'us-east-1',
       credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' },
     });
-    return { client, embedded };
+    return { client: withoutSdkLogging(client), embedded };
   }
-  return { client: new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS }) };
+  return { client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })) };
+}
+
+/**
+ * The bot logs AWS failures itself and gives the SDK no logger; the SDK's logger middleware would
+ * still copy every call's input and output through its sensitive-data filter, for nothing.
+ */
+export function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
 
 /**
@@ -90,7 +99,7 @@ export const AWS_HTTP_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 5_0
 
 export function openIam(aws: AwsOptions): IAMClient {
   // Standard-mode retries with backoff and jitter absorb IAM throttling, resets and timeouts before an error reaches a request.
-  return new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS });
+  return withoutSdkLogging(new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS }));
 }
 
 /** The bot's IAM gateway: only the configured groups, and only BILLING_GROUP_POLICIES' documents. */
