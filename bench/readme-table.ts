@@ -178,6 +178,14 @@ function lifecycleLines(r: unknown): Line[] {
       value: `${fmt(at(r, `${p}.iam_calls`) ?? Number.NaN, 1)} IAM, ${fmt(at(r, `${p}.slack_calls`) ?? Number.NaN, 1)} Slack, ${fmt(at(r, `${p}.wcu`) ?? Number.NaN, 1)} WCU, ${fmt(at(r, `${p}.rcu`) ?? Number.NaN, 1)} RCU, ${ms(at(r, `${p}.cpu_ms`), 0)} CPU`,
     });
   }
+  const floor = at(r, 'lifecycle.call_floor.floor_cpu_ms_per_lifecycle');
+  if (floor !== undefined) {
+    const per = (client: string) => fmt(at(r, `lifecycle.call_floor.cpu_ms_per_call.${client}`) ?? Number.NaN, 2);
+    out.push({
+      figure: '  the calls alone (call floor)',
+      value: `${ms(floor, 0)} CPU: each call's client cost with instant answers (DynamoDB ${per('dynamodb')}, IAM ${per('iam')}, Slack ${per('slack')}, response_url ${per('http_post')} ms)`,
+    });
+  }
   return out;
 }
 

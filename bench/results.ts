@@ -83,6 +83,8 @@ function notes(settings: Settings) {
       "the load phases again on a second bot process with the work queue's acks-first pause off (bench/bot-no-pause.ts), same people and loads, its own empty table; compared: at 150/s sustained, ack p99 and click → grant with and without the pause (pause_cost = with − without), and the saturation figures",
     lifecycle_per_step:
       "lifecycles of their own, all requests first then all approvals, the bot quiet between, so each step's IAM calls (by action, counted by the proxy in front of moto), Slack calls (by method), WCU, RCU and bot CPU are its own; per lifecycle",
+    lifecycle_call_floor:
+      "lifecycle.call_floor: the bot's own clients (AWS SDK as src/deps.ts makes them, Slack's WebClient, fetch for response_url), in a process of their own on the bot's CPU, each calling a server that answers at once with a canned body (CPU per call, median of 5 rounds of 1,000), times the lifecycle phase's calls of each kind: what the calls alone cost, beside the measured CPU per lifecycle",
     cpu_pinning:
       'the process under test (bare Bolt, then the bot) alone on CPU 0; emulators, fake Slack, proxies and load generator on the others (BENCH_PIN=0: off)',
     capacity: 'table only (neither emulator reports index capacity); counts calls the bot sent without ReturnConsumedCapacity too (the proxy added TOTAL)',

@@ -163,6 +163,8 @@ export function botEnv(endpoints: Endpoints, port: number, table: string): Recor
     // The SDK reads these itself: every DynamoDB and IAM call of the bot passes a counting proxy.
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoUrl,
     AWS_ENDPOINT_URL_IAM: endpoints.iamUrl,
+    // The start-up summary's STS identity: moto answers it behind the same proxy (before any phase counts).
+    AWS_ENDPOINT_URL_STS: endpoints.iamUrl,
   };
 }
 

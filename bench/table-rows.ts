@@ -4,6 +4,7 @@
  * lifecycles, the period ratios, the bot's start-up and memory, then the launch variants.
  */
 import type { BotFigures } from './phases/bot.js';
+import type { CallFloorResult } from './phases/call-floor.js';
 import type { StepCost } from './phases/lifecycle.js';
 import { fmt, type Row } from './report.js';
 import type { PhaseResults } from './results.js';
@@ -94,7 +95,14 @@ function lifecycleRows({ lifecycle }: PhaseResults): Row[] {
     },
     { figure: `  step: request (${c.per_step.lifecycles} apart)`, value: step(c.per_step.request) },
     { figure: '  step: approve → grant', value: step(c.per_step.approve_grant) },
+    ...(c.call_floor ? [{ figure: '  the calls alone (call floor)', value: callFloor(c.call_floor) }] : []),
   ];
+}
+
+/** The CPU a lifecycle's calls take by themselves, and per call by client. */
+function callFloor(f: CallFloorResult): string {
+  const per = f.cpu_ms_per_call;
+  return `${ms(f.floor_cpu_ms_per_lifecycle)} (per call: DynamoDB ${fmt(per.dynamodb, 2)}, IAM ${fmt(per.iam, 2)}, Slack ${fmt(per.slack, 2)}, response_url ${fmt(per.http_post, 2)} ms)`;
 }
 
 function loadRows({ sustained, saturation, acksFirst }: PhaseResults): Row[] {

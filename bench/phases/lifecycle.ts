@@ -18,6 +18,7 @@ import { cpuMs } from '../procs.js';
 import { fmt } from '../report.js';
 import { requestIdInReply } from '../slack-tracker.js';
 import type { BotUnderTest } from './bot.js';
+import { type CallFloorResult, measureCallFloor } from './call-floor.js';
 import type { PhaseContext } from './context.js';
 
 /** The figures results.json reports at its top level, per lifecycle. */
@@ -30,6 +31,8 @@ export interface LifecycleContract {
   iam_calls_per_lifecycle: number;
   /** The same costs by step (measured apart, on their own lifecycles: see measureSteps). */
   per_step: PerStep;
+  /** What the lifecycle's calls alone cost the bot's clients (bench/phases/call-floor.ts). */
+  call_floor?: CallFloorResult;
 }
 
 /** One step's cost per lifecycle. */
@@ -128,6 +131,7 @@ export async function measureLifecycles(ctx: PhaseContext, bot: BotUnderTest): P
   const result = await lifecycleResult(ctx, bot, run, before);
   // After the figures above are read: the breakdown's own lifecycles are not in them.
   result.contract.per_step = await measureSteps(ctx, bot);
+  result.contract.call_floor = await measureCallFloor(ctx, result);
   ctx.clock.done('lifecycle');
   return result;
 }
