@@ -3,7 +3,7 @@
  * stays cheap with thousands of calls): requests posted to the admin channel, grants announced
  * to requesters, refusals, and replies to response_url keys.
  */
-import { BUSY_MESSAGE } from '../handlers/reply.js';
+import { BUSY_MESSAGE, BUSY_PREFIX } from '../handlers/reply.js';
 import type { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 
 const REQUEST_ID = /`([0-9A-HJKMNP-TV-Z]{26})`/;
@@ -33,6 +33,8 @@ export class SlackTracker {
   ephemerals = 0;
   /** Ephemerals that refuse a click as busy (BUSY_MESSAGE), and those that say the request was already decided. */
   busyEphemerals = 0;
+  /** Busy refusals of clicks, by the request they name. */
+  readonly busyClicks = new Map<string, number>();
   decidedEphemerals = 0;
   busyReplies = 0;
 
@@ -73,8 +75,11 @@ export class SlackTracker {
         }
       } else if (call.method === 'chat.postEphemeral') {
         this.ephemerals += 1;
-        if (text.includes(BUSY_MESSAGE)) this.busyEphemerals += 1;
-        else if (text.startsWith(ALREADY_DECIDED)) this.decidedEphemerals += 1;
+        if (text.startsWith(BUSY_PREFIX)) {
+          this.busyEphemerals += 1;
+          const id = /did not take your click on request `([0-9A-HJKMNP-TV-Z]{26})`/.exec(text)?.[1];
+          if (id) this.busyClicks.set(id, (this.busyClicks.get(id) ?? 0) + 1);
+        } else if (text.startsWith(ALREADY_DECIDED)) this.decidedEphemerals += 1;
       }
     }
     const responses = this.slack.responses();

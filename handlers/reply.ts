@@ -4,7 +4,14 @@ import type { Logger } from '../src/log.js';
 import { renderText } from '../src/slack/escape.js';
 import { markDryRun, plain } from '../src/slack/messages.js';
 
-export const BUSY_MESSAGE = 'The bot is busy right now and did not take this; please try again in a minute.';
+/** How every busy refusal begins (commands, clicks, modal submissions). */
+export const BUSY_PREFIX = 'The bot is busy right now';
+export const BUSY_MESSAGE = `${BUSY_PREFIX} and did not take this; please try again in a minute.`;
+
+/** A click refused as busy names its request: an admin with several requests open knows which to click again. */
+export function busyClickMessage(requestId: string): string {
+  return `${BUSY_PREFIX} and did not take your click on request \`${requestId}\`; please click again in a minute.`;
+}
 
 /** An ephemeral reply body (for ack() or respond()), marked in dry-run. */
 export function ephemeral(text: string, dryRun: boolean) {

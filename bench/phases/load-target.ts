@@ -125,6 +125,8 @@ export interface ClickOutcome {
   alreadyDecided: number;
   /** Every ephemeral refusal (busy and already decided included). */
   refused: number;
+  /** Busy refusals naming this request. */
+  busyOn(requestId: string): number;
 }
 
 export function clickOutcomeSinceNow(ctx: PhaseContext): () => ClickOutcome {
@@ -135,6 +137,7 @@ export function clickOutcomeSinceNow(ctx: PhaseContext): () => ClickOutcome {
     ephemerals: tracker.ephemerals,
     busy: tracker.busyEphemerals,
     decided: tracker.decidedEphemerals,
+    busyClicks: new Map(tracker.busyClicks),
   };
   return () => ({
     granted: tracker.active.size - at.active,
@@ -142,6 +145,7 @@ export function clickOutcomeSinceNow(ctx: PhaseContext): () => ClickOutcome {
     busy: tracker.busyEphemerals - at.busy,
     alreadyDecided: tracker.decidedEphemerals - at.decided,
     refused: tracker.ephemerals - at.ephemerals,
+    busyOn: (id) => (tracker.busyClicks.get(id) ?? 0) - (at.busyClicks.get(id) ?? 0),
   });
 }
 
@@ -256,10 +260,13 @@ export interface ClickCheck {
   /** Clicks answered "already decided" (a request clicked again after its grant). */
   already_decided: number;
   failed: number;
-  /** Clicked requests in another state than ACTIVE or PENDING (PENDING: every click on it refused as busy). */
+  /** Clicked requests with a click taken (not every click on it refused as busy) that are not ACTIVE in the table. */
   stuck: number;
-  /** Accepted clicks not found so: accepted − granted − already decided (busy refusals name no request, so clicks are matched by count), plus stuck requests. */
+  /** Clicked requests every click on which was refused as busy (they stay PENDING, as they should). */
+  all_refused: number;
+  /** The stuck requests: a click was taken and the request never became ACTIVE. */
   lost: number;
+  lost_samples: string[];
 }
 
 export async function checkClicks(
@@ -268,27 +275,45 @@ export async function checkClicks(
   pendingOf: (bodyIndex: number) => Pending,
   outcome: ClickOutcome,
 ): Promise<ClickCheck> {
-  const ids = [...new Set(records.filter(isOk).map((r) => pendingOf(r[1]).id))];
+  // Request by request: a busy refusal names the request it refused a click on.
+  const ackedOn = new Map<string, number>();
+  for (const r of records.filter(isOk)) {
+    const id = pendingOf(r[1]).id;
+    ackedOn.set(id, (ackedOn.get(id) ?? 0) + 1);
+  }
   let active = 0;
   let stuck = 0;
-  await inBatches(ids, 16, async (id) => {
+  let allRefused = 0;
+  const lostSamples: string[] = [];
+  await inBatches([...ackedOn.keys()], 16, async (id) => {
     const stored = await target.store.get(id);
+    const taken = (ackedOn.get(id) ?? 0) - outcome.busyOn(id);
     if (stored?.status === 'ACTIVE') active += 1;
-    else if (stored?.status !== 'PENDING') stuck += 1;
+    else if (taken <= 0) allRefused += 1;
+    else {
+      stuck += 1;
+      if (lostSamples.length < 5) lostSamples.push(`${id}: ${taken} click(s) taken, ${stored ? stored.status : 'not in the table'}`);
+    }
   });
   const acked = records.filter(isOk).length;
-  const accepted = acked - outcome.busy;
-  const grantedActive = Math.min(outcome.granted, active);
   return {
     acked,
     busy: outcome.busy,
-    accepted,
+    accepted: acked - outcome.busy,
     active,
     already_decided: outcome.alreadyDecided,
     failed: outcome.failed,
     stuck,
-    lost: Math.max(0, accepted - grantedActive - outcome.alreadyDecided) + stuck,
+    all_refused: allRefused,
+    lost: stuck,
+    lost_samples: lostSamples,
   };
+}
+
+/** The first few lost commands and clicks, for the phase's log line ('' when none). */
+export function lostSamples(commands: CommandCheck, clicks: ClickCheck): string {
+  const samples = [...commands.lost_samples, ...clicks.lost_samples].slice(0, 5);
+  return samples.length ? ` (${samples.join('; ')})` : '';
 }
 
 /** Time from the first acked click on each request to its requester told the grant is active (ms), for the requests whose grant was seen. */

@@ -39,6 +39,7 @@ import {
   commandKey,
   ensurePending,
   type LoadTarget,
+  lostSamples,
   type Pair,
   type Pending,
   waitDrained,
@@ -206,7 +207,7 @@ async function flood(ctx: PhaseContext, target: LoadTarget, plan: FloodPlan): Pr
     bot_max_rss_mb: bot.sampler.maxRssByPhase.get(phase) ?? Number.NaN,
   };
   ctx.log(
-    `  ${bot.name}: ${label}: ${result.acked} acked (p99 ${fmt(result.p99_ms, 1)} ms), ${result.busy} busy; commands ${commands.stored} stored, ${commands.duplicates} refused as already pending; clicks: ${clicks.active} requests ACTIVE, ${clicks.already_decided} already decided; click → grant p50 ${fmt(result.click_to_grant.p50_ms, 0)} ms; drained ${fmt(drainMs / 1000, 1)} s after the load; lost ${result.lost}${commands.lost_samples.length ? ` (${commands.lost_samples.join('; ')})` : ''}`,
+    `  ${bot.name}: ${label}: ${result.acked} acked (p99 ${fmt(result.p99_ms, 1)} ms), ${result.busy} busy; commands ${commands.stored} stored, ${commands.duplicates} refused as already pending; clicks: ${clicks.active} requests ACTIVE, ${clicks.already_decided} already decided; click → grant p50 ${fmt(result.click_to_grant.p50_ms, 0)} ms; drained ${fmt(drainMs / 1000, 1)} s after the load; lost ${result.lost}${lostSamples(commands, clicks)}`,
   );
   return result;
 }

@@ -32,6 +32,7 @@ import {
   commandToReply,
   ensurePending,
   type LoadTarget,
+  lostSamples,
   type Pair,
   type Pending,
   pushConfirmed,
@@ -210,7 +211,7 @@ async function botStep(ctx: PhaseContext, target: LoadTarget, step: PlannedStep,
     bot_max_rss_mb: bot.sampler.maxRssByPhase.get(`sustained ${step.rate}/s (${target.name})`) ?? Number.NaN,
   };
   ctx.log(
-    `  ${bot.name}: sustained ${step.rate}/s: grants ${result.click_to_grant.granted}/${clicks.acked} (click → grant p50 ${fmt(result.click_to_grant.p50_ms, 0)} ms, p90 ${fmt(result.click_to_grant.p90_ms, 0)} ms); ${added} requests confirmed; drained ${fmt(drainMs / 1000, 1)} s after the load; busy ${commands.busy}+${clicks.busy}; lost ${result.lost}${commands.lost_samples.length ? ` (${commands.lost_samples.join('; ')})` : ''}`,
+    `  ${bot.name}: sustained ${step.rate}/s: grants ${result.click_to_grant.granted}/${clicks.acked} (click → grant p50 ${fmt(result.click_to_grant.p50_ms, 0)} ms, p90 ${fmt(result.click_to_grant.p90_ms, 0)} ms); ${added} requests confirmed; drained ${fmt(drainMs / 1000, 1)} s after the load; busy ${commands.busy}+${clicks.busy}; lost ${result.lost}${lostSamples(commands, clicks)}`,
   );
   return result;
 }

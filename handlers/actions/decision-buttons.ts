@@ -6,7 +6,7 @@ import { mention } from '../../src/slack/escape.js';
 import { statusLine } from '../../src/slack/messages.js';
 import { denyModal } from '../../src/slack/views.js';
 import type { HandlerDeps } from '../deps.js';
-import { BUSY_MESSAGE, userMessage } from '../reply.js';
+import { busyClickMessage, userMessage } from '../reply.js';
 
 type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -49,7 +49,7 @@ function decide(deps: HandlerDeps, label: string, action: (click: Click) => Prom
         await tell(userMessage(err, deps.log, context));
       }
     });
-    if (!accepted) await tell(BUSY_MESSAGE);
+    if (!accepted) await tell(busyClickMessage(click.requestId));
   };
 }
 

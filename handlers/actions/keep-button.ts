@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { errorName } from '../../src/errors.js';
 import { markKept } from '../../src/slack/summary-blocks.js';
 import type { HandlerDeps } from '../deps.js';
-import { BUSY_MESSAGE, userMessage } from '../reply.js';
+import { busyClickMessage, userMessage } from '../reply.js';
 import { clickOf } from './decision-buttons.js';
 
 type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
@@ -40,6 +40,6 @@ export function keepButton(deps: HandlerDeps) {
         await tell(keptNotShown(kept.id));
       }
     });
-    if (!accepted) await tell(BUSY_MESSAGE);
+    if (!accepted) await tell(busyClickMessage(click.requestId));
   };
 }
