@@ -136,12 +136,15 @@ function loadLines(r: unknown): Line[] {
       met: clickP99 !== undefined && clickP99 < BUDGET.ackP99Ms,
     });
   }
-  const c = 'extras.acks_first.compared';
-  if (at(r, `${c}.rate`) !== undefined)
+  const c = 'extras.work_queue_variant.compared';
+  if (at(r, `${c}.rate`) !== undefined) {
+    const setting = JSON.stringify((r as { extras?: { work_queue_variant?: { options?: unknown } } }).extras?.work_queue_variant?.options ?? {});
+    const shipped = fmt(at(r, 'extras.work_queue_variant.shipped_options.concurrency') ?? Number.NaN, 0);
     out.push({
-      figure: `the acks-first pause at ${fmt(at(r, `${c}.rate`) ?? Number.NaN, 0)}/s (with / without)`,
-      value: `ack p99 commands ${ms(at(r, `${c}.command_p99_ms.with`))} / ${ms(at(r, `${c}.command_p99_ms.without`))}, clicks ${ms(at(r, `${c}.click_p99_ms.with`))} / ${ms(at(r, `${c}.click_p99_ms.without`))}; click → grant p50 ${s(at(r, `${c}.click_to_grant_p50_ms.with`))} / ${s(at(r, `${c}.click_to_grant_p50_ms.without`))}`,
+      figure: `post-ack work queue at ${fmt(at(r, `${c}.rate`) ?? Number.NaN, 0)}/s: shipped (${shipped} at a time) / ${setting}`,
+      value: `ack p99 commands ${ms(at(r, `${c}.command_p99_ms.shipped`))} / ${ms(at(r, `${c}.command_p99_ms.variant`))}, clicks ${ms(at(r, `${c}.click_p99_ms.shipped`))} / ${ms(at(r, `${c}.click_p99_ms.variant`))}; click → grant p50 ${s(at(r, `${c}.click_to_grant_p50_ms.shipped`))} / ${s(at(r, `${c}.click_to_grant_p50_ms.variant`))}; a click during a flood: ack p99 ${ms(at(r, `${c}.flood_click_p99_ms.shipped`))} / ${ms(at(r, `${c}.flood_click_p99_ms.variant`))}`,
     });
+  }
   return out;
 }
 

@@ -10,7 +10,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Meter, PhaseClock } from './measure.js';
 import type { PeriodResult } from './period.js';
-import type { AcksFirstResult } from './phases/acks-first.js';
 import type { ApproveResult } from './phases/approve.js';
 import type { BaselineResult } from './phases/baseline.js';
 import type { BotFigures } from './phases/bot.js';
@@ -18,6 +17,7 @@ import type { BundledResult } from './phases/bundled.js';
 import type { EmbeddedResult } from './phases/embedded.js';
 import type { HelpResult } from './phases/help.js';
 import type { LifecycleResult } from './phases/lifecycle.js';
+import type { WorkQueueVariantResult } from './phases/load-phases.js';
 import type { RequestsResult } from './phases/requests.js';
 import type { SaturationResult } from './phases/saturation.js';
 import type { SustainedResult } from './phases/sustained.js';
@@ -36,8 +36,8 @@ export interface PhaseResults {
   period?: PeriodResult;
   sustained?: SustainedResult;
   saturation?: SaturationResult;
-  /** The load phases again on a bot without the acks-first pause (absent with BENCH_ACKS_FIRST=with). */
-  acksFirst?: AcksFirstResult;
+  /** The load phases again on a bot whose work queue is set otherwise (absent with BENCH_WORK_QUEUE=off). */
+  queueVariant?: WorkQueueVariantResult;
   identityScale?: IdentityScaleFigures;
   reviewScale?: ReviewScaleFigures;
 }
@@ -79,8 +79,8 @@ function notes(settings: Settings) {
       'signed Approve clicks, each on its own pending request made by the request bursts; count-bounded (one click per request), in rounds like command_ack (medians)',
     sustained: `per total rate (${settings.sustainedRates.join(', ')}/s) for ${settings.sustainedSeconds} s: real requests (each from its own employee and level) and Approve clicks (each on its own pending request), half the rate each, taking turns on one fixed schedule (open loop: sent on time whatever the answers; bench/mixed-load.ts, up to 50 keep-alive connections), after a 1 s help warm-up, while the post-ack work runs; p50/p99 of each kind's acks (2xx), from handing the request to the connection pool to the end of the answer; bare: the bare Bolt app under the same loads in the same run, before the bot, while the bot is idle; details (click → grant, drain, busy, lost, the load generator's own lateness) in extras.sustained`,
     saturation: `the mixed flood: real requests and Approve clicks as fast as the load generator can (closed loop, 25 connections each) for ${settings.saturationSeconds} s; acked: 2xx answers; busy: refused as busy (commands through response_url, clicks as ephemerals); p99_ms: all acks; drain_ms: from the last answer to every acked command answered and every acked click ended; lost: accepted (not busy) commands and clicks not where they should be, over both floods (commands request by request: confirmed and PENDING-posted, or refused as already pending with that request PENDING-posted; clicks: their requests ACTIVE, matched by count since a busy refusal names no request); click_p99_ms and grant_during_flood_ms (median click → grant announced): clicks at ${settings.floodClickRate}/s on 2 connections while commands flood the other 48; both floods in full in extras.saturation`,
-    acks_first:
-      "the load phases again on a second bot process with the work queue's acks-first pause off (bench/bot-no-pause.ts), same people and loads, its own empty table; compared: at 150/s sustained, ack p99 and click → grant with and without the pause (pause_cost = with − without), and the saturation figures",
+    work_queue_variant:
+      'the load phases again on a second bot process whose post-ack work queue is set otherwise (bench/bot-variant.ts, BENCH_WORK_QUEUE over WORK_QUEUE_OPTIONS), same people and loads, its own empty table; compared: at 150/s sustained, ack p99 and click → grant for the shipped setting and the variant, and the saturation figures',
     lifecycle_per_step:
       "lifecycles of their own, all requests first then all approvals, the bot quiet between, so each step's IAM calls (by action, counted by the proxy in front of moto), Slack calls (by method), WCU, RCU and bot CPU are its own; per lifecycle",
     lifecycle_call_floor:
@@ -107,7 +107,8 @@ function saturationContract(s: SaturationResult | undefined) {
 }
 
 export function buildResults(run: RunRecord) {
-  const { baseline, help, lifecycle, requests, approve, bundled, embedded, period, sustained, saturation, acksFirst, identityScale, reviewScale } = run.phases;
+  const { baseline, help, lifecycle, requests, approve, bundled, embedded, period, sustained, saturation, queueVariant, identityScale, reviewScale } =
+    run.phases;
   const nan = Number.NaN;
   const connections = run.settings.connections;
   return {
@@ -148,7 +149,7 @@ export function buildResults(run: RunRecord) {
       embedded_store_bot: embedded ?? null,
       sustained: sustained ?? null,
       saturation: saturation ?? null,
-      acks_first: acksFirst ?? null,
+      work_queue_variant: queueVariant ?? null,
       bot: botExtras(run),
       period: period ? { seed: period.seed, week: period.week, runs_ms: period.runs } : null,
       phases_s: run.clock.seconds,

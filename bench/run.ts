@@ -9,8 +9,9 @@
  *   BENCH_PHASES=a,b    only these phases: period, baseline, help, lifecycle, requests, approve, sustained, saturation,
  *                       bundled, embedded, identity-scale, review-scale (approve needs requests); results.json is
  *                       written only when all ran
- *   BENCH_ACKS_FIRST=with   sustained and saturation on the bot as shipped only (by default also on a second bot
- *                       without the acks-first pause, for extras.acks_first)
+ *   BENCH_WORK_QUEUE='{"concurrency":4}'   sustained and saturation also on a second bot whose work queue is set
+ *                       so (JSON over WORK_QUEUE_OPTIONS; this is the default), for extras.work_queue_variant;
+ *                       `off`: on the bot as shipped only
  *   BENCH_CPU_PROF=1    the bot runs with --cpu-prof; the profile's folder is printed (=all: the bare Bolt app too)
  *   BENCH_KEEP=1        keep the logs (bot, bare Bolt, load specs) in the temp folder
  *   BENCH_BOT_NODE_ARGS='--trace-gc'   extra node arguments for the bot (diagnosis; its log gets V8's lines)
@@ -21,7 +22,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Log, Meter, PhaseClock } from './measure.js';
-import { loadDrained, measureWithoutPause, runLoadPhases } from './phases/acks-first.js';
 import { measureApproveBursts } from './phases/approve.js';
 import { measureBaseline } from './phases/baseline.js';
 import { type BotFigures, startBot, stopBot } from './phases/bot.js';
@@ -31,6 +31,7 @@ import { measureEmbeddedStore } from './phases/embedded.js';
 import { measureHelp } from './phases/help.js';
 import { measureIdentityAtScale } from './phases/identity-scale.js';
 import { measureLifecycles } from './phases/lifecycle.js';
+import { loadDrained, measureQueueVariant, runLoadPhases } from './phases/load-phases.js';
 import { newTarget } from './phases/load-target.js';
 import type { PeriodSeeding } from './phases/period.js';
 import { measureRequestBursts } from './phases/requests.js';
@@ -50,7 +51,7 @@ const shutdown = { interrupted: false };
 
 /**
  * The bot's phases on one bot process (the load phases last: they leave thousands of requests in
- * its table), then the load phases again on a bot without the acks-first pause, then the
+ * its table), then the load phases again on a bot whose work queue is set otherwise, then the
  * variants on their own, identity and review at account scale, then the period reads (its
  * seeding done by then).
  */
@@ -64,11 +65,11 @@ async function runPhases(ctx: PhaseContext, period: PeriodSeeding | undefined): 
   if (selected.has('requests')) phases.requests = await measureRequestBursts(ctx, bot);
   if (selected.has('approve') && phases.requests) phases.approve = await measureApproveBursts(ctx, bot);
   const loadSelected = selected.has('sustained') || selected.has('saturation');
-  const load = loadSelected ? await runLoadPhases(ctx, newTarget(ctx, 'with', bot, ctx.observers.requests)) : {};
+  const load = loadSelected ? await runLoadPhases(ctx, newTarget(ctx, 'shipped', bot, ctx.observers.requests)) : {};
   Object.assign(phases, load);
   const drained = (phases.requests?.drained ?? true) && (phases.approve?.drained ?? true) && loadDrained(load);
   const botFigures = await stopBot(ctx, bot, drained);
-  if (loadSelected && ctx.settings.compareAcksFirst) phases.acksFirst = await measureWithoutPause(ctx, load);
+  if (loadSelected && ctx.settings.workQueueVariant) phases.queueVariant = await measureQueueVariant(ctx, load, ctx.settings.workQueueVariant);
   if (selected.has('bundled')) phases.bundled = await measureBundledBot(ctx);
   if (selected.has('embedded')) phases.embedded = await measureEmbeddedStore(ctx);
   if (selected.has('identity-scale')) phases.identityScale = await measureIdentityAtScale(ctx);

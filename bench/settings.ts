@@ -89,8 +89,11 @@ export interface Settings {
   floodClickRate: number;
   /** How long the sustained and saturation phases wait for the bot to finish a load's post-ack work (a full queue is 1,000 jobs per lane). */
   loadDrainSeconds: number;
-  /** BENCH_ACKS_FIRST=with: sustained and saturation on the bot as shipped only, not also on a bot without the acks-first pause. */
-  compareAcksFirst: boolean;
+  /**
+   * BENCH_WORK_QUEUE: the work-queue setting the load phases also run with, on a second bot
+   * (JSON over WORK_QUEUE_OPTIONS; default {"concurrency":4}; `off`: the shipped bot only).
+   */
+  workQueueVariant: Record<string, unknown> | undefined;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -124,7 +127,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
     loadDrainSeconds: 600,
-    compareAcksFirst: env.BENCH_ACKS_FIRST !== 'with',
+    workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"concurrency":4}') as Record<string, unknown>),
   };
 }
 

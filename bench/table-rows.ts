@@ -105,7 +105,7 @@ function callFloor(f: CallFloorResult): string {
   return `${ms(f.floor_cpu_ms_per_lifecycle)} (per call: DynamoDB ${fmt(per.dynamodb, 2)}, IAM ${fmt(per.iam, 2)}, Slack ${fmt(per.slack, 2)}, response_url ${fmt(per.http_post, 2)} ms)`;
 }
 
-function loadRows({ sustained, saturation, acksFirst }: PhaseResults): Row[] {
+function loadRows({ sustained, saturation, queueVariant }: PhaseResults): Row[] {
   const rows: Row[] = [];
   for (const s of sustained?.steps ?? []) {
     const budgeted = s.rate === BUDGET.sustainedBudgetRate;
@@ -145,15 +145,16 @@ function loadRows({ sustained, saturation, acksFirst }: PhaseResults): Row[] {
       met: saturation.click_p99_ms < BUDGET.ackP99Ms,
     });
   }
-  if (acksFirst) {
-    const c = acksFirst.compared;
+  if (queueVariant) {
+    const c = queueVariant.compared;
+    const setting = JSON.stringify(queueVariant.options);
     rows.push({
-      figure: `acks-first pause at ${c.rate}/s: with / without`,
-      value: `ack p99 command ${ms(c.command_p99_ms.with)} / ${ms(c.command_p99_ms.without)}, click ${ms(c.click_p99_ms.with)} / ${ms(c.click_p99_ms.without)}; click → grant p50 ${fmt(c.click_to_grant_p50_ms.with, 0)} / ${fmt(c.click_to_grant_p50_ms.without, 0)} ms`,
+      figure: `work queue at ${c.rate}/s: shipped / ${setting}`,
+      value: `ack p99 command ${ms(c.command_p99_ms.shipped)} / ${ms(c.command_p99_ms.variant)}, click ${ms(c.click_p99_ms.shipped)} / ${ms(c.click_p99_ms.variant)}; click → grant p50 ${fmt(c.click_to_grant_p50_ms.shipped, 0)} / ${fmt(c.click_to_grant_p50_ms.variant, 0)} ms`,
     });
     rows.push({
-      figure: 'acks-first pause, saturation: with / without',
-      value: `ack p99 ${ms(c.saturation_p99_ms.with)} / ${ms(c.saturation_p99_ms.without)}; drain ${fmt(c.saturation_drain_ms.with / 1000, 1)} / ${fmt(c.saturation_drain_ms.without / 1000, 1)} s`,
+      figure: `work queue, saturation: shipped / ${setting}`,
+      value: `ack p99 ${ms(c.saturation_p99_ms.shipped)} / ${ms(c.saturation_p99_ms.variant)}; drain ${fmt(c.saturation_drain_ms.shipped / 1000, 1)} / ${fmt(c.saturation_drain_ms.variant / 1000, 1)} s; click in a flood ${ms(c.flood_click_p99_ms.shipped)} / ${ms(c.flood_click_p99_ms.variant)}`,
     });
   }
   return rows;

@@ -1,6 +1,6 @@
 /**
  * What the sustained and saturation phases share on the bot they load (a "target": the bot as
- * shipped, or the bot without the acks-first pause): the (employee, level) requests still unused,
+ * shipped, or the bot with its work queue set otherwise): the (employee, level) requests still unused,
  * the pending requests made for clicks to approve, the bodies, waiting for the post-ack work to
  * finish, and the checks of what became of every accepted command and click, in the table.
  */
@@ -48,8 +48,8 @@ export class PairSource {
 }
 
 export interface LoadTarget {
-  /** `with`: the bot as shipped; `without`: its acks-first pause off. */
-  name: 'with' | 'without';
+  /** `shipped`: the bot as shipped; `variant`: its work queue set otherwise (bench/bot-variant.ts). */
+  name: 'shipped' | 'variant';
   bot: BotUnderTest;
   /** The bot's table, read directly (not through the counting proxy). */
   store: DynamoRequestStore;
