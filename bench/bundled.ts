@@ -45,6 +45,8 @@ export async function startBundledBot(stoppers: Stoppers, rig: Rig, logDir: stri
     nodeArgs: [...BOT_NODE_FLAGS, ...(process.env.BENCH_BOT_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     env: {
       ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
+      // The start-up STS lookup goes to moto directly (live mode stops without an answer).
+      AWS_ENDPOINT_URL_STS: rig.moto.endpoint,
       NODE_PATH: join(ROOT, 'node_modules'),
     },
     logFile: join(logDir, 'bot-bundled.log'),

@@ -163,8 +163,6 @@ export function botEnv(endpoints: Endpoints, port: number, table: string): Recor
     // The SDK reads these itself: every DynamoDB and IAM call of the bot passes a counting proxy.
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoUrl,
     AWS_ENDPOINT_URL_IAM: endpoints.iamUrl,
-    // The start-up summary's STS identity: moto answers it behind the same proxy (before any phase counts).
-    AWS_ENDPOINT_URL_STS: endpoints.iamUrl,
   };
 }
 
@@ -181,7 +179,12 @@ export async function startBotProcess(
   const logFile = join(logDir, variant.logName ?? 'bot.log');
   const child = spawnNode(variant.script ?? 'src/main.ts', {
     ...(placement.underTest ? { cpus: placement.underTest } : {}),
-    env: { ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table), ...variant.env },
+    // The bot asks STS who it is at start (live mode stops without an answer): moto answers, past the counting IAM proxy.
+    env: {
+      ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
+      AWS_ENDPOINT_URL_STS: rig.moto.endpoint,
+      ...variant.env,
+    },
     logFile,
     nodeArgs: [
       ...BOT_NODE_FLAGS,

@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from './browser.js';
+import { emojiFontProblem } from './emoji-font.js';
 import { startPlayground } from './main.js';
+
+const fontProblem = emojiFontProblem();
+if (fontProblem) {
+  process.stderr.write(`${fontProblem}\n`);
+  process.exit(1);
+}
 
 const dataDir = await mkdtemp(join(tmpdir(), 'playground-shot-'));
 const playground = await startPlayground({ dataDir, quiet: true });

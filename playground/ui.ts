@@ -1,7 +1,9 @@
 /**
- * The playground page's HTTP side: serves the page, the state a person sees, live updates
- * (server-sent events), and turns what the person does into what Slack would send the bot:
- * form-encoded slash commands and `payload=` JSON, signed, posted to the bot's /slack/events.
+ * The playground page's HTTP side: serves the page, the state a person sees (with the billing
+ * groups as the IAM stand-in holds them), live updates (server-sent events), and turns what the
+ * person does into what Slack would send the bot: form-encoded slash commands and `payload=`
+ * JSON, signed, posted to the bot's /slack/events. Its Widen control edits a group in the IAM
+ * stand-in directly, as someone with console access would.
  *
  * Any page a developer visits can send requests to 127.0.0.1, so the page's own endpoints (/ui/)
  * take only same-origin JSON carrying this run's token, which only the served page knows.
@@ -12,8 +14,10 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IamFault } from './iam-account.js';
+import type { IamStandIn } from './iam-standin.js';
 import type { SlackStandIn, StoredMessage } from './slack-standin.js';
-import { CHANNELS, PEOPLE, type Secrets, sign, TEAM_ID, triggerId } from './workspace.js';
+import { CHANNELS, PEOPLE, type Secrets, sign, TEAM_ID, triggerId, WIDENING_POLICY_ARN } from './workspace.js';
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
 const STATIC: Record<string, string> = {
@@ -66,6 +70,9 @@ interface ViewOwner {
   errors?: Record<string, string>;
 }
 
+/** Words that are /request-billing subcommands: typed bare, the page suggests the whole command. */
+const SUBCOMMANDS = new Set(['help', 'status', 'cancel', 'revoke', 'done', 'link', 'summary']);
+
 /** As Slack does for a command with should_escape: `@jane` becomes `<@U0JANE|jane>`. */
 export function escapeMentions(text: string): string {
   return text.replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, space: string, name: string) => {
@@ -83,6 +90,8 @@ export class PlaygroundUi {
   /** Made for this run: a page from elsewhere, or from an earlier run, does not have it. */
   private readonly token = randomBytes(32).toString('base64url');
   botUrl = '';
+  /** The IAM stand-in the bot runs against, shown on the page; undefined when the bot uses another endpoint. */
+  iam: IamStandIn | undefined;
 
   constructor(
     private readonly slack: () => SlackStandIn,
@@ -129,6 +138,10 @@ export class PlaygroundUi {
         case '/ui/view/close':
           this.closeView(String(input.viewId ?? ''));
           return this.json(res, 200, { ok: true });
+        case '/ui/iam/group': {
+          const result = this.widenGroup(String(input.groupName ?? ''), input.widen === true);
+          return this.json(res, result.ok ? 200 : 400, result);
+        }
         default:
           return false;
       }
@@ -192,7 +205,13 @@ export class PlaygroundUi {
     // One listener per open page; many tabs are normal, not a leak.
     this.slack().changes.setMaxListeners(0);
     this.slack().changes.on('change', send);
-    req.on('close', () => this.slack().changes.off('change', send));
+    const iamChanges = this.iam?.account.changes;
+    iamChanges?.setMaxListeners(0);
+    iamChanges?.on('change', send);
+    req.on('close', () => {
+      this.slack().changes.off('change', send);
+      iamChanges?.off('change', send);
+    });
     return true;
   }
 
@@ -233,7 +252,7 @@ export class PlaygroundUi {
     return {
       me: user,
       team: TEAM_ID,
-      people: PEOPLE.map(({ id, name, realName, role }) => ({ id, name, realName, role })),
+      people: PEOPLE.map(({ id, name, realName, role, hint }) => ({ id, name, realName, role, hint })),
       channels: [...CHANNELS.map((c) => ({ id: c.id, name: c.name })), { id: `D${user}`, name: 'Billing bot (DM)', im: true }],
       messages: messages.map((m) => ({
         channel: m.channel,
@@ -247,7 +266,39 @@ export class PlaygroundUi {
       })),
       ephemerals,
       views,
+      iam: this.iamState(),
     };
+  }
+
+  /** The billing groups as the IAM stand-in holds them: members and policies, live. */
+  private iamState() {
+    if (!this.iam) return null;
+    return {
+      accountId: this.iam.account.accountId,
+      groups: this.iam.account.groups().map((g) => ({
+        groupName: g.groupName,
+        members: g.members.map((m) => m.userName),
+        policies: [...g.attachedPolicyArns, ...[...g.inlinePolicies.keys()].map((name) => `inline: ${name}`)],
+        widened: g.attachedPolicyArns.includes(WIDENING_POLICY_ARN),
+      })),
+    };
+  }
+
+  /**
+   * The page's Widen / Narrow control: attaches a policy far beyond billing to a group (as someone
+   * editing it in the console would), so the group guard refuses grants into it; Narrow detaches it.
+   */
+  widenGroup(groupName: string, widen: boolean): { ok: true } | { ok: false; error: string } {
+    if (!this.iam) return { ok: false, error: 'The bot runs against another AWS endpoint (AWS_ENDPOINT_URL): change its groups there.' };
+    try {
+      if (widen) this.iam.account.attachGroupPolicy(groupName, WIDENING_POLICY_ARN);
+      else if (this.iam.account.group(groupName).attachedPolicyArns.includes(WIDENING_POLICY_ARN))
+        this.iam.account.detachGroupPolicy(groupName, WIDENING_POLICY_ARN);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof IamFault) return { ok: false, error: err.message };
+      throw err;
+    }
   }
 
   private adopt(viewId: string, trigger: string): ViewOwner | undefined {
@@ -289,7 +340,9 @@ export class PlaygroundUi {
   async command(user: string, channel: string, text: string) {
     const trimmed = text.trim();
     if (!trimmed.startsWith('/request-billing')) {
-      return { ok: false, error: 'Only the /request-billing command exists in this workspace.' };
+      const first = trimmed.split(/\s+/)[0]?.toLowerCase() ?? '';
+      const suggestion = SUBCOMMANDS.has(first) ? ` Did you mean \`/request-billing ${trimmed}\`?` : '';
+      return { ok: false, error: `Only the /request-billing command exists in this workspace.${suggestion}` };
     }
     const form = new URLSearchParams({
       token: 'playground',

@@ -61,6 +61,8 @@ export interface Config {
   maxDurationDays: number;
   requireMfa: MfaPolicy;
   pendingTimeoutHours: number;
+  /** USAGE_GRACE_HOURS: a grant younger than this is never called unused (access advisor lags by hours). */
+  usageGraceHours: number;
   breakGlassMaxHours: number | undefined;
   driftPolicy: 'report' | 'remove';
   iamUserMapping: IdentityMapping;
@@ -248,6 +250,7 @@ const envSchema = z.object({
     return out;
   }),
   PENDING_TIMEOUT_HOURS: intIn(1, 24 * 30, 24),
+  USAGE_GRACE_HOURS: intIn(0, 24 * 30, 24),
   BREAK_GLASS_MAX_HOURS: intIn(1, 72, undefined),
   DRIFT_POLICY: oneOf(['report', 'remove'] as const, 'report'),
   IAM_USER_MAPPING: oneOf(['email-localpart', 'email', 'tag'] as const, 'email-localpart'),
@@ -343,8 +346,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required (the bot token, xoxb-…, from your Slack app)');
   else if (!e.SLACK_BOT_TOKEN.startsWith('xoxb-')) problems.push('SLACK_BOT_TOKEN: must be a bot token starting with xoxb-');
   const mode = e.SLACK_APP_TOKEN ? 'socket' : 'http';
-  if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
-    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  // Neither mode's setting: say how to pick one (a malformed app token has its own message).
+  if (mode === 'http' && !e.SLACK_SIGNING_SECRET && !failed.has('SLACK_APP_TOKEN')) {
+    problems.push(
+      'SLACK_APP_TOKEN / SLACK_SIGNING_SECRET: set one to pick how Slack reaches the bot: SLACK_APP_TOKEN (xapp-…, Basic Information → App-Level Tokens, scope connections:write) for Socket Mode, the manifest’s default; or SLACK_SIGNING_SECRET (Basic Information → Signing Secret) for HTTP mode, with socket_mode_enabled: false and the request URLs https://<host>/slack/events in manifest.yml',
+    );
   }
   if (!failed.has('ADMIN_CHANNEL_ID') && !e.ADMIN_CHANNEL_ID) problems.push('ADMIN_CHANNEL_ID: required (the channel where approvals are posted)');
   if (!failed.has('ADMIN_USER_IDS') && e.ADMIN_USER_IDS.length === 0 && !e.ADMIN_USERGROUP_ID) {
@@ -383,6 +389,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxDurationDays: e.MAX_DURATION_DAYS as number,
     requireMfa: e.REQUIRE_MFA,
     pendingTimeoutHours: e.PENDING_TIMEOUT_HOURS as number,
+    usageGraceHours: e.USAGE_GRACE_HOURS as number,
     breakGlassMaxHours: e.BREAK_GLASS_MAX_HOURS,
     driftPolicy: e.DRIFT_POLICY,
     iamUserMapping: e.IAM_USER_MAPPING,

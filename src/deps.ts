@@ -12,6 +12,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import { Cron } from 'croner';
 import type { HandlerDeps } from '../handlers/deps.js';
+import { AccessAdvisorReader } from './aws/access-advisor.js';
 import { DryRunIamGateway } from './aws/dry-run.js';
 import { AwsIamGateway } from './aws/iam.js';
 import { CommandRateLimit } from './command-rate.js';
@@ -24,7 +25,16 @@ import { GrantExecutor } from './services/grant.js';
 import { IdentityResolver } from './services/identity.js';
 import { LifecycleService } from './services/lifecycle.js';
 import { GroupMembership } from './services/membership.js';
-import { type Clock, type IamGateway, type Notifier, type RequestStore, type SlackDirectory, type SummaryStore, systemClock } from './services/ports.js';
+import {
+  type Clock,
+  type IamGateway,
+  type Notifier,
+  type RequestStore,
+  type SlackDirectory,
+  type SummaryStore,
+  systemClock,
+  type UsageReader,
+} from './services/ports.js';
 import { RequestService } from './services/request-service.js';
 import { type FiringSchedule, type SummaryPoster, SummaryService } from './services/summary-service.js';
 import { Sweeper } from './services/sweeper.js';
@@ -74,7 +84,9 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
     });
     return { client: withoutSdkLogging(client), embedded };
   }
-  return { client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })) };
+  return {
+    client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })),
+  };
 }
 
 /**
@@ -104,14 +116,19 @@ export function iamGateway(config: Pick<Config, 'levels'>, iam: IAMClient): AwsI
   return new AwsIamGateway({ client: iam, groups: config.levels.map((l) => l.groupName), policyArns: config.levels.map((l) => l.policyArn) });
 }
 
+/** IAM access advisor over the bot's IAM client, for usage evidence: reads only, so the same in dry-run. */
+export function accessAdvisor(config: Pick<Config, 'billingNamespaces'>, iam: IAMClient): AccessAdvisorReader {
+  return new AccessAdvisorReader({ client: iam, namespaces: config.billingNamespaces });
+}
+
 /** The summary's schedule, for arithmetic only: paused, it never fires (src/bot.ts runs the firing one). */
 export function summarySchedule(config: Pick<Config, 'summaryCron' | 'summaryTimezone'>): FiringSchedule {
   return new Cron(config.summaryCron, { timezone: config.summaryTimezone, paused: true });
 }
 
-/** STS, for doctor's "who am I" before it simulates the bot's own permissions. */
+/** STS: who the bot is (the start-up summary; live mode refuses to start without an answer) and doctor's "who am I" before it simulates the bot's own permissions. */
 export function openSts(aws: AwsOptions): STSClient {
-  return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3 });
+  return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3, requestHandler: AWS_HTTP_TIMEOUTS });
 }
 
 /** The outside world the services talk to, built by buildDeps (or by a test from fakes). */
@@ -121,6 +138,8 @@ export interface ServiceParts {
   clock: Clock;
   store: RequestStore & SummaryStore;
   iam: IamGateway;
+  /** IAM access advisor: without it, the review and the end notices carry no usage evidence. */
+  usage?: UsageReader;
   directory: SlackDirectory;
   notifier: Notifier & SummaryPoster;
   /** The bot's own workspace (auth.test team_id). */
@@ -143,6 +162,7 @@ export interface Services {
 /** Wires the use cases over their ports: no SDK client, no Slack client, nothing started. */
 export function wireServices(parts: ServiceParts): Services {
   const { config, log, clock, store, iam, directory, notifier } = parts;
+  const usage = parts.usage ? { usage: parts.usage } : {};
   const admins = new AdminPolicy(config.adminUserIds, config.adminUsergroupId, directory);
   const identity = new IdentityResolver({
     directory,
@@ -167,7 +187,7 @@ export function wireServices(parts: ServiceParts): Services {
   });
   const requests = new RequestService({ config, store, iam, identity, admins, announcer, grants, clock });
   const decisions = new DecisionService({ config, store, iam, identity, admins, announcer, grants, clock });
-  const lifecycle = new LifecycleService({ adminChannelId: config.adminChannelId, store, iam, admins, identity, announcer, membership, clock, log });
+  const lifecycle = new LifecycleService({ adminChannelId: config.adminChannelId, store, iam, ...usage, admins, identity, announcer, membership, clock, log });
   const sweeper = new Sweeper({
     pendingTimeoutHours: config.pendingTimeoutHours,
     graceMs: Math.min(60_000, config.sweepIntervalSeconds * 1000),
@@ -182,6 +202,7 @@ export function wireServices(parts: ServiceParts): Services {
     config,
     store,
     iam,
+    ...usage,
     admins,
     membership,
     identity,
@@ -224,7 +245,8 @@ export async function buildDeps(options: {
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoRequestStore(doc, config.tableName, log);
 
-  const awsIam = iamGateway(config, openIam(options.aws));
+  const iamClient = openIam(options.aws);
+  const awsIam = iamGateway(config, iamClient);
   const iam: IamGateway = config.iamMode === 'live' ? awsIam : new DryRunIamGateway(awsIam, new Set(config.levels.map((l) => l.groupName)));
 
   const directory = new SlackWebDirectory(slack);
@@ -242,6 +264,7 @@ export async function buildDeps(options: {
     clock,
     store,
     iam,
+    usage: accessAdvisor(config, iamClient),
     directory,
     notifier,
     teamId: options.teamId,

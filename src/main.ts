@@ -1,13 +1,18 @@
 /**
- * `npm start`: reads .env and the environment once, starts the bot, stops it cleanly on
- * SIGTERM/SIGINT (stop taking work, finish what is in flight, close the store).
+ * `npm start`: reads .env and the environment once, asks STS who the bot is in AWS (live mode
+ * refuses to start without an identity), starts the bot, says how it runs (a readable block on
+ * stderr and the JSON `started` line), and stops it cleanly on SIGTERM/SIGINT (stop taking
+ * work, finish what is in flight, close the store).
  */
+import './sdk-node-warning.js';
 import 'dotenv/config';
+import { type CallerIdentity, lookupCallerIdentity } from './aws/caller-identity.js';
 import { startBot } from './bot.js';
 import { type Config, loadConfig } from './config.js';
-import { MissingTableError } from './deps.js';
+import { MissingTableError, openSts } from './deps.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
+import { liveModeRefusal, renderStartupSummary, type StartupFacts, startupLogFields } from './startup-summary.js';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -21,16 +26,31 @@ function loadOrExplain(): Config {
     if (!(err instanceof ConfigError)) throw err;
     const noSlack = err.problems.some((p) => p.startsWith('SLACK_BOT_TOKEN: required'));
     const hint = noSlack
-      ? '\nSet SLACK_BOT_TOKEN (and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode), ADMIN_CHANNEL_ID and ADMIN_USER_IDS in .env: copy .env.example to .env and fill them in (README: "Connect a real workspace").\nTo try the bot without a Slack workspace or an AWS account: npm run playground'
+      ? '\nSet SLACK_BOT_TOKEN; SLACK_APP_TOKEN for Socket Mode (the manifest’s default) or SLACK_SIGNING_SECRET for HTTP mode; ADMIN_CHANNEL_ID and ADMIN_USER_IDS in .env: copy .env.example to .env and fill them in (README: "Connect a real workspace").\nTo try the bot without a Slack workspace or an AWS account: npm run playground'
       : '';
     return fail(`billing-access bot cannot start.\n${err.message}${hint}`);
   }
+}
+
+/**
+ * Starts asking STS who the bot is in AWS. The client is the composition root's; the lookup is
+ * bounded in time and never throws.
+ */
+function askCallerIdentity(config: Config): Promise<CallerIdentity> {
+  const sts = openSts(config.aws);
+  return lookupCallerIdentity(sts).finally(() => sts.destroy());
 }
 
 async function main(): Promise<void> {
   const config = loadOrExplain();
   const log = createLogger(config.logLevel);
   const startedAt = performance.now();
+  const asked = askCallerIdentity(config);
+  // Live mode changes IAM: without an identity AWS accepts it stops here, before Slack and the store.
+  if (config.iamMode === 'live') {
+    const identity = await asked;
+    if (!identity.found) fail(liveModeRefusal(identity));
+  }
   let bot: Awaited<ReturnType<typeof startBot>>;
   try {
     bot = await startBot({ config, log, aws: config.aws });
@@ -43,17 +63,16 @@ async function main(): Promise<void> {
     if (data?.error) fail(`Slack refused the bot token (auth.test: ${data.error}). Check SLACK_BOT_TOKEN and SLACK_API_URL.`);
     throw err;
   }
-  log.info({
-    event: 'started',
-    mode: config.slack.mode,
+  const facts: StartupFacts = {
+    config,
     port: bot.port,
-    path: config.slack.mode === 'http' ? '/slack/events' : undefined,
-    store: config.store,
-    dataDir: config.store === 'embedded' ? config.dataDir : undefined,
-    table: config.tableName,
-    iamMode: config.iamMode,
-    startupMs: Math.round(performance.now() - startedAt),
-  });
+    identity: await asked,
+    nodeVersion: process.version,
+    nextSummaryAt: bot.deps.summaries.nextFiring(new Date()),
+  };
+  // The readable block goes to stderr: stdout carries only JSON log lines.
+  process.stderr.write(renderStartupSummary(facts));
+  log.info({ event: 'started', ...startupLogFields(facts), startupMs: Math.round(performance.now() - startedAt) });
   if (config.iamMode === 'dry-run')
     log.warn({ event: 'mode', iamMode: 'dry-run' }, 'IAM_MODE=dry-run: IAM is read but never changed; every Slack message is marked [dry-run]');
   if (config.store === 'embedded')

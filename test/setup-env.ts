@@ -1,3 +1,4 @@
+import '../src/sdk-node-warning.js';
 import { inject } from 'vitest';
 
 // The AWS SDK reads these itself, as it would in production: every test's AWS calls go to the emulator.

@@ -6,6 +6,10 @@
  * an error answer in the service's own shape (IAM's Query XML, DynamoDB's JSON), a call that
  * never answers (past the client's timeout), and a connection reset before or after the call
  * reached the emulator.
+ *
+ * moto implements no IAM access advisor: the proxy answers GenerateServiceLastAccessedDetails and
+ * GetServiceLastAccessedDetails itself, from what the test set per IAM user (`accessAdvisor`); a
+ * user nobody set anything for has never used a service. Everything else goes on to the emulator.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -94,6 +98,29 @@ export interface FaultOptions {
   match?: (body: string) => boolean;
 }
 
+/** What IAM access advisor knows of one IAM user, as a test sets it. */
+export interface AccessAdvisorData {
+  /** Service namespace (ce, billing, s3, …) → when the user last used it (ISO). A namespace not named was never used. */
+  lastUsed?: Record<string, string>;
+  /** Polls of a new job answered IN_PROGRESS before it completes (default 0: done at the first poll). */
+  inProgressPolls?: number;
+  /** The job ends FAILED with this error instead of completing. */
+  failure?: { code: string; message: string };
+}
+
+/** The two access advisor actions the proxy answers itself. */
+const ACCESS_ADVISOR_ACTIONS = new Set(['GenerateServiceLastAccessedDetails', 'GetServiceLastAccessedDetails']);
+/** Namespaces every answer lists (as IAM lists each service the user's policies allow), used or not. */
+const LISTED_NAMESPACES = ['aws-portal', 'billing', 'ce', 'budgets', 'iam'];
+
+interface AdvisorJob {
+  arn: string;
+  userName: string;
+  createdAt: string;
+  data: AccessAdvisorData;
+  polls: number;
+}
+
 /** What becomes of a request once any hold on its action is lifted. */
 type Verdict = 'forward' | 'drop';
 
@@ -116,6 +143,9 @@ export class AwsProxy {
   private armed: ArmedFault[] = [];
   /** Requests left unanswered by a stall, destroyed at stop() if their client has not given up. */
   private readonly stalled = new Set<IncomingMessage>();
+  /** Access advisor's data by lowercased IAM user name (IAM compares names case-insensitively). */
+  private readonly advisorData = new Map<string, AccessAdvisorData>();
+  private readonly advisorJobs = new Map<string, AdvisorJob>();
 
   private constructor(
     private readonly server: Server,
@@ -165,7 +195,8 @@ export class AwsProxy {
               return;
             default:
               bump(self.forwards, action);
-              forward(upstream, req, req.headers, body, res);
+              if (ACCESS_ADVISOR_ACTIONS.has(action)) self.answerAccessAdvisor(action, text, res);
+              else forward(upstream, req, req.headers, body, res);
           }
         });
       });
@@ -281,6 +312,59 @@ export class AwsProxy {
     for (const go of hold?.waiting ?? []) go(verdict);
   }
 
+  /**
+   * What access advisor says about `userName` from now on: jobs generated later use it. A user
+   * nobody set anything for has never used a service.
+   */
+  accessAdvisor(userName: string, data: AccessAdvisorData): void {
+    this.advisorData.set(userName.toLowerCase(), data);
+  }
+
+  /** Access advisor's two actions, answered in IAM's Query shape as AWS answers them. */
+  private answerAccessAdvisor(action: string, body: string, res: ServerResponse): void {
+    const params = new URLSearchParams(body);
+    if (action === 'GenerateServiceLastAccessedDetails') {
+      const arn = params.get('Arn') ?? '';
+      const userName = /:user\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
+      if (!userName) {
+        answerQueryError(res, { status: 400, code: 'InvalidInput', message: `ARN ${arn} is not valid.` });
+        return;
+      }
+      const jobId = randomUUID();
+      const data = this.advisorData.get(userName.toLowerCase()) ?? {};
+      this.advisorJobs.set(jobId, { arn, userName, createdAt: new Date().toISOString(), data, polls: 0 });
+      answerQuery(res, action, leaf('JobId', jobId));
+      return;
+    }
+    const job = this.advisorJobs.get(params.get('JobId') ?? '');
+    if (!job) {
+      answerQueryError(res, { status: 404, code: 'NoSuchEntity', message: `No job with id ${params.get('JobId')}.` });
+      return;
+    }
+    job.polls += 1;
+    const head = leaf('JobType', 'SERVICE_LEVEL') + leaf('JobCreationDate', job.createdAt);
+    if (job.polls <= (job.data.inProgressPolls ?? 0)) {
+      answerQuery(res, action, `${leaf('JobStatus', 'IN_PROGRESS')}${head}<ServicesLastAccessed/>`);
+      return;
+    }
+    const done = head + leaf('JobCompletionDate', new Date().toISOString());
+    if (job.data.failure) {
+      const error = `<Error>${leaf('Message', job.data.failure.message)}${leaf('Code', job.data.failure.code)}</Error>`;
+      answerQuery(res, action, `${leaf('JobStatus', 'FAILED')}${done}<ServicesLastAccessed/>${error}`);
+      return;
+    }
+    const lastUsed = job.data.lastUsed ?? {};
+    const namespaces = [...new Set([...LISTED_NAMESPACES, ...Object.keys(lastUsed)])].sort();
+    const services = namespaces
+      .map((namespace) => {
+        const at = lastUsed[namespace];
+        const used = at ? leaf('LastAuthenticated', at) + leaf('LastAuthenticatedEntity', job.arn) + leaf('LastAuthenticatedRegion', 'us-east-1') : '';
+        return `<member>${leaf('ServiceName', `AWS ${namespace}`)}${leaf('ServiceNamespace', namespace)}${used}${leaf('TotalAuthenticatedEntities', at ? '1' : '0')}</member>`;
+      })
+      .join('');
+    answerQuery(res, action, `${leaf('JobStatus', 'COMPLETED')}${done}<ServicesLastAccessed>${services}</ServicesLastAccessed>${leaf('IsTruncated', 'false')}`);
+  }
+
   resetCounts(): void {
     this.counts.clear();
     this.forwards.clear();
@@ -307,6 +391,20 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: InjectedE
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') answerJsonError(res, target, error);
   else answerQueryError(res, error);
+}
+
+/** An IAM Query-protocol answer: `<Action>Response><Action>Result>…`, as AWS sends it. */
+function answerQuery(res: ServerResponse, action: string, result: string): void {
+  const requestId = randomUUID();
+  const body =
+    `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result>${result}</${action}Result>` +
+    `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': requestId });
+  res.end(body);
+}
+
+function leaf(name: string, value: string): string {
+  return `<${name}>${xmlEscape(value)}</${name}>`;
 }
 
 /** IAM's Query-protocol error document, as AWS sends it (the SDK reads Error/Code and Error/Message). */

@@ -50,7 +50,7 @@ export function requestBillingCommand(deps: HandlerDeps) {
         try {
           await client.views.open({
             trigger_id: command.trigger_id,
-            view: requestModal(config.levels, config.maxDurationDays, config.defaultDurationDays, dryRun),
+            view: requestModal(config.levels, config.maxDurationDays, config.defaultDurationDays),
           });
         } catch (err) {
           await respond(ephemeral(userMessage(err, log, context), dryRun));

@@ -1,12 +1,40 @@
 import { escapeHtml, mrkdwn, renderBlocks, renderModal } from './render.js';
 
 const ADMIN_CHANNEL = 'C0BILLINGADMINS';
+const GENERAL_CHANNEL = 'C0GENERAL';
 const BOT = 'U0BILLINGBOT';
 /** This run's token, put in the page as it is served: the playground refuses /ui/ calls without it. */
 const TOKEN = document.querySelector('meta[name="playground-token"]')?.content ?? '';
+
+/** A JSON value kept in localStorage, so a reload shows the same view. */
+function stored(key, fallback) {
+  try {
+    return JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+const keep = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
 let me = localStorage.getItem('playground.me') || 'U0JANE';
-let channel = localStorage.getItem('playground.channel') || ADMIN_CHANNEL;
+/** Each person's open channel, as each Slack account keeps its own; a person seen first lands where their role belongs. */
+const channelOf = stored('playground.channels', {});
+/**
+ * The newest message ts each person has seen per channel: what is newer is unread. Kept for this
+ * run only (the stand-in numbers messages afresh each run).
+ */
+const seenStore = stored('playground.seen', {});
+const seen = seenStore.run === TOKEN ? (seenStore.people ?? {}) : {};
+/** null until the state says who the person is: an admin lands in #billing-admins, anyone else in #general. */
+let channel = channelOf[me] ?? null;
 let state = null;
+/**
+ * After the person sends a command or a form, the newest DM ts then: a DM from the bot newer than
+ * that, arriving while they look elsewhere, is the reply, and the page says where it went.
+ */
+let awaitingReply = null;
+/** The note saying a reply went to the DM, shown until the person opens it or acts again. */
+let replyNote = null;
 /** The modal on screen: which view, and the view and errors it was drawn from. */
 let openViewId = null;
 let openViewDrawn = '';
@@ -34,8 +62,63 @@ async function post(path, body) {
   return res.json();
 }
 
+/** Names by id for mentions: people, the bot, and channels (`<#C…>` shows `#billing-admins`). */
 function names() {
-  return Object.fromEntries((state?.people ?? []).map((p) => [p.id, p.realName || p.name]).concat([[BOT, 'Billing bot']]));
+  return Object.fromEntries(
+    (state?.people ?? [])
+      .map((p) => [p.id, p.realName || p.name])
+      .concat([[BOT, 'Billing bot']])
+      .concat((state?.channels ?? []).filter((c) => !c.im).map((c) => [c.id, c.name])),
+  );
+}
+
+const dmOf = (user) => `D${user}`;
+
+/** Where a person lands: their last channel, else #billing-admins for an admin and #general for anyone else. */
+function landingChannel(user) {
+  if (channelOf[user]) return channelOf[user];
+  return state?.people.find((p) => p.id === user)?.role === 'admin' ? ADMIN_CHANNEL : GENERAL_CHANNEL;
+}
+
+function openChannelView(id) {
+  channel = id;
+  channelOf[me] = id;
+  keep('playground.channels', channelOf);
+  if (id === dmOf(me)) replyNote = null;
+}
+
+const tsNumber = (ts) => Number(ts) || 0;
+
+/** Messages others can see (not ephemerals) in a channel, newer than what the person has seen there. */
+function unread(channelId) {
+  const last = seen[me]?.[channelId] ?? 0;
+  return state.messages.filter((m) => m.channel === channelId && !m.ephemeral && tsNumber(m.ts) > last).length;
+}
+
+function markSeen(channelId) {
+  const newest = Math.max(0, ...state.messages.filter((m) => m.channel === channelId).map((m) => tsNumber(m.ts)));
+  seen[me] ??= {};
+  if ((seen[me][channelId] ?? 0) >= newest) return;
+  seen[me][channelId] = newest;
+  keep('playground.seen', { run: TOKEN, people: seen });
+}
+
+function newestDmTs() {
+  return Math.max(0, ...(state?.messages ?? []).filter((m) => m.channel === dmOf(me)).map((m) => tsNumber(m.ts)));
+}
+
+/** Call before sending what the bot may answer in the DM (a form's confirmation goes there). */
+function expectReply() {
+  awaitingReply = { user: me, after: newestDmTs() };
+  replyNote = null;
+}
+
+/** The reply arrived in the DM while the person looks at another channel: say so, once. */
+function noticeReply() {
+  if (!awaitingReply || awaitingReply.user !== me) return;
+  if (newestDmTs() <= awaitingReply.after) return;
+  awaitingReply = null;
+  if (channel !== dmOf(me)) replyNote = { user: me };
 }
 
 function author(id) {
@@ -52,7 +135,10 @@ function renderMessage(m, people) {
 
 function renderPeople() {
   const options = state.people
-    .map((p) => `<option value="${escapeHtml(p.id)}"${p.id === me ? ' selected' : ''}>${escapeHtml(p.realName)} (${escapeHtml(p.role)})</option>`)
+    .map(
+      (p) =>
+        `<option value="${escapeHtml(p.id)}"${p.id === me ? ' selected' : ''}>${escapeHtml(p.realName)} (${escapeHtml(p.role)}${p.hint ? `, ${escapeHtml(p.hint)}` : ''})</option>`,
+    )
     .join('');
   // Redrawn only when it changes, so an open drop-down is not closed under the person's pointer.
   if ($('person').dataset.drawn !== options) {
@@ -68,17 +154,15 @@ function render() {
   renderPeople();
   // Whose view is on screen, once it is drawn (the person picker changes before the state arrives).
   document.body.dataset.me = state.me;
+  if (channel === null) openChannelView(landingChannel(me));
   const current = state.channels.find((c) => c.id === channel) ?? state.channels[0];
   if (current && current.id !== channel) channel = current.id;
-  $('channels').innerHTML = state.channels
-    .map(
-      (c) =>
-        `<button type="button" class="channel${c.id === channel ? ' active' : ''}" data-channel="${escapeHtml(c.id)}"${c.id === channel ? ' aria-current="page"' : ''}>${
-          c.im ? '' : '# '
-        }${escapeHtml(c.name)}</button>`,
-    )
-    .join('');
+  markSeen(channel);
+  noticeReply();
+  $('channels').innerHTML = state.channels.map(renderChannelLink).join('');
   $('channel-title').textContent = current ? `${current.im ? '' : '#'}${current.name}` : '';
+  renderReplyNote();
+  renderIam();
 
   const messages = $('messages');
   const inChannel = state.messages.filter((m) => m.channel === channel);
@@ -108,8 +192,13 @@ function render() {
   if (pageNote && pageNote.user === me && pageNote.channel === channel) {
     mine.push(renderMessage({ ts: 'note', channel, text: pageNote.text, author: 'Slackbot', ephemeral: true }, people));
   }
+  // The newest reply is the one the person is waiting for; older ones fold away instead of piling up.
+  const older = mine.slice(0, -1);
   const ephemerals = $('ephemerals');
-  const html = mine.join('');
+  const html =
+    (older.length
+      ? `<details class="older"><summary>${older.length} earlier repl${older.length === 1 ? 'y' : 'ies'} only visible to you</summary>${older.join('')}</details>`
+      : '') + (mine.at(-1) ?? '');
   if (ephemerals.dataset.drawn !== html) {
     ephemerals.innerHTML = html;
     ephemerals.dataset.drawn = html;
@@ -118,6 +207,54 @@ function render() {
   }
 
   renderView(people);
+}
+
+/** A channel in the sidebar: a DM shows how many messages are unread, a channel is bold while it has any. */
+function renderChannelLink(c) {
+  const active = c.id === channel;
+  const count = active ? 0 : unread(c.id);
+  const badge = count && c.im ? ` <span class="unread-badge" aria-label="${count} unread">${count}</span>` : '';
+  return `<button type="button" class="channel${active ? ' active' : ''}${count ? ' unread' : ''}" data-channel="${escapeHtml(c.id)}"${
+    active ? ' aria-current="page"' : ''
+  }>${c.im ? '' : '# '}${escapeHtml(c.name)}${badge}</button>`;
+}
+
+function renderReplyNote() {
+  const note = $('reply-note');
+  const show = replyNote?.user === me;
+  const html = show ? 'Reply sent to your DM with the bot. <button type="button" class="open-dm">Open the DM</button>' : '';
+  if (note.dataset.drawn !== html) {
+    note.innerHTML = html;
+    note.dataset.drawn = html;
+  }
+  note.hidden = !show;
+}
+
+/** The billing groups as the IAM stand-in holds them, with the control that widens one beyond billing. */
+function renderIam() {
+  const panel = $('iam');
+  const iam = state.iam;
+  const html = iam
+    ? `<h2 class="iam-title">AWS IAM <span class="iam-account">stand-in · ${escapeHtml(iam.accountId)}</span></h2>${iam.groups
+        .map(
+          (g) => `<div class="iam-group${g.widened ? ' widened' : ''}" data-group="${escapeHtml(g.groupName)}">
+        <div class="iam-group-name">${escapeHtml(g.groupName)}</div>
+        <div class="iam-policies">${g.policies.map((p) => `<span class="iam-policy">${escapeHtml(p.split('/').pop() ?? p)}</span>`).join(' ')}</div>
+        <div class="iam-members">${g.members.length ? g.members.map((m) => `<span class="iam-member">${escapeHtml(m)}</span>`).join(' ') : '<span class="iam-none">no members</span>'}</div>
+        <button type="button" class="iam-widen" data-group="${escapeHtml(g.groupName)}" data-widen="${g.widened ? 'false' : 'true'}" title="${
+          g.widened
+            ? 'Detaches AdministratorAccess again'
+            : 'Attaches AdministratorAccess, as an edit in the console would: the group guard then refuses grants'
+        }">${g.widened ? 'Narrow back to billing' : 'Widen beyond billing'}</button>
+      </div>`,
+        )
+        .join('')}`
+    : '';
+  if (panel.dataset.drawn !== html) {
+    panel.innerHTML = html;
+    panel.dataset.drawn = html;
+  }
+  panel.hidden = !iam;
 }
 
 /** The person's open modal. Redrawn only when its view or errors change, keeping typed values and focus. */
@@ -205,39 +342,67 @@ function refresh() {
 $('person').addEventListener('change', (e) => {
   me = e.target.value;
   localStorage.setItem('playground.me', me);
-  // A direct message is the person's own: switching people moves to the new person's DM.
-  if (channel.startsWith('D')) channel = `D${me}`;
-  localStorage.setItem('playground.channel', channel);
+  // Each person has their own view: their last channel, or where their role lands them.
+  channel = channelOf[me] ?? null;
   openViewId = null;
   openViewDrawn = '';
   pageNote = null;
+  replyNote = null;
   void refresh();
 });
 
 $('channels').addEventListener('click', (e) => {
   const target = e.target.closest('[data-channel]');
   if (!target) return;
-  channel = target.dataset.channel;
-  localStorage.setItem('playground.channel', channel);
+  openChannelView(target.dataset.channel);
   render();
+});
+
+$('reply-note').addEventListener('click', (e) => {
+  if (!e.target.closest('.open-dm')) return;
+  openChannelView(dmOf(me));
+  render();
+});
+
+$('hint').addEventListener('click', (e) => {
+  const fill = e.target.closest('.fill');
+  if (!fill) return;
+  $('command').value = fill.textContent;
+  $('command').focus();
 });
 
 $('composer').addEventListener('submit', async (e) => {
   e.preventDefault();
   const text = $('command').value.trim();
-  if (!text) return;
+  // Nothing is sent before the page knows where the person is.
+  if (!text || !channel) return;
   $('command').value = '';
   pageNote = null;
+  expectReply();
   const result = await post('/ui/command', { channel, text });
-  if (!result.ok && result.error) pageNote = { user: me, channel, text: result.error };
+  if (!result.ok && result.error) {
+    awaitingReply = null;
+    pageNote = { user: me, channel, text: result.error };
+  }
   await refresh();
 });
 
 $('run-summary').addEventListener('click', async () => {
-  channel = ADMIN_CHANNEL;
-  localStorage.setItem('playground.channel', channel);
+  openChannelView(ADMIN_CHANNEL);
   await post('/ui/command', { channel: ADMIN_CHANNEL, text: '/request-billing summary' });
   await refresh();
+});
+
+$('iam').addEventListener('click', async (e) => {
+  const btn = e.target.closest('.iam-widen');
+  if (!btn || btn.disabled) return;
+  btn.disabled = true;
+  try {
+    await post('/ui/iam/group', { groupName: btn.dataset.group, widen: btn.dataset.widen === 'true' });
+  } finally {
+    btn.disabled = false;
+    await refresh();
+  }
 });
 
 document.addEventListener('click', async (e) => {
@@ -265,8 +430,10 @@ $('modal').addEventListener('submit', async (e) => {
   const submit = $('modal').querySelector('.submit');
   if (!openViewId || submit?.disabled) return;
   if (submit) submit.disabled = true;
+  expectReply();
   try {
-    await post('/ui/view', { viewId: openViewId, values: readForm() });
+    const result = await post('/ui/view', { viewId: openViewId, values: readForm() });
+    if (!result.ok) awaitingReply = null;
   } finally {
     if (submit) submit.disabled = false;
     await refresh();

@@ -1,6 +1,6 @@
 /** Types for render.js, the page's Block Kit and mrkdwn renderer (plain JS, served as is). */
 
-/** User id to the name shown for `<@U…>`. */
+/** Names by id: a person's for `<@U…>`, a channel's for `<#C…>`. */
 export type People = Record<string, string>;
 
 export interface TextObject {

@@ -36,7 +36,8 @@ const EMOJI = {
   white_check_mark: '✅',
   heavy_check_mark: '✔️',
   warning: '⚠️',
-  grey_question: '?',
+  grey_question: '❔',
+  link: '🔗',
   question: '❓',
   no_entry: '⛔',
   no_entry_sign: '🚫',
@@ -102,7 +103,8 @@ function angle(inner, people) {
     const name = own(people, id) ?? label ?? id;
     return `<span class="mention">@${escapeHtml(name)}</span>`;
   }
-  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
+  // A channel by its current name, as Slack shows it, else the mention's label, else its id.
+  if (target.startsWith('#')) return `<span class="mention">#${escapeHtml(own(people, target.slice(1)) ?? label ?? target.slice(1))}</span>`;
   if (target.startsWith('!date^')) return escapeHtml(label ?? target);
   if (target.startsWith('!subteam^')) return `<span class="mention">${escapeHtml(label ?? '@group')}</span>`;
   // <!channel>, <!here>, <!everyone>: shown as text, never a ping.
@@ -157,7 +159,7 @@ function renderLines(text, people) {
   return out.at(-1)?.quote ? `${html}</blockquote>` : html;
 }
 
-/** mrkdwn text (as Slack stores it, entities escaped) to safe HTML. */
+/** mrkdwn text (as Slack stores it, entities escaped) to safe HTML; `people` names people and channels by id. */
 export function mrkdwn(text, people = {}) {
   const source = stripPlaceholders(String(text ?? ''));
   // ```preformatted``` blocks, which may span lines, split the text; the rest is formatted per line.

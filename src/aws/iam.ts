@@ -337,7 +337,10 @@ export class AwsIamGateway implements IamGateway {
     return members;
   }
 
-  /** Four IAM reads per member, whatever the account's size: GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys. */
+  /**
+   * Four IAM reads per member, whatever the account's size: GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys.
+   * GetUser's ARN comes back with the review, so access advisor needs no second GetUser.
+   */
   async reviewMember(userName: string, now: Date): Promise<MemberReview> {
     const oldBefore = now.getTime() - 90 * 24 * 60 * 60 * 1000;
     const safely = async <T>(read: () => Promise<T>): Promise<T | null> => {
@@ -369,7 +372,7 @@ export class AwsIamGateway implements IamGateway {
         return old;
       }),
     ]);
-    return { userName, mfaDevices, oldActiveKeys, hasConsolePassword, passwordLastUsed: user?.PasswordLastUsed?.toISOString() };
+    return { userName, mfaDevices, oldActiveKeys, hasConsolePassword, passwordLastUsed: user?.PasswordLastUsed?.toISOString(), arn: user?.Arn };
   }
 
   async addUserToGroup(userName: string, groupName: string): Promise<void> {

@@ -2,22 +2,29 @@
  * `npm run -s audit -- --since <date> [--until <date>] [--format jsonl|csv]`: the audit trail on
  * stdout, one event a line, read from the table page by page (the byAuditMonth index) and
  * written as it comes, waiting whenever stdout is full. Only data goes to stdout; messages go
- * to stderr. Needs only the store variables. Exit 2 on bad arguments, 1 when the store fails.
+ * to stderr: first which store it reads (the embedded store's directory, or the DynamoDB table,
+ * region and endpoint), last how many events it wrote. Needs only the store variables. Exit 2 on
+ * bad arguments, 1 when the store fails (no credentials, an endpoint that does not answer or a
+ * held embedded store get doctor's hint, src/environment-hints.ts).
  *
  * A composition root of its own: it opens the DynamoDB client (with src/deps.ts's openDynamo)
  * and closes it when done.
  */
+import '../sdk-node-warning.js';
 import 'dotenv/config';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo } from '../deps.js';
 import type { AuditEvent } from '../domain/request.js';
+import { formatHint, heldStoreHint, hintForError } from '../environment-hints.js';
 import { ConfigError } from '../errors.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
-import { describeTable } from '../store/table.js';
+import { describeTable, type TableState } from '../store/table.js';
 import { CSV_HEADER, csvLine, jsonLine, parseDateArg } from './audit-format.js';
+import { otherDataDirHint, recordEndpoint, shellArgs, storeLabel } from './store-label.js';
 
 const USAGE = `usage: npm run -s audit -- --since <date> [--until <date>] [--format jsonl|csv]
   <date>     an ISO 8601 date (2024-03-01, midnight UTC) or date-time (2024-03-01T09:30:00Z, 2024-03-01T11:30+02:00; no zone means UTC)
@@ -122,13 +129,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return 1;
   }
+  const again = `npm run -s audit -- ${shellArgs(process.argv.slice(2))}`;
   if (config.store === 'embedded') {
     const probe = await probeEmbeddedStore(config.dataDir);
     const problem =
       probe.state === 'absent'
-        ? `no embedded store in DATA_DIR ${config.dataDir} (STORE=embedded): nothing has been recorded there`
+        ? `no embedded store in ${resolve(config.dataDir)} (STORE=embedded, DATA_DIR): nothing has been recorded there; ${otherDataDirHint(config.dataDir, again)}`
         : probe.state === 'in-use'
-          ? `the embedded store in ${config.dataDir} is held by another process (the running bot): it serves one process at a time; stop the bot to export, or use STORE=dynamodb`
+          ? formatHint(heldStoreHint(config.dataDir))
           : probe.state === 'unknown'
             ? `the embedded store in ${config.dataDir} did not open: ${probe.why}`
             : undefined;
@@ -138,15 +146,39 @@ async function main(): Promise<number> {
     }
   }
 
-  const { client, embedded } = await openDynamo(config, config.aws);
+  const where = { service: 'DynamoDB' as const, dataDir: config.dataDir };
+  let opened: Awaited<ReturnType<typeof openDynamo>>;
   try {
-    const table = await describeTable(client, config.tableName);
-    if (!table.exists) {
-      process.stderr.write(
-        `audit: DynamoDB table ${config.tableName} does not exist (STORE=${config.store}): check TABLE_NAME and the AWS environment, or run npm run setup\n`,
-      );
+    opened = await openDynamo(config, config.aws);
+  } catch (err) {
+    const hint = hintForError(err, where);
+    if (!hint) throw err;
+    process.stderr.write(`audit: ${formatHint(hint)}\n`);
+    return 1;
+  }
+  const { client, embedded } = opened;
+  const endpoint = recordEndpoint(client);
+  try {
+    let table: TableState;
+    try {
+      table = await describeTable(client, config.tableName);
+    } catch (err) {
+      const hint = hintForError(err, where);
+      if (!hint) throw err;
+      process.stderr.write(`audit: could not read ${await storeLabel(config, client, endpoint())}: ${formatHint(hint)}\n`);
       return 1;
     }
+    const label = await storeLabel(config, client, endpoint());
+    if (!table.exists) {
+      const fix =
+        config.store === 'embedded'
+          ? `the bot creates it at its first start; ${otherDataDirHint(config.dataDir, again)}`
+          : 'check TABLE_NAME and the AWS environment, or run npm run setup';
+      process.stderr.write(`audit: no ${label}: ${fix}\n`);
+      return 1;
+    }
+    // stdout is the export: which store it came from goes to stderr, before the data.
+    process.stderr.write(`audit: reading ${label}\n`);
     const store = new DynamoRequestStore(DynamoDBDocumentClient.from(client), config.tableName);
     const out = stdoutWriter();
     const line = options.format === 'csv' ? csvLine : jsonLine;
@@ -161,6 +193,7 @@ async function main(): Promise<number> {
       if (!(await out.write(inRange.map(line).join('')))) return 0;
     }
     process.stderr.write(`audit: ${events} event${events === 1 ? '' : 's'} from ${options.since} to ${options.until} (${options.format})\n`);
+    if (events === 0 && config.store === 'embedded') process.stderr.write(`audit: if you expected events: ${otherDataDirHint(config.dataDir, again)}\n`);
     return 0;
   } finally {
     client.destroy();

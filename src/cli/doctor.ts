@@ -1,12 +1,14 @@
 /**
- * `npm run doctor [-- --json]`: checks what the bot needs where the environment points (Slack
- * token, scopes and admin channel, admins, the table and its indexes, the IAM groups and their
- * policies, the bot's own AWS permissions, the settings in effect) and prints one line per
- * check: ✓, ✗ with the fix, or ⚠ (could not check, and why). Exit code 1 only when a line is ✗.
+ * `npm run doctor [-- --json] [--manifest <file>]`: checks what the bot needs where the
+ * environment points (the Slack mode against the app manifest, Slack token, scopes and admin
+ * channel, admins, the table and its indexes, the IAM groups and their policies, the bot's own
+ * AWS permissions, the settings in effect) and prints one line per check: ✓, ✗ with the fix,
+ * or ⚠ (could not check, and why). Exit code 1 only when a line is ✗.
  *
  * A composition root of its own: it builds the Slack clients it checks through, and the DynamoDB,
  * IAM and STS clients with the helpers of src/deps.ts, and closes them when done.
  */
+import '../sdk-node-warning.js';
 import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,32 +21,47 @@ import {
   type CheckResult,
   checkGroup,
   checkPermissions,
+  checkRuntime,
   checkSettings,
   checkSlack,
   checkTable,
+  couldNotCheck,
   manifestBotScopes,
   requiredScopes,
   type TableCheck,
 } from '../doctor/checks.js';
 import { formatJson, formatText } from '../doctor/report.js';
 import { checkStrandedGrants } from '../doctor/stranded.js';
+import { heldStoreHint } from '../environment-hints.js';
 import { ConfigError } from '../errors.js';
 import { boltLogger, createLogger } from '../log.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
+import { EmbeddedStoreInUseError } from '../store/embedded.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
 
-const USAGE = 'usage: npm run doctor [-- --json]\n';
+const USAGE = 'usage: npm run doctor [-- --json] [--manifest <file>]\n';
+/** The project's manifest.yml; `--manifest <file>` names another (the one the Slack app was made from). */
 const MANIFEST = new URL('../../manifest.yml', import.meta.url);
 
-/** The bot scopes manifest.yml asks for; undefined (the built-in list) without a manifest or when it is not YAML. */
-async function manifestScopes(): Promise<string[] | undefined> {
-  if (!existsSync(MANIFEST)) return undefined;
-  const text = await readFile(MANIFEST, 'utf8');
+/** The manifest's text; undefined when there is none (the built-in scopes are used, the mode is not checked). */
+async function readManifest(file: URL | string): Promise<string | undefined> {
+  return existsSync(file) ? readFile(file, 'utf8') : undefined;
+}
+
+/** The bot scopes the manifest asks for; undefined (the built-in list) without a manifest or when it is not YAML. */
+function manifestScopes(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
   try {
     return manifestBotScopes(text);
   } catch {
     return undefined;
   }
+}
+
+/** The embedded store is held by another process: the table cannot be checked, and the hint setup and audit give too. */
+function heldStore(title: string, dataDir: string): CheckResult {
+  const hint = heldStoreHint(dataDir);
+  return couldNotCheck('Store', title, hint.problem, hint.fix);
 }
 
 async function storeChecks(config: Config): Promise<{ results: CheckResult[]; table?: TableCheck }> {
@@ -58,25 +75,28 @@ async function storeChecks(config: Config): Promise<{ results: CheckResult[]; ta
         ],
       };
     }
-    if (probe.state === 'in-use' || probe.state === 'unknown') {
-      const why =
-        probe.state === 'in-use'
-          ? `another process (the running bot) holds the embedded store in ${config.dataDir}; it serves one process at a time`
-          : `the embedded store in ${config.dataDir} did not open: ${probe.why}`;
+    if (probe.state === 'in-use') return { results: [heldStore(title, config.dataDir)] };
+    if (probe.state === 'unknown') {
       return {
         results: [
-          {
-            section: 'Store',
-            status: 'warn',
+          couldNotCheck(
+            'Store',
             title,
-            detail: `could not check: ${why}`,
-            fix: 'stop the bot to check the table; while it runs, GET /healthz says whether its store answers',
-          },
+            `the embedded store in ${config.dataDir} did not open: ${probe.why}`,
+            'stop the bot to check the table; while it runs, GET /healthz says whether its store answers',
+          ),
         ],
       };
     }
   }
-  const opened = await openDynamo(config, config.aws);
+  let opened: Awaited<ReturnType<typeof openDynamo>>;
+  try {
+    opened = await openDynamo(config, config.aws);
+  } catch (err) {
+    // Taken by another process between the probe and the start.
+    if (err instanceof EmbeddedStoreInUseError) return { results: [heldStore(title, config.dataDir)] };
+    throw err;
+  }
   try {
     const table = await checkTable(opened.client, { tableName: config.tableName, store: config.store, createdAtStart: config.store === 'embedded' });
     if (table.result.status !== 'ok' || table.indexNames.length === 0) return { results: [table.result], table };
@@ -124,11 +144,23 @@ async function guarded(section: CheckResult['section'], title: string, run: () =
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
-  const unknown = args.filter((a) => a !== '--json');
+  const manifestAt = args.indexOf('--manifest');
+  const manifestFile = manifestAt >= 0 ? args[manifestAt + 1] : undefined;
+  if (manifestAt >= 0 && (manifestFile === undefined || manifestFile.startsWith('--'))) {
+    process.stderr.write(`doctor: --manifest needs a file\n${USAGE}`);
+    return 2;
+  }
+  const unknown = args.filter((a, i) => a !== '--json' && (manifestAt < 0 || (i !== manifestAt && i !== manifestAt + 1)));
   if (unknown.length > 0) {
     process.stderr.write(`doctor: unknown argument ${unknown.join(' ')}\n${USAGE}`);
     return 2;
   }
+  const manifestText = await readManifest(manifestFile ?? MANIFEST);
+  if (manifestFile !== undefined && manifestText === undefined) {
+    process.stderr.write(`doctor: no manifest at ${manifestFile}\n${USAGE}`);
+    return 2;
+  }
+  const manifest = manifestText === undefined ? undefined : { source: manifestFile ?? 'manifest.yml', text: manifestText };
   let config: Config;
   try {
     config = loadConfig();
@@ -149,15 +181,15 @@ async function main(): Promise<number> {
   const slack = new WebClient(config.slack.botToken, clientOptions);
   const app = config.slack.mode === 'socket' && config.slack.appToken ? new WebClient(config.slack.appToken, clientOptions) : undefined;
 
-  const required = requiredScopes(await manifestScopes(), config.adminUsergroupId);
+  const required = requiredScopes(manifestScopes(manifestText), config.adminUsergroupId);
   const [slackResults, awsResults] = await Promise.all([
-    guarded('Slack', 'Slack checks', () => checkSlack({ config, slack, ...(app ? { app } : {}), required })),
+    guarded('Slack', 'Slack checks', () => checkSlack({ config, slack, ...(app ? { app } : {}), required, ...(manifest ? { manifest } : {}) })),
     guarded('IAM', 'AWS checks', async () => {
       const store = await storeChecks(config);
       return [...store.results, ...(await iamChecks(config, store.table))];
     }),
   ]);
-  const results = [...slackResults, ...awsResults, ...checkSettings(config)];
+  const results = [...slackResults, ...awsResults, ...checkSettings(config), checkRuntime(process.versions.node)];
 
   if (json) process.stdout.write(formatJson(results));
   else {

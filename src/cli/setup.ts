@@ -1,37 +1,61 @@
 /**
  * `npm run setup [-- --groups]`: creates the DynamoDB table with its indexes and, with
  * --groups, the configured IAM groups with their managed policies. Safe to run twice.
- * Needs only the store and AWS variables (Slack tokens are not required here).
+ * Needs only the store and AWS variables (Slack tokens are not required here). It names the
+ * store it set up; no credentials, an endpoint that does not answer or a held embedded store
+ * are told with the hint doctor gives (src/environment-hints.ts), exit code 1.
  *
  * A composition root of its own: it opens the DynamoDB and IAM clients (with the helpers of
  * src/deps.ts) and closes them when done.
  */
+import '../sdk-node-warning.js';
 import 'dotenv/config';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureGroup } from '../aws/groups.js';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { openDynamo, openIam } from '../deps.js';
+import { type AwsService, formatHint, hintForError } from '../environment-hints.js';
 import { ConfigError } from '../errors.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { backfillLinkClaims } from '../store/link-store.js';
 import { ensureTable } from '../store/table.js';
+import { recordEndpoint, storeLabel } from './store-label.js';
 
-async function main(): Promise<void> {
-  const withGroups = process.argv.includes('--groups');
-  let config: StoreConfig;
+/** A failure with a known cause, already worded for the operator. */
+class SetupError extends Error {
+  override name = 'SetupError';
+}
+
+/**
+ * Runs one step; a failure the environment explains becomes its hint, anything else goes up as
+ * it is. `doing` says what the step was about (read after a failure: it may name the endpoint the step tried).
+ */
+async function step<T>(doing: () => string | Promise<string>, where: { service: AwsService; dataDir?: string }, run: () => Promise<T>): Promise<T> {
   try {
-    config = loadStoreConfig({ groups: withGroups });
+    return await run();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
+    const hint = hintForError(err, where);
+    if (hint) throw new SetupError(`could not ${await doing()}: ${formatHint(hint)}`, { cause: err });
     throw err;
   }
-  const { client, embedded } = await openDynamo(config, config.aws);
+}
+
+async function setupTable(config: StoreConfig): Promise<void> {
+  const where = { service: 'DynamoDB' as const, dataDir: config.dataDir };
+  const { client, embedded } = await step(
+    () => 'open the embedded store',
+    where,
+    () => openDynamo(config, config.aws),
+  );
+  const endpoint = recordEndpoint(client);
   try {
-    const outcome = await ensureTable(client, config.tableName);
-    process.stdout.write(`${outcome === 'created' ? 'created' : 'exists:'} DynamoDB table ${config.tableName} (${config.store})\n`);
+    const outcome = await step(
+      async () => `set up ${await storeLabel(config, client, endpoint())}`,
+      where,
+      () => ensureTable(client, config.tableName),
+    );
+    const label = await storeLabel(config, client, endpoint());
+    process.stdout.write(`${outcome === 'created' ? 'created' : 'exists:'} ${label}\n`);
     if (outcome !== 'created') {
       const doc = DynamoDBDocumentClient.from(client);
       const links = await backfillLinkClaims(new DynamoRequestStore(doc, config.tableName), doc, config.tableName);
@@ -46,16 +70,47 @@ async function main(): Promise<void> {
     client.destroy();
     await embedded?.close();
   }
-  if (withGroups) {
-    const iam = openIam(config.aws);
+}
+
+async function setupGroups(config: StoreConfig): Promise<void> {
+  const iam = openIam(config.aws);
+  try {
     for (const level of config.levels) {
-      for (const line of await ensureGroup(iam, level.groupName, level.policyArn)) process.stdout.write(`${line}\n`);
+      const lines = await step(
+        () => `create the IAM group ${level.groupName}`,
+        { service: 'IAM' },
+        () => ensureGroup(iam, level.groupName, level.policyArn),
+      );
+      for (const line of lines) process.stdout.write(`${line}\n`);
     }
+  } finally {
     iam.destroy();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`setup failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
-  process.exit(1);
-});
+async function main(): Promise<number> {
+  const withGroups = process.argv.includes('--groups');
+  let config: StoreConfig;
+  try {
+    config = loadStoreConfig({ groups: withGroups });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  await setupTable(config);
+  if (withGroups) await setupGroups(config);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      err instanceof SetupError ? `setup: ${err.message}\n` : `setup failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

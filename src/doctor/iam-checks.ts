@@ -3,6 +3,7 @@ import type { CallerIdentity, DoctorProbe, SimulatedDecision } from '../aws/doct
 import type { AwsIamGateway } from '../aws/iam.js';
 import type { Config, IamMode, LevelConfig } from '../config.js';
 import { type GroupPolicyProblem, groupPolicyProblems, isAwsManagedPolicy, needsPolicyDocument } from '../domain/group-policy.js';
+import { hintForError } from '../environment-hints.js';
 import { IamUnavailableError } from '../errors.js';
 import type { GroupPolicyState } from '../services/ports.js';
 import { type CheckResult, couldNotCheck, describeError, errorNameOf, fail, isAccessDenied, ok, warn } from './results.js';
@@ -49,6 +50,8 @@ export async function checkGroup(iam: GroupReader, level: LevelConfig, namespace
         level,
         result: fail('IAM', title, `GetGroup was refused: ${describeError(err)}`, 'give the bot iam:GetGroup on the billing groups (the policy in deploy/)'),
       };
+    const hint = hintForError(err, { service: 'IAM' });
+    if (hint) return { level, result: fail('IAM', title, `could not read IAM: ${hint.problem}`, hint.fix) };
     return {
       level,
       result: fail(
@@ -201,6 +204,8 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
   try {
     caller = await input.probe.callerIdentity();
   } catch (err) {
+    const hint = hintForError(err, { service: 'STS' });
+    if (hint) return fail('IAM', title, `sts:GetCallerIdentity failed: ${hint.problem}`, hint.fix);
     return fail(
       'IAM',
       title,
@@ -225,6 +230,12 @@ export async function checkPermissions(input: PermissionInput): Promise<CheckRes
     { actions: POLICY_READS, resources: [...new Set((input.policyArns ?? []).filter((arn) => !isAwsManagedPolicy(arn)))] },
     { actions: USER_READS, resources: [`arn:${partition}:iam::${account}:user/*`] },
     { actions: ['iam:GetAccountSummary'], resources: ['*'], soft: 'optional: without it the groups-per-user quota is not checked' },
+    {
+      actions: ['iam:GenerateServiceLastAccessedDetails'],
+      resources: [`arn:${partition}:iam::${account}:user/*`],
+      soft: 'optional: without it the access review and end notices say "usage unknown"',
+    },
+    { actions: ['iam:GetServiceLastAccessedDetails'], resources: ['*'], soft: 'optional: without it the access review and end notices say "usage unknown"' },
   ];
   if (input.iamUserMapping === 'tag') probes.push({ actions: ['iam:GetAccountAuthorizationDetails'], resources: ['*'] });
   if (input.table) {

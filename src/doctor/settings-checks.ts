@@ -1,5 +1,6 @@
-/** doctor: settings no API can confirm (ALLOWED_EMAIL_DOMAINS, dry-run, the root-only Billing toggle). */
+/** doctor: settings no API can confirm (ALLOWED_EMAIL_DOMAINS, dry-run, the root-only Billing toggle), and the Node runtime. */
 import type { Config } from '../config.js';
+import { nodeSupportNote, SUPPORTED_NODE_MAJOR } from '../node-support.js';
 import { type CheckResult, couldNotCheck, ok, warn } from './results.js';
 
 /** How to turn on the root-only toggle; shown by doctor (and fit for help texts). */
@@ -44,4 +45,12 @@ export function checkSettings(config: Pick<Config, 'iamMode' | 'store' | 'tableN
     ),
   );
   return results;
+}
+
+/** The Node version doctor runs on (`process.versions.node`): ✓ from Node 22 LTS on, ⚠ below it, in the bot's one line. */
+export function checkRuntime(nodeVersion: string): CheckResult {
+  const note = nodeSupportNote(nodeVersion);
+  return note
+    ? warn('Settings', 'Node runtime', note, `run the bot on Node ${SUPPORTED_NODE_MAJOR} (nvm install reads .nvmrc; the Docker image has it)`)
+    : ok('Settings', 'Node runtime', `${nodeVersion}: a supported runtime`);
 }

@@ -1,4 +1,4 @@
-/** doctor: the Slack token and its scopes, the app token, the admin channel and the admins. */
+/** doctor: the Slack mode against the manifest, the Slack token and its scopes, the app token, the admin channel and the admins. */
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config.js';
 import { type CheckResult, couldNotCheck, describeError, fail, ok, warn } from './results.js';
@@ -64,18 +64,130 @@ export function requiredScopes(manifestScopes: string[] | undefined, adminUsergr
   return { scopes, source };
 }
 
+/** How a manifest has Slack reach the app: over Socket Mode, or by posting to request URLs. */
+export interface ManifestSlackMode {
+  /** `settings.socket_mode_enabled` (Slack's default when the manifest does not say is off). */
+  socketModeEnabled: boolean;
+  /** Where HTTP mode sends each slash command (`url`) and interactivity (`request_url`); undefined where none is set. */
+  requestUrls: { what: string; url: string | undefined }[];
+}
+
+/** The Slack mode a manifest sets up. Throws the YAML parser's error when the text is not YAML. */
+export function manifestSlackMode(text: string): ManifestSlackMode {
+  const doc = parseYaml(text) as {
+    features?: { slash_commands?: unknown };
+    settings?: { socket_mode_enabled?: unknown; interactivity?: { request_url?: unknown } };
+  } | null;
+  const commands = Array.isArray(doc?.features?.slash_commands) ? (doc.features.slash_commands as { command?: unknown; url?: unknown }[]) : [];
+  const asUrl = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+  return {
+    socketModeEnabled: doc?.settings?.socket_mode_enabled === true,
+    requestUrls: [
+      ...commands.map((c) => ({ what: `the slash command ${String(c?.command ?? '?')} (url)`, url: asUrl(c?.url) })),
+      { what: 'interactivity (request_url)', url: asUrl(doc?.settings?.interactivity?.request_url) },
+    ],
+  };
+}
+
+/** A URL's path; undefined when it is not a URL. */
+function pathOf(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+const MODE_TITLE = (source: string) => `Slack mode matches ${source}`;
+const SOCKET_MODE_FIX =
+  'for Socket Mode (the manifest’s default), set SLACK_APP_TOKEN to an app-level token (xapp-…, scope connections:write: Basic Information → App-Level Tokens)';
+const HTTP_MODE_FIX =
+  'for HTTP mode, set socket_mode_enabled: false and the slash command’s url and interactivity’s request_url to https://<your host>/slack/events in the manifest, then update the app from it (api.slack.com/apps → the app → App Manifest)';
+
+/**
+ * Whether the mode the tokens pick (Socket Mode with SLACK_APP_TOKEN, else HTTP mode) is the
+ * one the manifest sets up. When they differ, Slack sends slash commands and clicks where the
+ * bot is not listening, and they go nowhere without an error anyone sees.
+ */
+export function checkSlackMode(
+  config: { slack: Pick<Config['slack'], 'mode'> & Partial<Pick<Config['slack'], 'signingSecret'>> },
+  manifest: { source: string; text: string },
+): CheckResult {
+  const title = MODE_TITLE(manifest.source);
+  let mode: ManifestSlackMode;
+  try {
+    mode = manifestSlackMode(manifest.text);
+  } catch (err) {
+    return couldNotCheck(
+      'Slack',
+      title,
+      `${manifest.source} is not YAML (${describeError(err)})`,
+      `fix ${manifest.source}: it is what the Slack app is created from`,
+    );
+  }
+  if (config.slack.mode === 'socket') {
+    if (!mode.socketModeEnabled)
+      return fail(
+        'Slack',
+        title,
+        `SLACK_APP_TOKEN is set, so the bot runs in Socket Mode, but ${manifest.source} has socket_mode_enabled: false: Slack posts slash commands and clicks to the request URLs, and nothing comes over the Socket Mode connection`,
+        `to keep Socket Mode (the manifest’s default), set socket_mode_enabled: true in ${manifest.source} and update the app from it (api.slack.com/apps → the app → App Manifest); for HTTP mode instead, unset SLACK_APP_TOKEN and set SLACK_SIGNING_SECRET`,
+      );
+    const unused = config.slack.signingSecret ? '; SLACK_SIGNING_SECRET is set but unused in Socket Mode' : '';
+    return ok('Slack', title, `Socket Mode: SLACK_APP_TOKEN is set and ${manifest.source} has socket_mode_enabled: true${unused}`);
+  }
+  if (mode.socketModeEnabled)
+    return fail(
+      'Slack',
+      title,
+      `only SLACK_SIGNING_SECRET is set, so the bot runs in HTTP mode on /slack/events, but ${manifest.source} has socket_mode_enabled: true: Slack sends slash commands and clicks over a Socket Mode connection the bot never opens, so they go nowhere`,
+      `${SOCKET_MODE_FIX}; or, ${HTTP_MODE_FIX}`,
+    );
+  const missing = mode.requestUrls.filter((r) => r.url === undefined).map((r) => r.what);
+  if (missing.length > 0)
+    return fail(
+      'Slack',
+      title,
+      `HTTP mode, but ${manifest.source} names no request URL for ${missing.join(' or ')}: Slack has nowhere to send them`,
+      HTTP_MODE_FIX,
+    );
+  const placeholder = mode.requestUrls.filter((r) => r.url?.includes('<'));
+  if (placeholder.length > 0)
+    return fail(
+      'Slack',
+      title,
+      `HTTP mode, but ${manifest.source} still has the placeholder ${placeholder[0]?.url} for ${placeholder.map((r) => r.what).join(' and ')}`,
+      HTTP_MODE_FIX,
+    );
+  const elsewhere = mode.requestUrls.filter((r) => !pathOf(r.url ?? '')?.endsWith('/slack/events'));
+  if (elsewhere.length > 0)
+    return fail(
+      'Slack',
+      title,
+      `HTTP mode, but ${manifest.source} sends ${elsewhere.map((r) => `${r.what} to ${r.url}`).join(' and ')}: the bot listens on /slack/events`,
+      HTTP_MODE_FIX,
+    );
+  const urls = [...new Set(mode.requestUrls.map((r) => r.url))].join(', ');
+  return ok('Slack', title, `HTTP mode: ${manifest.source} has socket_mode_enabled: false and sends slash commands and clicks to ${urls}`);
+}
+
 export interface SlackCheckInput {
-  config: Pick<Config, 'adminChannelId' | 'adminUserIds' | 'adminUsergroupId'> & { slack: Pick<Config['slack'], 'apiUrl' | 'mode'> };
+  config: Pick<Config, 'adminChannelId' | 'adminUserIds' | 'adminUsergroupId'> & {
+    slack: Pick<Config['slack'], 'apiUrl' | 'mode'> & Partial<Pick<Config['slack'], 'signingSecret'>>;
+  };
   /** The client with the bot token. */
   slack: SlackApi;
   /** Socket Mode only: a client with the app-level token. */
   app?: SlackApi;
   required: RequiredScopes;
+  /** The app manifest (manifest.yml), to check the Slack mode against; without one, that check is left out. */
+  manifest?: { source: string; text: string };
 }
 
 export async function checkSlack(input: SlackCheckInput): Promise<CheckResult[]> {
   const { config, slack, required } = input;
   const results: CheckResult[] = [];
+  if (input.manifest) results.push(checkSlackMode(config, input.manifest));
   let auth: SlackAnswer;
   try {
     auth = await slack.apiCall('auth.test');

@@ -1,6 +1,7 @@
 /** doctor: the DynamoDB table and its indexes. */
 import { DescribeTableCommand, type DescribeTableCommandOutput, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.js';
+import { hintForError } from '../environment-hints.js';
 import { tableDefinition } from '../store/table.js';
 import { type CheckResult, describeError, errorNameOf, fail, isAccessDenied, ok } from './results.js';
 
@@ -44,6 +45,8 @@ export async function checkTable(
         ),
         indexNames: [],
       };
+    const hint = hintForError(err, { service: 'DynamoDB' });
+    if (hint) return { result: fail('Store', title, `could not read the table: ${hint.problem}`, hint.fix), indexNames: [] };
     return {
       result: fail(
         'Store',

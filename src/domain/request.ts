@@ -1,6 +1,8 @@
 /**
  * The access request and its state machine (PRODUCT §2). Pure: no SDK, no Slack.
  */
+import type { BillingUsage } from './usage.js';
+
 export const REQUEST_STATUSES = ['PENDING', 'APPROVED', 'ACTIVE', 'FAILED', 'DENIED', 'CANCELLED', 'TIMED_OUT', 'EXPIRED', 'REVOKED', 'EXTENDED'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -84,6 +86,8 @@ export interface AccessRequest {
   dryRun: boolean;
   iam: IamSnapshot;
   adminMessage?: { channel: string; ts: string };
+  /** On an ended grant: what IAM access advisor said of its use, read right after the user left the group (the end notice says it). */
+  usage?: BillingUsage;
   /** The last access review of this grant from the summary (Keep). */
   reviewedBy?: string;
   reviewedAt?: string;

@@ -1,5 +1,6 @@
 /** The weekly summary's figures and findings, computed from data: pure. */
 import type { AccessRequest, RequestStatus } from './request.js';
+import type { BillingUsage } from './usage.js';
 
 export interface PeriodStats {
   total: number;
@@ -40,6 +41,10 @@ export interface MemberFinding {
   drift: boolean;
   removed: boolean;
   error?: string;
+  /** When the user last used a billing service (access advisor); absent when not read. */
+  usage?: BillingUsage;
+  /** One of the member's grants is an unused-grant finding (PRODUCT §1 Usage evidence). */
+  unusedGrant?: boolean;
 }
 
 export interface GroupReview {

@@ -7,6 +7,7 @@
  */
 import { RequestRefusedError } from '../errors.js';
 import { type AccessRequest, type Approval, addDays, assertTransition, IllegalTransitionError, type RequestStatus } from './request.js';
+import type { BillingUsage } from './usage.js';
 
 declare const madeHere: unique symbol;
 
@@ -209,9 +210,15 @@ export function moveExpiry(grant: AccessRequest, extensionId: string, expiresAt:
 
 export type EndStatus = 'EXPIRED' | 'REVOKED';
 
-/** ACTIVE → EXPIRED or REVOKED once the user is out of the group (or kept for another grant: `iamDetail` says which). */
-export function end(grant: AccessRequest, to: EndStatus, by: string, at: string, iamDetail: string): RequestChange {
-  return change(grant, to, at, { endedBy: by, endedAt: at, noticeDue: 'DUE', endDue: undefined }, { actor: by, detail: iamDetail });
+/** ACTIVE → EXPIRED or REVOKED once the user is out of the group (or kept for another grant: `iamDetail` says which), with what access advisor said of its use. */
+export function end(grant: AccessRequest, to: EndStatus, by: string, at: string, iamDetail: string, usage?: BillingUsage): RequestChange {
+  return change(
+    grant,
+    to,
+    at,
+    { endedBy: by, endedAt: at, noticeDue: 'DUE', endDue: undefined, ...(usage ? { usage } : {}) },
+    { actor: by, detail: iamDetail },
+  );
 }
 
 export const expire = (grant: AccessRequest, at: string, iamDetail: string): RequestChange => end(grant, 'EXPIRED', 'system', at, iamDetail);

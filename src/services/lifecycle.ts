@@ -23,7 +23,7 @@ import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
-import type { Clock, IamGateway, RequestStore } from './ports.js';
+import type { BillingUsage, Clock, IamGateway, RequestStore, UsageReader } from './ports.js';
 
 /** IAM did not answer while a grant was being ended: the grant stays ACTIVE, and a revoke is recorded for the sweeper to finish. */
 export class EndNotFinishedError extends BillingAccessError {
@@ -48,6 +48,12 @@ export class EndNotFinishedError extends BillingAccessError {
 }
 
 const MAX_RACE_RETRIES = 5;
+/**
+ * How long an ending grant waits for access advisor before its end is written and told: the end
+ * notice says whether the access was used, and a slow or failing read makes it say "usage
+ * unknown" instead of holding the notice (the user is already out of the group by then).
+ */
+export const END_USAGE_DEADLINE_MS = 8_000;
 
 type Log = { error(obj: object, msg?: string): void };
 
@@ -61,6 +67,8 @@ export interface LifecycleDeps {
   membership: GroupMembership;
   clock: Clock;
   log: Log;
+  /** IAM access advisor: without it, ended grants carry no usage evidence. */
+  usage?: UsageReader;
 }
 
 /** What releasing a grant's group membership did in IAM. */
@@ -80,6 +88,7 @@ export class LifecycleService {
     const { store, clock } = this.deps;
     let current: AccessRequest | undefined = grant;
     let removedEarlier = false;
+    let usage: Promise<BillingUsage | undefined> | undefined;
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const now = clock.now().toISOString();
       if (current?.status !== 'ACTIVE' || (to === 'EXPIRED' && (current.expiresAt ?? '') > now)) break;
@@ -91,10 +100,13 @@ export class LifecycleService {
         throw new EndNotFinishedError(current, owed, err);
       }
       removedEarlier ||= release.removed;
+      // Read once the user is out of the group, and only once however many races follow.
+      usage ??= this.usageOf(current);
+      const used = await usage;
       try {
         // Stamped when written, not when the IAM call began: a notice stamped minutes early would
         // look overdue to another sweep's redelivery while this one is still delivering it.
-        const ended = await store.update(current, end(current, to, actor, clock.now().toISOString(), release.detail));
+        const ended = await store.update(current, end(current, to, actor, clock.now().toISOString(), release.detail, used));
         await this.deps.announcer.announce(ended);
         return ended;
       } catch (err) {
@@ -104,6 +116,14 @@ export class LifecycleService {
     }
     if (removedEarlier) await this.putBack(grant, current, actor);
     return undefined;
+  }
+
+  /** What access advisor says of the grant's user, within END_USAGE_DEADLINE_MS: a failure to read never stops the end. */
+  private async usageOf(grant: AccessRequest): Promise<BillingUsage | undefined> {
+    const read = this.deps.usage?.lastBillingUse({ userName: grant.iamUserName }, { deadlineMs: END_USAGE_DEADLINE_MS });
+    const usage = await read?.catch((err: unknown): BillingUsage => ({ known: false, reason: `could not read access advisor (${errorName(err)})` }));
+    if (usage && !usage.known) this.deps.log.error({ event: 'grant.usage_unknown', requestId: grant.id, reason: usage.reason });
+    return usage;
   }
 
   /**

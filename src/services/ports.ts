@@ -7,6 +7,7 @@ import type { IamUserInfo } from '../domain/iam-user.js';
 import type { IdentityLink } from '../domain/link.js';
 import type { AccessRequest, AuditEvent, RequestStatus } from '../domain/request.js';
 import type { RequestChange } from '../domain/transitions.js';
+import type { BillingUsage } from '../domain/usage.js';
 
 export interface AuditInput {
   actor: string;
@@ -74,6 +75,8 @@ export interface MemberReview {
   hasConsolePassword: boolean | null;
   /** ISO time the console password was last used; undefined = never. */
   passwordLastUsed: string | undefined;
+  /** The user's ARN (read with it), for access advisor; undefined when it could not be read. */
+  arn?: string | undefined;
 }
 
 export interface IamGateway {
@@ -105,6 +108,18 @@ export interface IamGateway {
    */
   removeUserFromGroup(userName: string, groupName: string, options?: { endingGrant?: boolean }): Promise<RemoveOutcome>;
   readonly dryRun: boolean;
+}
+
+export type { BillingUsage } from '../domain/usage.js';
+
+/** IAM access advisor, for usage evidence (src/aws/access-advisor.ts). */
+export interface UsageReader {
+  /**
+   * When the IAM user last used a billing service. Never throws: what could not be read within
+   * `deadlineMs` (the reader's default when not given) is `{ known: false, reason }`. `arn`, when
+   * the caller already has it, saves a GetUser.
+   */
+  lastBillingUse(user: { userName: string; arn?: string | undefined }, options?: { deadlineMs?: number }): Promise<BillingUsage>;
 }
 
 export interface SlackUserProfile {

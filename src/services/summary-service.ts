@@ -12,12 +12,13 @@ import { levelNamed } from '../domain/levels.js';
 import type { AccessRequest } from '../domain/request.js';
 import { type GroupReview, type MemberFinding, type PeriodStats, passwordFinding, periodStats } from '../domain/summary.js';
 import { keep } from '../domain/transitions.js';
+import { type GrantUsage, isUnusedGrant, judgeGrantUsage } from '../domain/usage.js';
 import { errorMessage, errorName, NotAllowedError, RequestConflictError, RequestNotFoundError, RequestRefusedError } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
 import { PeriodLease, PeriodTakenOverError } from './period-lease.js';
-import type { Clock, IamGateway, RequestStore, SummaryStore } from './ports.js';
+import type { BillingUsage, Clock, IamGateway, RequestStore, SummaryStore, UsageReader } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Missed firings older than this many periods are not posted late (a long outage posts the latest few)... */
@@ -32,6 +33,11 @@ const MAX_FIRINGS_LOOKED_AT = 64;
  * within it (NTP does).
  */
 const DEFAULT_CLAIM_LEASE_MS = 30_000;
+/**
+ * How long the review waits for access advisor, all its users together (ADVISOR_CONCURRENCY jobs
+ * at a time): a user not read by then is "usage unknown", and the summary is posted.
+ */
+export const SUMMARY_USAGE_DEADLINE_MS = 5 * 60_000;
 
 export interface SummaryReport {
   from: string;
@@ -47,6 +53,8 @@ export interface SummaryReport {
   groups: GroupReview[];
   driftPolicy: 'report' | 'remove';
   dryRun: boolean;
+  /** Usage evidence from access advisor: each active grant's, by grant id. Absent when no reader is wired. */
+  usage?: { graceHours: number; grants: Record<string, GrantUsage> };
 }
 
 export interface SummaryPoster {
@@ -59,7 +67,7 @@ export interface SummaryPoster {
 }
 
 type Log = { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
-type SummaryConfig = Pick<Config, 'levels' | 'billingNamespaces' | 'pendingTimeoutHours' | 'driftPolicy' | 'adminChannelId'>;
+type SummaryConfig = Pick<Config, 'levels' | 'billingNamespaces' | 'pendingTimeoutHours' | 'driftPolicy' | 'adminChannelId' | 'usageGraceHours'>;
 
 /** The summary's cron schedule (SUMMARY_CRON in SUMMARY_TIMEZONE), for arithmetic only: src/deps.ts builds it. */
 export interface FiringSchedule {
@@ -73,6 +81,8 @@ export interface SummaryDeps {
   config: SummaryConfig;
   store: RequestStore & SummaryStore;
   iam: IamGateway;
+  /** IAM access advisor, for usage evidence; without it the review shows none. */
+  usage?: UsageReader;
   admins: AdminPolicy;
   membership: GroupMembership;
   /** Tells whether a reviewer may not act on a grant (their own IAM user, or one they linked the holder to). */
@@ -98,6 +108,7 @@ export class SummaryService {
   private readonly config: SummaryConfig;
   private readonly store: RequestStore & SummaryStore;
   private readonly iam: IamGateway;
+  private readonly usage: UsageReader | undefined;
   private readonly admins: AdminPolicy;
   private readonly membership: GroupMembership;
   private readonly identity: Pick<IdentityResolver, 'approverConflict'>;
@@ -113,6 +124,7 @@ export class SummaryService {
     this.config = deps.config;
     this.store = deps.store;
     this.iam = deps.iam;
+    this.usage = deps.usage;
     this.admins = deps.admins;
     this.membership = deps.membership;
     this.identity = deps.identity;
@@ -129,7 +141,7 @@ export class SummaryService {
     return this.cron.nextRun(from);
   }
 
-  /** Builds the report for [from, to): requests by index query, groups from IAM. */
+  /** Builds the report for [from, to): requests by index query, groups and usage evidence from IAM. */
   async build(from: string, to: string, options: { late?: boolean; onDemand?: boolean } = {}): Promise<SummaryReport> {
     const now = this.clock.now();
     const nowIso = now.toISOString();
@@ -140,7 +152,9 @@ export class SummaryService {
       this.store.listByStatus('ACTIVE'),
     ]);
     const groups: GroupReview[] = [];
-    for (const level of this.config.levels) groups.push(await this.reviewGroup(level.level, level.groupName, active, now));
+    const arns = new Map<string, string>();
+    for (const level of this.config.levels) groups.push(await this.reviewGroup(level.level, level.groupName, active, now, arns));
+    const usage = await this.readUsage(groups, active, arns, now);
     return {
       from,
       to,
@@ -155,7 +169,44 @@ export class SummaryService {
       groups,
       driftPolicy: this.config.driftPolicy,
       dryRun: this.iam.dryRun,
+      ...(usage ? { usage } : {}),
     };
+  }
+
+  /**
+   * Usage evidence: access advisor for every member and every active grant's IAM user, each user
+   * once (the reader runs a few jobs at a time), within SUMMARY_USAGE_DEADLINE_MS. Members'
+   * findings get their user's usage; grants are judged against USAGE_GRACE_HOURS and 30 days.
+   */
+  private async readUsage(groups: GroupReview[], active: AccessRequest[], arns: Map<string, string>, now: Date): Promise<SummaryReport['usage']> {
+    const reader = this.usage;
+    if (!reader) return undefined;
+    const users = new Map<string, string>();
+    for (const name of [...groups.flatMap((g) => g.members.map((m) => m.userName)), ...active.map((g) => g.iamUserName)]) {
+      if (!users.has(name.toLowerCase())) users.set(name.toLowerCase(), name);
+    }
+    const read = await Promise.all(
+      [...users].map(
+        async ([key, userName]): Promise<[string, BillingUsage]> => [
+          key,
+          await reader.lastBillingUse({ userName, arn: arns.get(key) }, { deadlineMs: SUMMARY_USAGE_DEADLINE_MS }),
+        ],
+      ),
+    );
+    const byUser = new Map(read);
+    const reasons = read.flatMap(([, usage]) => (usage.known ? [] : [usage.reason]));
+    if (reasons.length) this.log.error({ event: 'summary.usage_unknown', users: reasons.length, reasons: [...new Set(reasons)].slice(0, 3) });
+    const grants: Record<string, GrantUsage> = {};
+    for (const grant of active) {
+      const usage = byUser.get(grant.iamUserName.toLowerCase());
+      if (usage) grants[grant.id] = judgeGrantUsage(grant, usage, now, this.config.usageGraceHours);
+    }
+    for (const member of groups.flatMap((g) => g.members)) {
+      const usage = byUser.get(member.userName.toLowerCase());
+      if (usage) member.usage = usage;
+      if (member.grantIds.some((id) => isUnusedGrant(grants[id]))) member.unusedGrant = true;
+    }
+    return { graceHours: this.config.usageGraceHours, grants };
   }
 
   /**
@@ -163,7 +214,7 @@ export class SummaryService {
    * Its IAM calls grow with the group's members only: a few for the group, four reads per member,
    * REVIEW_CONCURRENCY members at a time.
    */
-  private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date): Promise<GroupReview> {
+  private async reviewGroup(level: string, groupName: string, active: AccessRequest[], now: Date, arns: Map<string, string>): Promise<GroupReview> {
     const review: GroupReview = { level, groupName, members: [], policyProblems: [] };
     try {
       const expectedArn = levelNamed(this.config.levels, level)?.policyArn;
@@ -174,7 +225,7 @@ export class SummaryService {
       }
       const reviewed = await reviewEach(await this.iam.groupMembers(groupName), (userName) => {
         const grants = active.filter((g) => sameIamUser(g.iamUserName, userName) && g.groupName === groupName);
-        return this.reviewMember(userName, groupName, grants, now);
+        return this.reviewMember(userName, groupName, grants, now, arns);
       });
       review.members.push(...reviewed.findings);
       if (reviewed.failed) throw reviewed.failed.error;
@@ -184,8 +235,10 @@ export class SummaryService {
     return review;
   }
 
-  private async reviewMember(userName: string, groupName: string, grants: AccessRequest[], now: Date): Promise<MemberFinding> {
+  /** One member's findings; its ARN, read with them, goes into `arns` for access advisor. */
+  private async reviewMember(userName: string, groupName: string, grants: AccessRequest[], now: Date, arns: Map<string, string>): Promise<MemberFinding> {
     const member = await this.iam.reviewMember(userName, now);
+    if (member.arn) arns.set(userName.toLowerCase(), member.arn);
     const finding: MemberFinding = {
       userName,
       grantIds: grants.map((g) => g.id),
@@ -320,7 +373,8 @@ export class SummaryService {
 
 /**
  * Members reviewed at once. Each is four IAM reads sent together (src/aws/iam.ts reviewMember),
- * so a review has at most four times this many IAM calls in flight, whatever the group's size:
+ * so a review has at most four times this many IAM calls in flight, whatever the group's size
+ * (access advisor's jobs come after, a few at a time: src/aws/access-advisor.ts):
  * IAM's request rate is the account's, shared with everything else in it. A throttled call is
  * retried by the SDK with backoff (standard mode) before it reaches the review.
  */

@@ -4,6 +4,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { AccessRequest } from '../domain/request.js';
+import { useWhileGranted } from '../domain/usage.js';
 import { escapeMrkdwn, mention, truncate } from './escape.js';
 import { ACTION } from './ids.js';
 
@@ -117,6 +118,8 @@ export function adminRequestMessage(request: AccessRequest, options: { extension
   if (warnings.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`:warning: ${warnings.join(' · ')}`, 3000) }] });
   const status = statusLine(request);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${status} · id \`${request.id}\``, 3000) }] });
+  const usage = endUsage(request, 'admins').trim();
+  if (usage) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(usage, 3000) }] });
 
   const actions =
     request.status === 'PENDING'
@@ -151,6 +154,25 @@ function plainStatus(request: AccessRequest): string {
       return `Approved by ${approvers}; revoked by ${mention(request.endedBy ?? '?')}.`;
     default:
       return `${statusLine(request).replace(/\*/g, '')}.`;
+  }
+}
+
+/**
+ * What an ended grant's notices say about its use (PRODUCT §1 Usage evidence), after a space; empty
+ * when it was not read. The requester is told that usage is unknown, the admins also why.
+ */
+function endUsage(request: AccessRequest, reader: 'requester' | 'admins'): string {
+  if (!request.usage || (request.status !== 'EXPIRED' && request.status !== 'REVOKED')) return '';
+  const use = useWhileGranted(request, request.usage);
+  switch (use.state) {
+    case 'used':
+      return ` Billing services were last used ${slackDate(use.lastUsedAt)}.`;
+    case 'not-used':
+      return ' Billing services were not used while it was granted (IAM access advisor can lag by a few hours).';
+    case 'unknown':
+      return reader === 'admins' && !request.usage.known
+        ? ` Billing usage unknown: ${escapeMrkdwn(request.usage.reason)}.`
+        : ' Billing usage unknown: IAM access advisor could not be read.';
   }
 }
 
@@ -212,9 +234,11 @@ export function requesterMessage(request: AccessRequest): SlackMessage {
           : `Your *${request.level}* request ${id} timed out without a decision. You can ask again with \`/request-billing\`.`,
       );
     case 'EXPIRED':
-      return plain(`Your *${request.level}* billing access (${id}) has expired and was removed. Ask again with \`/request-billing\` if you still need it.`);
+      return plain(
+        `Your *${request.level}* billing access (${id}) has expired and was removed.${endUsage(request, 'requester')} Ask again with \`/request-billing\` if you still need it.`,
+      );
     case 'REVOKED':
-      return plain(`Your *${request.level}* billing access (${id}) was ended by ${mention(request.endedBy ?? '?')}.`);
+      return plain(`Your *${request.level}* billing access (${id}) was ended by ${mention(request.endedBy ?? '?')}.${endUsage(request, 'requester')}`);
     default:
       return plain(`Your request ${id} is now ${request.status.toLowerCase().replace('_', ' ')}.`);
   }

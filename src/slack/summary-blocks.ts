@@ -5,7 +5,8 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { AccessRequest } from '../domain/request.js';
-import { needsAttention } from '../domain/summary.js';
+import { type MemberFinding, needsAttention } from '../domain/summary.js';
+import { type BillingUsage, type GrantUsage, isUnusedGrant } from '../domain/usage.js';
 import type { SummaryReport } from '../services/summary-service.js';
 import { escapeMrkdwn, mention } from './escape.js';
 import { ACTION } from './ids.js';
@@ -45,10 +46,28 @@ function grantLine(g: AccessRequest): string {
   return `${mention(g.requesterId)} \`${escapeMrkdwn(g.iamUserName)}\` *${g.level}* until ${g.expiresAt ? slackDate(g.expiresAt) : '?'}${g.breakGlass ? ' :rotating_light: break-glass' : ''}${reviewed}`;
 }
 
-/** One active grant with its Keep / Revoke buttons: the summary is the access review. */
-function grantChunk(g: AccessRequest): Chunk {
+/** A grant's usage evidence: an unused grant is a finding, and what could not be read says why. */
+function grantUsageLine(usage: GrantUsage, graceHours: number): string {
+  switch (usage.state) {
+    case 'unknown':
+      return `:grey_question: usage unknown: ${escapeMrkdwn(usage.reason)}`;
+    case 'new':
+      return `billing services not used yet (granted less than ${graceHours} h ago; access advisor lags by hours)`;
+    case 'used':
+      return `billing services last used ${slackDate(usage.lastUsedAt)}`;
+    case 'never-used':
+      return `:warning: *unused*: billing services not used since it was granted ${slackDate(usage.grantedAt)} (${usage.lastUsedAt ? `last used ${slackDate(usage.lastUsedAt)}` : 'never used'})`;
+    case 'stale':
+      return `:warning: *unused*: billing services last used ${slackDate(usage.lastUsedAt)}, ${usage.days} days ago`;
+  }
+}
+
+/** One active grant with its Keep / Revoke buttons: the summary is the access review. An unused-grant finding sits right above them. */
+function grantChunk(g: AccessRequest, usage: SummaryReport['usage']): Chunk {
+  const evidence = usage?.grants[g.id];
+  const text = evidence ? `${grantLine(g)}\n${grantUsageLine(evidence, usage.graceHours)}` : grantLine(g);
   return [
-    { type: 'section', block_id: `grant_${g.id}`, text: { type: 'mrkdwn', text: grantLine(g) } },
+    { type: 'section', block_id: `grant_${g.id}`, text: { type: 'mrkdwn', text } },
     {
       type: 'actions',
       block_id: `review_${g.id}`,
@@ -69,7 +88,14 @@ export function markKept(blocks: KnownBlock[], requestId: string, by: string, at
   );
 }
 
-function memberLine(m: SummaryReport['groups'][number]['members'][number]): string {
+/** A member's last use of billing services, flagged when one of their grants is unused. */
+function memberUsage(usage: BillingUsage, unusedGrant: boolean): string {
+  if (!usage.known) return `:grey_question: usage unknown: ${escapeMrkdwn(usage.reason)}`;
+  const used = usage.lastUsedAt ? `billing services last used ${slackDate(usage.lastUsedAt)}` : 'billing services never used';
+  return unusedGrant ? `:warning: ${used} (unused grant: Revoke is offered below)` : used;
+}
+
+function memberLine(m: MemberFinding): string {
   const flags = [
     m.mfa === false ? ':warning: no MFA' : m.mfa === null ? 'MFA not checked' : 'MFA ✓',
     ...(m.oldActiveKeys.length ? [`:warning: ${m.oldActiveKeys.length} active access key(s) older than 90 days`] : []),
@@ -82,6 +108,7 @@ function memberLine(m: SummaryReport['groups'][number]['members'][number]): stri
       ? [m.removed ? ':no_entry: no active grant: *removed from the group* (DRIFT_POLICY=remove)' : ':no_entry: *no active grant from the bot* (added by hand)']
       : []),
     ...(m.error ? [`:x: ${escapeMrkdwn(m.error)}`] : []),
+    ...(m.usage ? [memberUsage(m.usage, Boolean(m.unusedGrant))] : []),
   ];
   return `• \`${escapeMrkdwn(m.userName)}\`: ${flags.join(' · ')}`;
 }
@@ -114,6 +141,9 @@ export function renderSummary(report: SummaryReport, options: { teamUrl?: string
   const granted = outcome('ACTIVE') + outcome('EXPIRED') + outcome('REVOKED') + outcome('EXTENDED');
   const drift = report.groups.flatMap((g) => g.members.filter((m) => m.drift));
   const attention = report.groups.flatMap((g) => g.members.filter(needsAttention));
+  const grantUsage = report.usage?.grants ?? {};
+  const unused = report.activeGrants.filter((g) => isUnusedGrant(grantUsage[g.id]));
+  const usageUnknown = report.activeGrants.filter((g) => grantUsage[g.id]?.state === 'unknown');
   const median =
     stats.medianDecisionMinutes === null
       ? 'n/a'
@@ -133,6 +163,9 @@ export function renderSummary(report: SummaryReport, options: { teamUrl?: string
         { type: 'mrkdwn', text: `*Active grants*\n${report.activeGrants.length}` },
         { type: 'mrkdwn', text: `*Pending > ${report.stalePendingHours} h*\n${report.stalePending.length}` },
         { type: 'mrkdwn', text: `*Review findings*\n${attention.length}${drift.length ? ` (${drift.length} without a grant)` : ''}` },
+        ...(report.usage
+          ? [{ type: 'mrkdwn' as const, text: `*Unused grants*\n${unused.length}${usageUnknown.length ? ` (usage unknown for ${usageUnknown.length})` : ''}` }]
+          : []),
       ],
     },
   ];
@@ -176,8 +209,11 @@ export function renderSummary(report: SummaryReport, options: { teamUrl?: string
     chunks.push(...textSections(lines, `Access review: ${group.level} (\`${group.groupName}\`), ${plural(group.members.length, 'member')}`));
   }
   if (report.activeGrants.length) {
-    chunks.push(...textSections(['Keep or revoke each active grant:'], `Active grants (${report.activeGrants.length})`));
-    for (const grant of report.activeGrants) chunks.push(grantChunk(grant));
+    const intro = unused.length ? 'Keep or revoke each active grant (unused grants first):' : 'Keep or revoke each active grant:';
+    chunks.push(...textSections([intro], `Active grants (${report.activeGrants.length})`));
+    // Unused grants first, so their Revoke buttons are in the first messages; otherwise as listed.
+    const ordered = [...unused, ...report.activeGrants.filter((g) => !unused.includes(g))];
+    for (const grant of ordered) chunks.push(grantChunk(grant, report.usage));
   }
 
   // Room for the head (first message), the 'continued' line (later ones) and the dry-run line.

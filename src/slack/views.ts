@@ -14,7 +14,11 @@ function durationChoices(maxDays: number, defaultDays: number): number[] {
 
 const option = (text: string, value: string) => ({ text: { type: 'plain_text' as const, text }, value });
 
-export function requestModal(levels: LevelConfig[], maxDays: number, defaultDays: number, dryRun: boolean): View {
+/**
+ * The request form. Its title stays plain in dry-run too: a modal is no message, and dry-run is
+ * marked on every message the bot sends (the confirmation included).
+ */
+export function requestModal(levels: LevelConfig[], maxDays: number, defaultDays: number): View {
   const levelOptions = levels.map((l) => option(`${l.level} (${l.groupName})`, l.level));
   const durations = durationChoices(maxDays, defaultDays).map((d) => option(`${d} day${d === 1 ? '' : 's'}`, String(d)));
   const [firstLevel] = levelOptions;
@@ -22,7 +26,7 @@ export function requestModal(levels: LevelConfig[], maxDays: number, defaultDays
   return {
     type: 'modal',
     callback_id: VIEW.request,
-    title: { type: 'plain_text', text: dryRun ? 'Billing access [dry]' : 'Billing access' },
+    title: { type: 'plain_text', text: 'Billing access' },
     submit: { type: 'plain_text', text: 'Request' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [

@@ -1,8 +1,9 @@
 /**
  * The playground page in a real browser: Debian's Chromium driven by playwright-core, against a
- * fresh playground (the real bot as a child process, the Slack stand-in, the page) for each test.
- * Everything is done through the page as a person would: pick who you are, type the command,
- * click the buttons, fill the modals. If Chromium is missing these tests fail with the install hint.
+ * fresh playground (the real bot as a child process, the Slack and IAM stand-ins, the page) for
+ * each test. Everything is done through the page as a person would: pick who you are, type the
+ * command, click the buttons, fill the modals, widen a group. What IAM holds is read back from
+ * the IAM stand-in. If Chromium is missing these tests fail with the install hint.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -13,11 +14,13 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_HINT, launchChromium } from '../../playground/browser.js';
 import { type Playground, startPlayground } from '../../playground/main.js';
-import { ADMIN_CHANNEL } from '../../playground/workspace.js';
+import { ADMIN_CHANNEL, GENERAL_CHANNEL, HAND_ADDED_MEMBER, WIDENING_POLICY_ARN } from '../../playground/workspace.js';
 
 const JANE = 'U0JANE';
 const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
+/** The seeded person whose IAM user has no MFA device. */
+const NOAH = 'U0NOAH';
 const DM = (user: string) => `D${user}`;
 /** Upper bound for anything the page waits on: the bot works off the ack path, so a few hundred ms is typical. */
 const WAIT_MS = 10_000;
@@ -39,7 +42,7 @@ function requireBrowser(): Browser {
   throw new Error(reason.includes(CHROMIUM_HINT) ? CHROMIUM_HINT : `Chromium did not start: ${reason}\n${CHROMIUM_HINT}`);
 }
 
-/** A playground as a newcomer runs it: IAM dry-run, the embedded store in a temporary directory. */
+/** A playground as a newcomer runs it: IAM live against the IAM stand-in, the embedded store in a temporary directory. */
 async function freshPlayground(): Promise<Playground> {
   const dataDir = await mkdtemp(join(tmpdir(), 'playground-browser-'));
   // The suite's setup points AWS_* at moto for the integration tests; keep them from the bot here.
@@ -151,6 +154,28 @@ async function requestAsJane(page: Page, justification: string): Promise<void> {
 
 const modal = (page: Page) => page.locator('#modal:not([hidden]) .modal-card');
 
+/** The IAM users in a group, as the IAM stand-in holds them (what AWS would answer). */
+function iamMembers(groupName: string): string[] {
+  const iam = playground?.iam;
+  if (!iam) throw new Error('this test needs the playground’s IAM stand-in');
+  return iam.account
+    .group(groupName)
+    .members.map((m) => m.userName)
+    .sort();
+}
+
+/** Waits until the IAM stand-in's group holds (or no longer holds) a user: the bot's IAM call runs after the click's ack. */
+async function untilMember(groupName: string, userName: string, member: boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (iamMembers(groupName).includes(userName) !== member) {
+    if (Date.now() > deadline) throw new Error(`${userName} is ${member ? 'not yet' : 'still'} in ${groupName}: ${iamMembers(groupName).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The sidebar's AWS IAM panel entry for a group. */
+const iamGroup = (page: Page, groupName: string) => page.locator(`#iam .iam-group[data-group="${groupName}"]`);
+
 describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
   it('an employee requests with text, an admin approves: the message updates in place and the DM shows the approval', async () => {
     const page = await openPage();
@@ -173,6 +198,9 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
     await gone(approved.locator('button[data-label="Approve"]'));
     expect(await approved.locator('button[data-label="Deny"]').count()).toBe(0);
     await approved.locator('button.bk-button[data-label="Revoke"]').waitFor();
+    // Live IAM against the stand-in: the grant really made Jane a member, and the sidebar shows it.
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+    await iamGroup(page, 'BillingReadOnly').locator('.iam-member', { hasText: 'jane.doe' }).waitFor();
 
     await actAs(page, JANE);
     await openChannel(page, DM(JANE));
@@ -188,6 +216,8 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
 
     const form = modal(page);
     await form.locator('h2', { hasText: 'Billing access' }).waitFor();
+    // Plain, even though dry-run would be marked on every message.
+    await expect(form.locator('h2').innerText()).resolves.toBe('Billing access');
     await expect(form.getByLabel('Access level').inputValue()).resolves.toBe('read-only');
     await expect(form.getByLabel('Duration').inputValue()).resolves.toMatch(/^\d+$/);
     const justification = form.getByLabel('Justification');
@@ -261,6 +291,7 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
     await ephemeral(page, 'is sent to the admins').waitFor();
 
     await actAs(page, JANE);
+    await openChannel(page, ADMIN_CHANNEL);
     const request = message(page, 'Billing access request', '@Bob Admin');
     await request.locator('button.bk-button[data-label="Approve"]').click();
     const refusal = page.locator('#messages article.message.ephemeral', { hasText: 'Only billing admins can decide on requests.' });
@@ -338,6 +369,149 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
     for (const page of [alice, jane]) {
       expect(await page.evaluate(() => (globalThis as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     }
+  });
+
+  it('a person whose IAM user has no MFA device is refused at request time with how to add one: nothing reaches the admins or IAM', async () => {
+    const page = await openPage();
+    await actAs(page, NOAH);
+    await page.locator(`#channels .channel.active[data-channel="${GENERAL_CHANNEL}"]`).waitFor();
+    await type(page, '/request-billing read-only 7d checking the AWS invoice for October');
+    const refusal = ephemeral(page, 'has no MFA device');
+    await refusal.waitFor();
+    const said = await refusal.innerText();
+    expect(said).toContain('noah.newhire');
+    expect(said).toContain('Assign MFA device');
+    expect(await ephemeral(page, 'is sent to the admins').count()).toBe(0);
+
+    await actAs(page, ALICE);
+    await page.locator(`#channels .channel.active[data-channel="${ADMIN_CHANNEL}"]`).waitFor();
+    await page.locator('#messages .empty').waitFor();
+    expect(playground?.iam?.calls('ListMFADevices').length).toBeGreaterThan(0);
+    expect(playground?.iam?.calls('AddUserToGroup')).toEqual([]);
+    expect(iamMembers('BillingReadOnly')).toEqual([HAND_ADDED_MEMBER]);
+  });
+
+  it('a widened group: the guard fails the approval with Retry and grants nothing; narrowed back, Retry grants', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await type(page, '/request-billing read-only 7d month-end close for October');
+    await ephemeral(page, 'is sent to the admins').waitFor();
+
+    await actAs(page, ALICE);
+    const group = iamGroup(page, 'BillingReadOnly');
+    await group.locator('button.iam-widen', { hasText: 'Widen' }).click();
+    await page.locator('#iam .iam-group.widened[data-group="BillingReadOnly"]').waitFor();
+    expect(playground?.iam?.account.group('BillingReadOnly').attachedPolicyArns).toContain(WIDENING_POLICY_ARN);
+
+    const request = message(page, 'Billing access request', '@Jane Doe');
+    await request.locator('button.bk-button[data-label="Approve"]').click();
+    await request.locator('button.bk-button[data-label="Retry"]').waitFor();
+    const failed = await request.innerText();
+    expect(failed).toContain('GroupPolicyMismatch');
+    expect(failed).toContain(`unexpected managed policy ${WIDENING_POLICY_ARN}`);
+    expect(await request.locator('button.bk-button[data-label="Approve"]').count()).toBe(0);
+    expect(playground?.iam?.calls('AddUserToGroup')).toEqual([]);
+    expect(iamMembers('BillingReadOnly')).toEqual([HAND_ADDED_MEMBER]);
+
+    await group.locator('button.iam-widen', { hasText: 'Narrow' }).click();
+    await page.locator('#iam .iam-group.widened').waitFor({ state: 'detached' });
+    await request.locator('button.bk-button[data-label="Retry"]').click();
+    await request.locator('button.bk-button[data-label="Revoke"]').waitFor();
+    await gone(request.locator('button[data-label="Retry"]'));
+    const granted = await request.innerText();
+    expect(granted).toContain('Approved by @Alice Admin');
+    expect(granted).not.toContain('GroupPolicyMismatch');
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+    await group.locator('.iam-member', { hasText: 'jane.doe' }).waitFor();
+  });
+
+  it('the access review flags the member added by hand as drift, not the one the bot granted; channels show by name', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await type(page, '/request-billing read-only 7d month-end close for October');
+    await ephemeral(page, 'is sent to the admins').waitFor();
+    await actAs(page, ALICE);
+    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+
+    await page.click('#run-summary');
+    const summary = page.locator('#messages > article.message:not(.ephemeral)', { hasText: 'Billing access summary' });
+    await summary.waitFor();
+    const lines = (await summary.innerText()).split('\n');
+    expect(lines.find((l) => l.includes(HAND_ADDED_MEMBER))).toContain('no active grant from the bot (added by hand)');
+    const jane = lines.find((l) => l.startsWith('•') && l.includes('jane.doe'));
+    expect(jane).toContain('MFA ✓');
+    expect(jane).not.toContain('no active grant');
+    expect(lines.join('\n')).toMatch(/Review findings\s+1 \(1 without a grant\)/);
+
+    // The bot writes <#C0BILLINGADMINS>; the page shows the channel's name, as Slack does.
+    const posted = ephemeral(page, 'Summary of the last 7 days posted in');
+    await posted.waitFor();
+    await expect(posted.innerText()).resolves.toContain('#billing-admins');
+    expect(await page.locator('main').innerText()).not.toContain('C0BILLINGADMINS');
+  });
+
+  it('revoke takes the member out of the IAM group again', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await type(page, '/request-billing read-only 7d month-end close for October');
+    await ephemeral(page, 'is sent to the admins').waitFor();
+    await actAs(page, ALICE);
+    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+
+    await type(page, '/request-billing revoke @jane');
+    await untilMember('BillingReadOnly', 'jane.doe', false);
+    expect(iamMembers('BillingReadOnly')).toEqual([HAND_ADDED_MEMBER]);
+    await gone(iamGroup(page, 'BillingReadOnly').locator('.iam-member', { hasText: 'jane.doe' }));
+  });
+
+  it('each person lands where their role belongs; a form’s reply in the DM is pointed at and badged; older ephemerals fold away; the hint gives whole commands', async () => {
+    const page = await openPage();
+    await actAs(page, JANE);
+    await page.locator(`#channels .channel.active[data-channel="${GENERAL_CHANNEL}"]`).waitFor();
+    await actAs(page, ALICE);
+    await page.locator(`#channels .channel.active[data-channel="${ADMIN_CHANNEL}"]`).waitFor();
+    await actAs(page, JANE);
+    await page.locator(`#channels .channel.active[data-channel="${GENERAL_CHANNEL}"]`).waitFor();
+
+    const commands = await page.locator('#hint .fill').allInnerTexts();
+    expect(commands).toEqual(expect.arrayContaining(['/request-billing status', '/request-billing done', '/request-billing summary']));
+    expect(commands.every((c) => c.startsWith('/request-billing'))).toBe(true);
+    await page.locator('#hint .fill', { hasText: '/request-billing status' }).click();
+    await expect(page.inputValue('#command')).resolves.toBe('/request-billing status');
+    // A bare subcommand is not a command; the page says which one was meant.
+    await type(page, 'status');
+    await ephemeral(page, 'Did you mean /request-billing status?').waitFor();
+
+    // A form's confirmation goes to the DM: the page says so, and the DM shows an unread badge.
+    await type(page, '/request-billing');
+    const form = modal(page);
+    await form.getByLabel('Justification').fill('Reviewing the October invoice with finance');
+    await form.locator('button.submit').click();
+    await page.locator('#modal').waitFor({ state: 'hidden' });
+    const note = page.locator('#reply-note:not([hidden])');
+    await note.waitFor();
+    await expect(note.innerText()).resolves.toContain('Reply sent to your DM with the bot');
+    const dmBadge = page.locator(`#channels .channel[data-channel="${DM(JANE)}"] .unread-badge`);
+    await expect(dmBadge.innerText()).resolves.toBe('1');
+    await note.locator('button.open-dm').click();
+    await page.locator(`#channels .channel.active[data-channel="${DM(JANE)}"]`).waitFor();
+    await message(page, 'is sent to the admins').waitFor();
+    await gone(dmBadge);
+    await page.locator('#reply-note').waitFor({ state: 'hidden' });
+
+    // Replies only visible to you: the newest stays open, older ones fold into one line.
+    await openChannel(page, GENERAL_CHANNEL);
+    await type(page, '/request-billing help');
+    await page.locator('#ephemerals > article.message.ephemeral', { hasText: '/request-billing' }).waitFor();
+    expect(await page.locator('#ephemerals details.older').count()).toBe(0);
+    for (const folded of ['1 earlier reply', '2 earlier replies']) {
+      await type(page, '/request-billing help');
+      await page.locator('#ephemerals details.older summary', { hasText: folded }).waitFor();
+    }
+    expect(await page.locator('#ephemerals > article.message.ephemeral').count()).toBe(1);
+    expect(await page.locator('#ephemerals details.older').getAttribute('open')).toBeNull();
   });
 
   it('a page on another site cannot send commands through the playground: its form post and fetch are refused', async () => {

@@ -1,7 +1,7 @@
 /**
  * `npm run -s audit` as a child process against a dynalite table seeded through the real store:
  * JSON lines and CSV round-trip to exactly what the store holds, --since/--until bound it,
- * and bad arguments print nothing on stdout.
+ * stderr names the store read, and bad arguments print nothing on stdout.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRequest, AuditEvent, RequestStatus } from '../../src/domain/request.js';
+import { formatHint, heldStoreHint } from '../../src/environment-hints.js';
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
@@ -192,6 +193,8 @@ describe('npm run audit', { timeout: 120_000 }, () => {
   it('jsonl (the default): one event a line, exactly the store’s events since the date, in time order, nothing else on stdout', async () => {
     const out = await run(`${ROOT}node_modules/.bin/tsx`, ['src/cli/audit.ts', '--since', '2024-01-01'], env);
     expect(out.code, out.stderr).toBe(0);
+    // Which store it read comes first, on stderr: the table, its region and the endpoint the SDK called.
+    expect(out.stderr.split('\n')[0]).toBe(`audit: reading DynamoDB table ${TABLE} in us-east-1 at ${dynalite.endpoint} (STORE=dynamodb)`);
     expect(out.stdout.endsWith('\n')).toBe(true);
     const lines = out.stdout.slice(0, -1).split('\n');
     const events = lines.map((l) => JSON.parse(l) as Exported);
@@ -273,7 +276,8 @@ describe('npm run audit', { timeout: 120_000 }, () => {
       const out = await run(`${ROOT}node_modules/.bin/tsx`, ['src/cli/audit.ts', '--since', '2024-01-01'], { ...env, STORE: 'embedded', DATA_DIR: dataDir });
       expect(out.code, out.stderr).toBe(1);
       expect(out.stdout).toBe('');
-      expect(out.stderr).toMatch(/held by another process/);
+      // doctor's and setup's words for it (src/environment-hints.ts).
+      expect(out.stderr.trim()).toBe(`audit: ${formatHint(heldStoreHint(dataDir))}`);
     } finally {
       client.destroy();
       await holder.close();

@@ -3,7 +3,7 @@
  * what a healthy install prints, and what each broken piece turns into.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,8 +17,10 @@ import {
   type IAMClient,
   PutGroupPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { BUILT_IN_SCOPES, type CheckResult, manifestBotScopes } from '../../src/doctor/checks.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { BUILT_IN_SCOPES, type CheckResult, checkRuntime, manifestBotScopes } from '../../src/doctor/checks.js';
+import { heldStoreHint } from '../../src/environment-hints.js';
+import { nodeSupportNote } from '../../src/node-support.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
 import {
@@ -37,6 +39,28 @@ import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../suppo
 
 const TABLE = 'billing-access-doctor';
 const RUN_TIMEOUT_MS = 60_000;
+const PROJECT_MANIFEST = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8');
+
+/**
+ * The rig runs the bot in HTTP mode (a signing secret, no app token), so doctor reads the
+ * manifest an HTTP-mode app is made from: manifest.yml with Socket Mode off and its two request
+ * URLs set, as the README says. Against manifest.yml as shipped, the Slack mode line is ✗ (its own test).
+ */
+let manifestDir: string;
+const manifestArgs = () => ['--manifest', join(manifestDir, 'manifest.yml')];
+
+beforeAll(async () => {
+  manifestDir = await mkdtemp(join(tmpdir(), 'doctor-manifest-'));
+  const http = PROJECT_MANIFEST.replace('socket_mode_enabled: true', 'socket_mode_enabled: false').replace(
+    /^(\s*)#\s*((?:url|request_url): )https:\/\/<host>\/slack\/events$/gm,
+    '$1$2https://billing-bot.corp.example/slack/events',
+  );
+  await writeFile(join(manifestDir, 'manifest.yml'), http);
+});
+
+afterAll(async () => {
+  await rm(manifestDir, { recursive: true, force: true });
+});
 
 interface DoctorJson {
   ok: boolean;
@@ -44,8 +68,8 @@ interface DoctorJson {
   checks: CheckResult[];
 }
 
-async function doctorJson(env: Record<string, string>): Promise<{ run: DoctorRun; report: DoctorJson }> {
-  const run = await runDoctor(env, ['--json'], RUN_TIMEOUT_MS);
+async function doctorJson(env: Record<string, string>, manifest: string[] = manifestArgs()): Promise<{ run: DoctorRun; report: DoctorJson }> {
+  const run = await runDoctor(env, ['--json', ...manifest], RUN_TIMEOUT_MS);
   let report: DoctorJson;
   try {
     report = JSON.parse(run.stdout) as DoctorJson;
@@ -174,7 +198,7 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
 
   it('a healthy install: every line ✓ except the ⚠ lines that cannot be checked here, exit 0', async () => {
     const fake = await startSlack();
-    const [run, { run: jsonRun, report }] = await Promise.all([runDoctor(env(fake)), doctorJson(env(fake))]);
+    const [run, { run: jsonRun, report }] = await Promise.all([runDoctor(env(fake), manifestArgs()), doctorJson(env(fake))]);
     expect(run.code, explain(run)).toBe(0);
 
     const lines = run.stdout.split('\n').filter((l) => /^\s+[✓✗⚠] /.test(l));
@@ -183,7 +207,13 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
       lines.filter((l) => l.trim().startsWith('✗')),
       explain(run),
     ).toEqual([]);
-    const warnings = lines.filter((l) => l.trim().startsWith('⚠'));
+    // The Node line is ⚠ below Node 22 (past its end of life: src/node-support.ts), ✓ from 22 on.
+    const nodeNote = nodeSupportNote(process.versions.node);
+    const nodeLine = lines.filter((l) => /[✓✗⚠] Node runtime: /.test(l));
+    expect(nodeLine, explain(run)).toEqual([
+      nodeNote ? `  ⚠ Node runtime: ${nodeNote} → ${checkRuntime(process.versions.node).fix}` : expect.stringMatching(/✓ Node runtime: /),
+    ]);
+    const warnings = lines.filter((l) => l.trim().startsWith('⚠') && !nodeLine.includes(l));
     // Moto cannot simulate policies and no API reads the root toggle; the fake Slack sends no x-oauth-scopes header
     // (if it ever does, the scopes line must be ✓).
     const scopes = lines.filter((l) => /[✓✗⚠] bot scopes: /.test(l));
@@ -214,9 +244,24 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
 
     expect(jsonRun.code, explain(jsonRun)).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.counts).toEqual({ ok: lines.length - warnings.length, warn: warnings.length, fail: 0 });
+    const nodeWarns = nodeNote ? 1 : 0;
+    expect(report.counts).toEqual({ ok: lines.length - warnings.length - nodeWarns, warn: warnings.length + nodeWarns, fail: 0 });
     expectRootToggle(report);
     expectSimulationCouldNotCheck(report);
+  });
+
+  it('HTTP mode against manifest.yml as shipped (Socket Mode): ✗ on the Slack mode, naming both ways out, exit 1', async () => {
+    const fake = await startSlack();
+    const { run, report } = await doctorJson(env(fake), []);
+    expect(run.code, explain(run)).toBe(1);
+    const mode = find(report, 'Slack mode matches manifest.yml');
+    expect(mode.status).toBe('fail');
+    expect(mode.detail).toMatch(/only SLACK_SIGNING_SECRET is set, so the bot runs in HTTP mode .* socket_mode_enabled: true/);
+    expect(mode.fix).toMatch(/set SLACK_APP_TOKEN/);
+    expect(mode.fix).toMatch(/socket_mode_enabled: false/);
+    expect(report.checks.filter((c) => c.status === 'fail')).toHaveLength(1);
+    // With the HTTP-mode manifest the same install is ✓ there.
+    expect(find((await doctorJson(env(fake))).report, /^Slack mode matches /).status).toBe('ok');
   });
 
   it('a configured group that is missing: ✗ naming it and npm run setup -- --groups, exit 1', async () => {
@@ -224,7 +269,7 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
     await iam.send(new DeleteGroupCommand({ GroupName: 'BillingFull' }));
     const fake = await startSlack();
 
-    const [run, { run: jsonRun, report }] = await Promise.all([runDoctor(env(fake)), doctorJson(env(fake))]);
+    const [run, { run: jsonRun, report }] = await Promise.all([runDoctor(env(fake), manifestArgs()), doctorJson(env(fake))]);
     expect(run.code, explain(run)).toBe(1);
     const failed = run.stdout.split('\n').filter((l) => l.trim().startsWith('✗'));
     expect(failed, explain(run)).toHaveLength(1);
@@ -371,7 +416,9 @@ describe('npm run doctor', { timeout: 120_000 }, () => {
       expect(run.code, explain(run)).toBe(0);
       const table = find(report, `DynamoDB table ${TABLE} (STORE=embedded)`);
       expect(table.status).toBe('warn');
-      expect(table.detail).toMatch(/^could not check: another process \(the running bot\) holds the embedded store/);
+      // The words setup and audit use too (src/environment-hints.ts).
+      expect(table.detail).toBe(`could not check: ${heldStoreHint(dataDir).problem}`);
+      expect(table.fix).toBe(heldStoreHint(dataDir).fix);
       expectRootToggle(report);
     } finally {
       client.destroy();

@@ -140,9 +140,18 @@ describe('loadConfig Slack mode', () => {
     expect(config.slack.botToken).toBe('xoxb-1111-2222-abcdef');
   });
 
-  it('requires SLACK_SIGNING_SECRET in HTTP mode', () => {
+  it('with neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET, names both and says which mode each picks', () => {
     const err = configError(env({ SLACK_SIGNING_SECRET: undefined }));
-    expect(problemVariables(err)).toEqual(['SLACK_SIGNING_SECRET']);
+    expect(problemVariables(err)).toEqual(['SLACK_APP_TOKEN / SLACK_SIGNING_SECRET']);
+    const [problem] = err.problems;
+    expect(problem).toMatch(/SLACK_APP_TOKEN \(xapp-….*\) for Socket Mode, the manifest’s default/);
+    expect(problem).toMatch(/SLACK_SIGNING_SECRET \(.*\) for HTTP mode, with socket_mode_enabled: false and the request URLs https:\/\/<host>\/slack\/events/);
+  });
+
+  it('with both set, runs Socket Mode and keeps the signing secret only to say it is unused', () => {
+    const config = loadConfig(env({ SLACK_APP_TOKEN: 'xapp-1-A111-222-abc' }));
+    expect(config.slack.mode).toBe('socket');
+    expect(config.slack.signingSecret).toBe('signing-secret-value');
   });
 
   it('is Socket Mode with SLACK_APP_TOKEN, where no signing secret is needed', () => {
@@ -155,6 +164,8 @@ describe('loadConfig Slack mode', () => {
   it('refuses an app token that is not xapp-', () => {
     const err = configError(env({ SLACK_APP_TOKEN: 'xoxb-wrong-kind' }));
     expect(problemVariables(err)).toContain('SLACK_APP_TOKEN');
+    // Without a signing secret, the malformed token is the one problem: no second "set one" line.
+    expect(problemVariables(configError(env({ SLACK_APP_TOKEN: 'xoxb-wrong-kind', SLACK_SIGNING_SECRET: undefined })))).toEqual(['SLACK_APP_TOKEN']);
   });
 
   it('refuses a bot token that is not xoxb-', () => {
@@ -192,7 +203,7 @@ describe('loadConfig reports every problem at once', () => {
       'SWEEP_INTERVAL_SECONDS',
       'SLACK_API_URL',
       'SLACK_BOT_TOKEN',
-      'SLACK_SIGNING_SECRET',
+      'SLACK_APP_TOKEN / SLACK_SIGNING_SECRET',
       'ADMIN_CHANNEL_ID',
       'BILLING_GROUPS',
     ]) {

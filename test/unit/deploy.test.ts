@@ -56,7 +56,9 @@ const GROUP_ACTIONS = ['iam:AddUserToGroup', 'iam:RemoveUserFromGroup', 'iam:Get
 const POLICY_ACTIONS = ['iam:GetPolicy', 'iam:GetPolicyVersion'];
 const USER_ACTIONS = ['iam:GetUser', 'iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListGroupsForUser', 'iam:ListAccessKeys'];
 /** IAM offers no resource-level permissions for these: `*` is the only possible resource. */
-const NO_RESOURCE_LEVEL = ['iam:GetAccountSummary', 'iam:GetAccountAuthorizationDetails'];
+const NO_RESOURCE_LEVEL = ['iam:GetAccountSummary', 'iam:GetAccountAuthorizationDetails', 'iam:GetServiceLastAccessedDetails'];
+/** Usage evidence (IAM access advisor): a report job on a user, which changes nothing, and its result. */
+const USAGE_ACTIONS = ['iam:GenerateServiceLastAccessedDetails', 'iam:GetServiceLastAccessedDetails'];
 /** IAM_USER_MAPPING=tag only: every user with its tags (and, unfiltered, every role and policy), so not granted otherwise. */
 const TAG_MAPPING_ACTIONS = ['iam:GetAccountAuthorizationDetails'];
 
@@ -171,9 +173,12 @@ describe('the bot policy', () => {
       }
       for (const action of actionsOf(document)) {
         expect(action).not.toContain('*');
-        expect(action).not.toMatch(/^iam:(Attach|Put|Create|Delete|Detach|Update|Pass|Tag|Untag|Upload|Set|Change|Reset|Enable|Deactivate|Generate)/);
+        // Generate*: only access advisor's report job, which reads (no credential report, no service-linked anything).
+        if (action !== 'iam:GenerateServiceLastAccessedDetails') {
+          expect(action).not.toMatch(/^iam:(Attach|Put|Create|Delete|Detach|Update|Pass|Tag|Untag|Upload|Set|Change|Reset|Enable|Deactivate|Generate)/);
+        }
         // The only IAM writes are the two membership changes; everything else reads.
-        if (action.startsWith('iam:') && !['iam:AddUserToGroup', 'iam:RemoveUserFromGroup'].includes(action)) {
+        if (action.startsWith('iam:') && !['iam:AddUserToGroup', 'iam:RemoveUserFromGroup', ...USAGE_ACTIONS].includes(action)) {
           expect(action).toMatch(/^iam:(Get|List|Simulate)/);
         }
       }
@@ -227,6 +232,7 @@ describe('the bot policy', () => {
   it('reads users on user/* only, uses * only where IAM has no resource-level permission, DynamoDB only on its table', () => {
     const byAction = resourcesByAction(botPolicy({ TableName: 'billing-access', ...EVERYTHING }).document);
     for (const action of USER_ACTIONS) expect(byAction.get(action), action).toEqual([`arn:aws:iam::${ACCOUNT}:user/*`]);
+    expect(byAction.get('iam:GenerateServiceLastAccessedDetails')).toEqual([`arn:aws:iam::${ACCOUNT}:user/*`]);
     for (const [action, resources] of byAction) {
       if (resources.includes('*')) expect(NO_RESOURCE_LEVEL, `${action} on *`).toContain(action);
     }
@@ -266,12 +272,29 @@ describe('the bot policy', () => {
     expect(withRole.roles).toEqual(['billing-access-bot']);
   });
 
-  it('has an action for every IAM call in src/aws/iam.ts', () => {
-    // The bot's gateway; src/aws/groups.ts is setup's administrator action, checked below as not the bot's.
-    const ops = awsOperations(sourceFiles('src/aws').filter((f) => f.path === 'src/aws/iam.ts'));
+  it('grants access advisor exactly its two actions, whatever the parameters', () => {
+    for (const parameters of [{}, EVERYTHING, { IamUserMapping: 'email' }] as Record<string, string>[]) {
+      const granted = [...actionsOf(botPolicy(parameters).document)].filter((a) => /LastAccessed/.test(a));
+      expect(granted.sort()).toEqual(USAGE_ACTIONS);
+    }
+    expect([...actionsOf(jsonPolicy)].filter((a) => /LastAccessed/.test(a)).sort()).toEqual(USAGE_ACTIONS);
+  });
+
+  it('has an action for every IAM call in src/aws/iam.ts and src/aws/access-advisor.ts', () => {
+    // The bot's gateway and access advisor; src/aws/groups.ts is setup's administrator action, checked below as not the bot's.
+    const ops = awsOperations(sourceFiles('src/aws').filter((f) => f.path === 'src/aws/iam.ts' || f.path === 'src/aws/access-advisor.ts'));
     const names = ops.map((o) => o.operation);
     // The scan itself works: these are certainly there.
-    expect(names).toEqual(expect.arrayContaining(['AddUserToGroup', 'RemoveUserFromGroup', 'GetUser', 'ListGroupsForUser']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'AddUserToGroup',
+        'RemoveUserFromGroup',
+        'GetUser',
+        'ListGroupsForUser',
+        'GenerateServiceLastAccessedDetails',
+        'GetServiceLastAccessedDetails',
+      ]),
+    );
     const granted = actionsOf(botPolicy(EVERYTHING).document);
     const missing = ops.filter((o) => o.module === '@aws-sdk/client-iam' && !granted.has(`iam:${o.operation}`));
     expect(missing.map((o) => `iam:${o.operation} (${o.file}:${o.line})`)).toEqual([]);

@@ -3,7 +3,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { openIam, withoutSdkLogging } from '../../src/deps.js';
 
-const loggerSteps = (client: { middlewareStack: { identify(): string[] } }) => client.middlewareStack.identify().filter((m) => m.startsWith('loggerMiddleware'));
+const loggerSteps = (client: { middlewareStack: { identify(): string[] } }) =>
+  client.middlewareStack.identify().filter((m) => m.startsWith('loggerMiddleware'));
 
 describe("the bot's AWS clients", () => {
   it('carry no SDK logger middleware (it filters every call for a logger that prints nothing)', () => {
