@@ -18,6 +18,7 @@
  *   BENCH_PIN=0         no CPU pinning (by default the process under test has CPU 0 to itself; see procs.ts)
  *   BENCH_NICE=0        the emulators run at normal priority (by default they yield to the bot and the load generator)
  */
+import '../src/sdk-node-warning.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
