@@ -91,7 +91,7 @@ export interface Settings {
   loadDrainSeconds: number;
   /**
    * BENCH_WORK_QUEUE: the work-queue setting the load phases also run with, on a second bot
-   * (JSON over WORK_QUEUE_OPTIONS; default {"concurrency":4}; `off`: the shipped bot only).
+   * (JSON over WORK_QUEUE_OPTIONS; default {"quietMs":0,"maxDeferMs":0}, the acks-first pause off; `off`: the shipped bot only).
    */
   workQueueVariant: Record<string, unknown> | undefined;
 }
@@ -127,7 +127,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
     loadDrainSeconds: 600,
-    workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"concurrency":4}') as Record<string, unknown>),
+    workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"quietMs":0,"maxDeferMs":0}') as Record<string, unknown>),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The load phases (sustained, saturation) on a bot, and the work-queue comparison: the same
  * phases, with the same people and the same loads, on a second bot process whose post-ack work
- * queue is set otherwise (bench/bot-variant.ts, BENCH_WORK_QUEUE; by default fewer jobs at a
- * time), on a table of its own, after the first bot has stopped and the load employees have been
+ * queue is set otherwise (bench/bot-variant.ts, BENCH_WORK_QUEUE; by default the acks-first
+ * pause off), on a table of its own, after the first bot has stopped and the load employees have been
  * taken out of the billing groups again. Its figures go to extras.work_queue_variant beside the
  * shipped bot's: ack p99 and click → grant at the budget's rate, and the saturation figures.
  */
