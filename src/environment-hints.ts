@@ -8,6 +8,7 @@ import { EmbeddedStoreInUseError } from './store/embedded.js';
 
 /** A cause the operator can fix, and how. */
 export interface EnvironmentHint {
+  kind: 'no-credentials' | 'unreachable' | 'held-store';
   /** What is wrong, in the operator's terms (never a bare SDK error name). */
   problem: string;
   /** What to do about it. */
@@ -29,6 +30,7 @@ const NO_PROVIDER = /could not load credentials from any providers/i;
 export function noCredentialsHint(sdkMessage?: string): EnvironmentHint {
   const own = sdkMessage && !NO_PROVIDER.test(sdkMessage);
   return {
+    kind: 'no-credentials',
     problem: own ? `the AWS credentials could not be loaded (the AWS SDK says: ${sdkMessage})` : 'no AWS credentials were found',
     fix:
       'set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role applies ' +
@@ -38,6 +40,7 @@ export function noCredentialsHint(sdkMessage?: string): EnvironmentHint {
 
 export function unreachableEndpointHint(service: AwsService, why: string): EnvironmentHint {
   return {
+    kind: 'unreachable',
     problem: `the ${service} endpoint did not answer (${why})`,
     fix:
       `check AWS_ENDPOINT_URL and ${ENDPOINT_VARIABLE[service]}: is moto or LocalStack running at that address? ` +
@@ -47,6 +50,7 @@ export function unreachableEndpointHint(service: AwsService, why: string): Envir
 
 export function heldStoreHint(dataDir: string): EnvironmentHint {
   return {
+    kind: 'held-store',
     problem: `another process (a running bot or playground) holds the embedded store in ${dataDir}; it serves one process at a time`,
     fix: 'stop that process and run this again (while the bot runs, GET /healthz says whether its store answers), or point DATA_DIR at another store; several processes at once need STORE=dynamodb',
   };

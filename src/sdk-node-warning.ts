@@ -4,6 +4,10 @@
  * AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED. The bot says it in one line of its own
  * (src/node-support.ts). The SDK reads the variable when its first client is built, so it only
  * has to be set before that; importing this first keeps that true whatever the entry point builds.
+ *
+ * The one module besides src/config.ts that touches process.env, and only to write: it runs before
+ * any configuration is read (an import has no config to be given), and the variable it sets is the
+ * SDK's own, read by the SDK, never by the bot.
  */
 import { silenceSdkNodeWarning } from './node-support.js';
 

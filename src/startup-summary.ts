@@ -39,7 +39,7 @@ function authority(host: string, port: number): string {
 }
 
 /** Where Slack must post in HTTP mode; undefined in Socket Mode. */
-export function slackEndpoint(facts: Pick<StartupFacts, 'config' | 'port'>): string | undefined {
+function slackEndpoint(facts: Pick<StartupFacts, 'config' | 'port'>): string | undefined {
   return facts.config.slack.mode === 'http' ? `http://${authority(facts.config.http.host, facts.port)}/slack/events` : undefined;
 }
 

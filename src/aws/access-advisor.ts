@@ -51,6 +51,11 @@ class JobFailedError extends Error {
   override name = 'JobFailedError';
 }
 
+/** A completed report with no billing service in it: whether one was ever used cannot be told. */
+class NothingListedError extends Error {
+  override name = 'NothingListedError';
+}
+
 export interface AccessAdvisorOptions {
   client: IAMClient;
   /** BILLING_NAMESPACES: the services whose use counts. */
@@ -83,13 +88,17 @@ export class AccessAdvisorReader implements UsageReader {
    * job failed, the deadline passed) is `{ known: false, reason }`, never "unused". Waits for a
    * turn among ADVISOR_CONCURRENCY jobs; the deadline counts from this call.
    */
-  async lastBillingUse(user: { userName: string; arn?: string | undefined }, options: { deadlineMs?: number } = {}): Promise<BillingUsage> {
+  async lastBillingUse(user: { userName: string; arn?: string | undefined }, options: { deadlineMs?: number; urgent?: boolean } = {}): Promise<BillingUsage> {
     const deadlineMs = options.deadlineMs ?? this.deadlineMs;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DeadlineError(`not read within ${seconds(deadlineMs)}`)), deadlineMs);
     try {
       // The race ends the read at the deadline even if an SDK call has not noticed the abort yet.
-      return await this.queue.add(() => Promise.race([this.read(user, deadline.signal), untilAborted(deadline.signal)]), { signal: deadline.signal });
+      return await this.queue.add(() => Promise.race([this.read(user, deadline.signal), untilAborted(deadline.signal)]), {
+        signal: deadline.signal,
+        // An ending grant's notice waits seconds at most: it goes before the reads of a review.
+        priority: options.urgent ? 1 : 0,
+      });
     } catch (err) {
       return { known: false, reason: unknownReason(deadline.signal.aborted ? deadline.signal.reason : err, user.userName) };
     } finally {
@@ -112,21 +121,27 @@ export class AccessAdvisorReader implements UsageReader {
       page = await this.details(jobId, undefined, signal);
     }
     if (page.JobStatus !== 'COMPLETED') {
-      const why = page.Error ? `${page.Error.Code ?? 'Error'}: ${page.Error.Message ?? ''}` : `status ${page.JobStatus ?? 'missing'}`;
-      throw new JobFailedError(why.slice(0, 300));
+      // The code only: IAM's message may carry ARNs, and this reason is shown in Slack.
+      throw new JobFailedError(page.Error ? (page.Error.Code ?? 'Error').slice(0, 100) : `status ${page.JobStatus ?? 'missing'}`);
     }
     let latest: { at: Date; service: string } | undefined;
+    let billingListed = false;
     for (;;) {
       for (const service of page.ServicesLastAccessed ?? []) {
         const namespace = service.ServiceNamespace?.toLowerCase();
+        if (!namespace || !this.namespaces.has(namespace)) continue;
+        billingListed = true;
         const at = service.LastAuthenticated;
-        if (!namespace || !at || !this.namespaces.has(namespace)) continue;
-        if (!latest || at > latest.at) latest = { at, service: namespace };
+        if (at && (!latest || at > latest.at)) latest = { at, service: namespace };
       }
       if (!page.IsTruncated || !page.Marker) break;
       page = await this.details(jobId, page.Marker, signal);
     }
-    return latest ? { known: true, lastUsedAt: latest.at.toISOString(), service: latest.service } : { known: true };
+    if (latest) return { known: true, lastUsedAt: latest.at.toISOString(), service: latest.service };
+    // The report lists only the services the user's policies allow when it is made: with no
+    // billing service in it (a user already out of the group), "never used" cannot be told.
+    if (!billingListed) throw new NothingListedError();
+    return { known: true };
   }
 
   private details(jobId: string, marker: string | undefined, signal: AbortSignal): Promise<GetServiceLastAccessedDetailsCommandOutput> {
@@ -173,9 +188,10 @@ const NOT_ANSWERED = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutE
  * Why usage could not be read, in words for the admins (the access review): the failing IAM action
  * and the error's name, never its raw message (it may carry account ids).
  */
-export function unknownReason(err: unknown, userName: string): string {
+function unknownReason(err: unknown, userName: string): string {
   if (err instanceof DeadlineError) return `access advisor ${err.message}`;
   if (err instanceof JobFailedError) return `the access advisor job failed (${err.message})`;
+  if (err instanceof NothingListedError) return 'access advisor lists no billing service for this user (it reports only what their policies allow now)';
   if (!(err instanceof StepError)) return `could not read access advisor (${errorName(err)})`;
   const name = errorName(err.cause);
   const code = (err.cause as { code?: string } | undefined)?.code;

@@ -5,10 +5,10 @@
  * refuses, an endpoint that does not answer), each with its fix.
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { noCredentialsHint, unreachableEndpointHint } from '../environment-hints.js';
+import { hintForError, noCredentialsHint } from '../environment-hints.js';
 
 /** How long the whole lookup may take, credential resolution included, before it counts as unreachable. */
-export const CALLER_IDENTITY_TIMEOUT_MS = 5_000;
+const CALLER_IDENTITY_TIMEOUT_MS = 5_000;
 
 export type CallerIdentityProblem = 'no-credentials' | 'refused' | 'unreachable' | 'failed';
 
@@ -31,11 +31,6 @@ export interface StsSender {
 /** Error names with which AWS turns down the credentials themselves (as opposed to a permission). */
 const REFUSED_CREDENTIALS =
   /^(InvalidClientTokenId|SignatureDoesNotMatch|ExpiredToken|ExpiredTokenException|UnrecognizedClientException|InvalidAccessKeyId|AccessDenied|AuthFailure|IncompleteSignature)$/;
-/** Node's codes for a connection that never happened or broke off. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
-/** What the SDK's default chain says when it found no credentials at all (as opposed to, say, a profile it could not find). */
-const NO_PROVIDER = /could not load credentials from any providers/i;
-
 const REFUSED_FIX =
   'check the AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN): renew an expired session, or replace a deleted or mistyped key';
 
@@ -54,20 +49,16 @@ function described(err: unknown): string {
  * that does not answer get the words setup, audit and doctor use for them (src/environment-hints.ts).
  */
 export function classifyCallerIdentityError(err: unknown): Extract<CallerIdentity, { found: false }> {
-  const name = err instanceof Error ? err.name : '';
-  const message = err instanceof Error ? firstLine(err.message) : '';
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (/^(Credentials|Token)ProviderError$/.test(name)) {
-    const hint = noCredentialsHint(message);
-    const reason = !message || NO_PROVIDER.test(message) ? 'no AWS credentials' : hint.problem;
+  const hint = hintForError(err, { service: 'STS' });
+  if (hint?.kind === 'no-credentials') {
+    // The start-up summary's words for the plain case; a chain that failed otherwise (a missing profile) says how.
+    const reason = hint.problem === noCredentialsHint().problem ? 'no AWS credentials' : hint.problem;
     return { found: false, problem: 'no-credentials', reason, fix: hint.fix };
   }
+  if (hint?.kind === 'unreachable') return { found: false, problem: 'unreachable', reason: hint.problem, fix: hint.fix };
+  const name = err instanceof Error ? err.name : '';
   if (REFUSED_CREDENTIALS.test(name)) {
     return { found: false, problem: 'refused', reason: `AWS refused the credentials (${described(err)})`, fix: REFUSED_FIX };
-  }
-  if ((typeof code === 'string' && NETWORK_CODES.has(code)) || name === 'TimeoutError' || name === 'AbortError') {
-    const hint = unreachableEndpointHint('STS', message || name);
-    return { found: false, problem: 'unreachable', reason: hint.problem, fix: hint.fix };
   }
   return {
     found: false,

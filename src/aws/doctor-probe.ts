@@ -1,15 +1,12 @@
 /**
  * The AWS reads only doctor makes, never the bot: who the credentials are (STS), the ARN of the
- * role behind an assumed-role session, and IAM policy simulation of a principal. SDK errors are
- * passed on as they come: doctor tells the operator what each one means.
+ * role behind an assumed-role session, and IAM policy simulation of a principal. Who the
+ * credentials are is asked as the bot asks it at start (src/aws/caller-identity.ts), so a failure
+ * reads the same in both; other SDK errors are passed on as they come.
  */
 import { GetRoleCommand, type IAMClient, SimulatePrincipalPolicyCommand, type SimulatePrincipalPolicyCommandOutput } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-
-export interface CallerIdentity {
-  arn?: string;
-  account?: string;
-}
+import type { STSClient } from '@aws-sdk/client-sts';
+import { type CallerIdentity, lookupCallerIdentity } from './caller-identity.js';
 
 /** One action on one resource, as the simulation decided it (`allowed`, `implicitDeny`, `explicitDeny`). */
 export interface SimulatedDecision {
@@ -20,7 +17,7 @@ export interface SimulatedDecision {
 }
 
 export interface DoctorProbe {
-  /** sts:GetCallerIdentity (needs no permission). */
+  /** sts:GetCallerIdentity (needs no permission); never throws, a failure comes back sorted with its fix. */
   callerIdentity(): Promise<CallerIdentity>;
   /** The ARN of a role (with its path), by iam:GetRole. */
   roleArn(roleName: string): Promise<string | undefined>;
@@ -34,9 +31,8 @@ export class AwsDoctorProbe implements DoctorProbe {
     private readonly sts: STSClient,
   ) {}
 
-  async callerIdentity(): Promise<CallerIdentity> {
-    const out = await this.sts.send(new GetCallerIdentityCommand({}));
-    return { arn: out.Arn, account: out.Account };
+  callerIdentity(): Promise<CallerIdentity> {
+    return lookupCallerIdentity(this.sts);
   }
 
   async roleArn(roleName: string): Promise<string | undefined> {

@@ -30,7 +30,7 @@ export function recordEndpoint(client: DynamoDBClient): () => string | undefined
   return () => endpoint;
 }
 
-export async function dynamoStoreLabel(tableName: string, client: DynamoDBClient, endpoint: string | undefined): Promise<string> {
+async function dynamoStoreLabel(tableName: string, client: DynamoDBClient, endpoint: string | undefined): Promise<string> {
   const region = await client.config.region();
   return `DynamoDB table ${tableName} in ${region}${endpoint ? ` at ${endpoint}` : ''} (STORE=dynamodb)`;
 }

@@ -1,5 +1,5 @@
 /** doctor: the billing groups and their policies, and the bot's own IAM permissions (by policy simulation). */
-import type { CallerIdentity, DoctorProbe, SimulatedDecision } from '../aws/doctor-probe.js';
+import type { DoctorProbe, SimulatedDecision } from '../aws/doctor-probe.js';
 import type { AwsIamGateway } from '../aws/iam.js';
 import type { Config, IamMode, LevelConfig } from '../config.js';
 import { type GroupPolicyProblem, groupPolicyProblems, isAwsManagedPolicy, needsPolicyDocument } from '../domain/group-policy.js';
@@ -200,21 +200,9 @@ async function principalFor(probe: DoctorProbe, callerArn: string): Promise<{ ar
  */
 export async function checkPermissions(input: PermissionInput): Promise<CheckResult> {
   const title = 'the bot’s AWS permissions';
-  let caller: CallerIdentity;
-  try {
-    caller = await input.probe.callerIdentity();
-  } catch (err) {
-    const hint = hintForError(err, { service: 'STS' });
-    if (hint) return fail('IAM', title, `sts:GetCallerIdentity failed: ${hint.problem}`, hint.fix);
-    return fail(
-      'IAM',
-      title,
-      `sts:GetCallerIdentity failed: ${describeError(err)}`,
-      'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…, or the instance/task role) and AWS_REGION',
-    );
-  }
+  const caller = await input.probe.callerIdentity();
+  if (!caller.found) return fail('IAM', title, `sts:GetCallerIdentity failed: ${caller.reason}`, caller.fix);
   const { arn: callerArn, account } = caller;
-  if (!callerArn || !account) return couldNotCheck('IAM', title, 'sts:GetCallerIdentity did not name the caller');
   const principal = await principalFor(input.probe, callerArn);
   if ('problem' in principal) return principal.problem;
 

@@ -42,7 +42,7 @@ export interface GrantTimes {
 }
 
 /** When the grant began: its approval (a break-glass grant's is its creation). */
-export function grantStartedAt(grant: GrantTimes): string {
+function grantStartedAt(grant: GrantTimes): string {
   return grant.decidedAt ?? grant.createdAt;
 }
 

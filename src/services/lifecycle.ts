@@ -92,6 +92,9 @@ export class LifecycleService {
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const now = clock.now().toISOString();
       if (current?.status !== 'ACTIVE' || (to === 'EXPIRED' && (current.expiresAt ?? '') > now)) break;
+      // Asked before the removal, while the report still lists the group's billing services;
+      // read once however many races follow.
+      usage ??= this.usageOf(current);
       let release: Release;
       try {
         release = await this.release(current, removedEarlier);
@@ -100,8 +103,6 @@ export class LifecycleService {
         throw new EndNotFinishedError(current, owed, err);
       }
       removedEarlier ||= release.removed;
-      // Read once the user is out of the group, and only once however many races follow.
-      usage ??= this.usageOf(current);
       const used = await usage;
       try {
         // Stamped when written, not when the IAM call began: a notice stamped minutes early would
@@ -120,8 +121,7 @@ export class LifecycleService {
 
   /** What access advisor says of the grant's user, within END_USAGE_DEADLINE_MS: a failure to read never stops the end. */
   private async usageOf(grant: AccessRequest): Promise<BillingUsage | undefined> {
-    const read = this.deps.usage?.lastBillingUse({ userName: grant.iamUserName }, { deadlineMs: END_USAGE_DEADLINE_MS });
-    const usage = await read?.catch((err: unknown): BillingUsage => ({ known: false, reason: `could not read access advisor (${errorName(err)})` }));
+    const usage = await this.deps.usage?.lastBillingUse({ userName: grant.iamUserName }, { deadlineMs: END_USAGE_DEADLINE_MS, urgent: true });
     if (usage && !usage.known) this.deps.log.error({ event: 'grant.usage_unknown', requestId: grant.id, reason: usage.reason });
     return usage;
   }

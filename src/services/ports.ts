@@ -117,9 +117,10 @@ export interface UsageReader {
   /**
    * When the IAM user last used a billing service. Never throws: what could not be read within
    * `deadlineMs` (the reader's default when not given) is `{ known: false, reason }`. `arn`, when
-   * the caller already has it, saves a GetUser.
+   * the caller already has it, saves a GetUser. `urgent` reads (an ending grant's notice) go
+   * before waiting ones (a review's).
    */
-  lastBillingUse(user: { userName: string; arn?: string | undefined }, options?: { deadlineMs?: number }): Promise<BillingUsage>;
+  lastBillingUse(user: { userName: string; arn?: string | undefined }, options?: { deadlineMs?: number; urgent?: boolean }): Promise<BillingUsage>;
 }
 
 export interface SlackUserProfile {

@@ -144,7 +144,6 @@ export class RequestService {
     if (other) throw liveBreakGlassRefusal(other);
   }
 
-  /** Reads the IAM user and refuses what the verdict refuses; undefined when unreadable in dry-run (the flow goes on, marked). */
   /** The requests stored for this IAM user, under its name as given and lowercased (IAM names are case-insensitive; the index is not). */
   private async requestsOfIamUser(iamUserName: string): Promise<AccessRequest[]> {
     const names = [...new Set([iamUserName, iamUserName.toLowerCase()])];
@@ -152,6 +151,7 @@ export class RequestService {
     return found.filter((r) => sameIamUser(r.iamUserName, iamUserName));
   }
 
+  /** Reads the IAM user and refuses what the verdict refuses; undefined when unreadable in dry-run (the flow goes on, marked). */
   private async readIamUser(userName: string, live: boolean): Promise<IamUserInfo | undefined> {
     const read = await readIamUser(this.deps.iam, userName);
     const refusal = iamUserRefusal(read, { requireMfa: this.deps.config.requireMfa, live }, userName, 'request');

@@ -4,7 +4,7 @@
  * (the period is claimed before posting by a conditional write keyed by its firing time: a lease
  * the claimant renews while it builds and posts, taken over by any replica once it lapsed).
  */
-
+import PQueue from 'p-queue';
 import type { Config } from '../config.js';
 import { groupPolicyProblems } from '../domain/group-policy.js';
 import { sameIamUser } from '../domain/iam-user.js';
@@ -391,17 +391,17 @@ async function reviewEach(
 ): Promise<{ findings: MemberFinding[]; failed?: { error: unknown } }> {
   const findings: (MemberFinding | undefined)[] = new Array(userNames.length);
   let failed: { error: unknown } | undefined;
-  let next = 0;
-  const worker = async () => {
-    while (!failed && next < userNames.length) {
-      const i = next++;
+  const queue = new PQueue({ concurrency: REVIEW_CONCURRENCY });
+  userNames.forEach((userName, i) => {
+    void queue.add(async () => {
       try {
-        findings[i] = await review(userNames[i] as string);
+        findings[i] = await review(userName);
       } catch (error) {
         failed ??= { error };
+        queue.clear();
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(REVIEW_CONCURRENCY, userNames.length) }, worker));
+    });
+  });
+  await queue.onIdle();
   return { findings: findings.filter((f): f is MemberFinding => f !== undefined), ...(failed ? { failed } : {}) };
 }

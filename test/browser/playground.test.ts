@@ -152,6 +152,21 @@ async function requestAsJane(page: Page, justification: string): Promise<void> {
   await ephemeral(page, 'is sent to the admins').waitFor();
 }
 
+/** Jane, in the channel she lands in, requests read-only access and sees the bot's confirmation. */
+async function janeRequestsWhereSheLands(page: Page): Promise<void> {
+    await actAs(page, JANE);
+    await type(page, '/request-billing read-only 7d month-end close for October');
+    await ephemeral(page, 'is sent to the admins').waitFor();
+}
+
+/** …and Alice approves it in the admin channel, until the IAM stand-in holds Jane in the group. */
+async function janeGrantedReadOnly(page: Page): Promise<void> {
+  await janeRequestsWhereSheLands(page);
+    await actAs(page, ALICE);
+    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+}
+
 const modal = (page: Page) => page.locator('#modal:not([hidden]) .modal-card');
 
 /** The IAM users in a group, as the IAM stand-in holds them (what AWS would answer). */
@@ -393,9 +408,7 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
 
   it('a widened group: the guard fails the approval with Retry and grants nothing; narrowed back, Retry grants', async () => {
     const page = await openPage();
-    await actAs(page, JANE);
-    await type(page, '/request-billing read-only 7d month-end close for October');
-    await ephemeral(page, 'is sent to the admins').waitFor();
+    await janeRequestsWhereSheLands(page);
 
     await actAs(page, ALICE);
     const group = iamGroup(page, 'BillingReadOnly');
@@ -427,12 +440,7 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
 
   it('the access review flags the member added by hand as drift, not the one the bot granted; channels show by name', async () => {
     const page = await openPage();
-    await actAs(page, JANE);
-    await type(page, '/request-billing read-only 7d month-end close for October');
-    await ephemeral(page, 'is sent to the admins').waitFor();
-    await actAs(page, ALICE);
-    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
-    await untilMember('BillingReadOnly', 'jane.doe', true);
+    await janeGrantedReadOnly(page);
 
     await page.click('#run-summary');
     const summary = page.locator('#messages > article.message:not(.ephemeral)', { hasText: 'Billing access summary' });
@@ -453,12 +461,7 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
 
   it('revoke takes the member out of the IAM group again', async () => {
     const page = await openPage();
-    await actAs(page, JANE);
-    await type(page, '/request-billing read-only 7d month-end close for October');
-    await ephemeral(page, 'is sent to the admins').waitFor();
-    await actAs(page, ALICE);
-    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
-    await untilMember('BillingReadOnly', 'jane.doe', true);
+    await janeGrantedReadOnly(page);
 
     await type(page, '/request-billing revoke @jane');
     await untilMember('BillingReadOnly', 'jane.doe', false);

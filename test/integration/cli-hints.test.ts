@@ -6,7 +6,6 @@
  * nine-line Node-version warning is not printed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,7 +16,7 @@ import { formatHint, heldStoreHint, noCredentialsHint, unreachableEndpointHint }
 import { nodeSupportNote } from '../../src/node-support.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
-import { resetMoto } from '../../testkit/moto.js';
+import { freePort, resetMoto } from '../../testkit/moto.js';
 import { type CliRun, explain, runCli } from '../support/cli-run.js';
 
 const TABLE = 'billing-access-hints';
@@ -28,14 +27,7 @@ const NODE_MAJOR = Number.parseInt(process.versions.node, 10);
 const RAW_ERROR = /CredentialsProviderError|^\s+at |Error: connect ECONNREFUSED/m;
 
 /** A loopback port that refuses connections: listened on, then closed. */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
+const refusedPort = freePort;
 
 function doctorChecks(run: CliRun): CheckResult[] {
   try {

@@ -4,16 +4,15 @@
  * the JSON `started` line; and live mode refusing to start, with the fix, when AWS gives it no
  * identity (no credentials, an endpoint nobody answers on, credentials STS turns down).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
+import { type CliRun, runProcess } from '../support/cli-run.js';
 import { nodeSupportNote } from '../../src/node-support.js';
 import { ensureTable } from '../../src/store/table.js';
 import { ACCOUNT_ID } from '../../testkit/iam-fixtures.js';
@@ -22,7 +21,6 @@ import { BotProcess } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TABLE = 'billing-access-startup';
 
 /** No AWS credentials from anywhere: no variables, no shared files, no metadata service. */
@@ -50,29 +48,9 @@ function startedLine(output: string): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-/** `npm start` with exactly `env` (no .env file), run until it exits on its own. */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...BOT_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOTENV_CONFIG_PATH: '/dev/null', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    // A bot that wrongly starts is stopped here; the assertions on its exit code then fail.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** `npm start` with exactly `env` (no .env file), run until it exits on its own; one that wrongly starts is killed after 30 s and its exit code then fails the test. */
+function runToExit(env: Record<string, string>): Promise<CliRun> {
+  return runProcess('npm start', process.execPath, [...BOT_NODE_FLAGS, '--import', 'tsx', 'src/main.ts'], env, 30_000, 'resolve');
 }
 
 describe('npm start: the start-up summary', { timeout: 60_000 }, () => {

@@ -1,4 +1,4 @@
-/** `npm run setup | audit | doctor` as child processes (tsx, as npm runs them), with only the environment a test gives them. */
+/** `npm run setup | audit | doctor` (and other commands of the repository) as child processes, with only the environment a test gives them. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +12,24 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(cli: CliName, env: Record<string, string>, args: string[] = [], timeoutMs = 90_000): Promise<CliRun> {
+/**
+ * A command in the repository root as a child process, with exactly `env` (plus PATH and HOME,
+ * and no .env of the developer's). Past `timeoutMs` it is killed: `onTimeout` 'reject' fails the
+ * run, 'resolve' hands back what it printed (a process that should have exited on its own, whose
+ * exit code the test then checks).
+ */
+export function runProcess(
+  what: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  onTimeout: 'reject' | 'resolve' = 'reject',
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`${ROOT}node_modules/.bin/tsx`, [`src/cli/${cli}.ts`, ...args], {
+    const child = spawn(command, args, {
       cwd: ROOT,
-      // No .env of the developer's and none of the test process's AWS variables: the test's are all the CLI sees.
+      // No .env of the developer's and none of the test process's AWS variables: the test's are all the process sees.
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOTENV_CONFIG_PATH: '/dev/null', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -30,7 +43,7 @@ export function runCli(cli: CliName, env: Record<string, string>, args: string[]
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cli} did not finish within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      if (onTimeout === 'reject') reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {
@@ -38,6 +51,10 @@ export function runCli(cli: CliName, env: Record<string, string>, args: string[]
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+export function runCli(cli: CliName, env: Record<string, string>, args: string[] = [], timeoutMs = 90_000): Promise<CliRun> {
+  return runProcess(cli, `${ROOT}node_modules/.bin/tsx`, [`src/cli/${cli}.ts`, ...args], env, timeoutMs);
 }
 
 export const explain = (run: CliRun) => `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;

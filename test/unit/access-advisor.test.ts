@@ -94,6 +94,12 @@ describe('AccessAdvisorReader', () => {
       expect(await reader().lastBillingUse({ userName: 'jane.doe', arn: ARN })).toEqual({ known: true });
     });
 
+    it('a report that lists no billing service at all (the user is no longer allowed one) is usage unknown, never "never used"', async () => {
+      iamMock.on(GetServiceLastAccessedDetailsCommand).resolves(completed([{ namespace: 'ec2', at: '2030-02-28T08:00:00Z' }, { namespace: 's3' }]));
+      const usage = await reader().lastBillingUse({ userName: 'jane.doe', arn: ARN });
+      expect(usage).toEqual({ known: false, reason: expect.stringContaining('lists no billing service') });
+    });
+
     it('reads the ARN with GetUser when the caller has none (it holds the user’s path)', async () => {
       iamMock.on(GetUserCommand).resolves({ User: { UserName: 'jane.doe', UserId: 'AIDA1', Arn: ARN, Path: '/finance/', CreateDate: CREATED } });
       iamMock.on(GetServiceLastAccessedDetailsCommand).resolves(completed([{ namespace: 'ce', at: '2030-02-10T08:00:00Z' }]));
@@ -127,7 +133,7 @@ describe('AccessAdvisorReader', () => {
   });
 
   describe('what cannot be read is "usage unknown", with why', () => {
-    it('a job that FAILED: access advisor’s own error', async () => {
+    it('a job that FAILED: access advisor’s error code, never its message (it may carry ARNs)', async () => {
       iamMock.on(GetServiceLastAccessedDetailsCommand).resolves({
         ...inProgress,
         JobStatus: 'FAILED',
@@ -135,7 +141,7 @@ describe('AccessAdvisorReader', () => {
       });
       expect(await reader().lastBillingUse({ userName: 'jane.doe', arn: ARN })).toEqual({
         known: false,
-        reason: 'the access advisor job failed (InternalFailure: The report could not be generated.)',
+        reason: 'the access advisor job failed (InternalFailure)',
       });
     });
 
@@ -231,6 +237,28 @@ describe('AccessAdvisorReader', () => {
       const usages = await Promise.all(reads);
       expect(usages.every((u) => u.known)).toBe(true);
       expect(most).toBe(ADVISOR_CONCURRENCY);
+    });
+
+    it('an urgent read (an ending grant’s notice) goes before the reads already waiting (a review’s)', async () => {
+      const started: string[] = [];
+      const first = deferred();
+      iamMock.on(GenerateServiceLastAccessedDetailsCommand).callsFake(async (input: { Arn: string }) => {
+        started.push(input.Arn);
+        if (started.length === 1) await first.promise;
+        return { JobId: `job-${input.Arn}` };
+      });
+      iamMock.on(GetServiceLastAccessedDetailsCommand).resolves(completed([{ namespace: 'ce', at: '2030-02-10T08:00:00Z' }]));
+      const advisor = reader({ concurrency: 1 });
+      const reads = [
+        advisor.lastBillingUse({ userName: 'review1', arn: 'review1' }),
+        advisor.lastBillingUse({ userName: 'review2', arn: 'review2' }),
+        advisor.lastBillingUse({ userName: 'review3', arn: 'review3' }),
+        advisor.lastBillingUse({ userName: 'ending', arn: 'ending' }, { urgent: true }),
+      ];
+      await new Promise((r) => setTimeout(r, 5));
+      first.resolve();
+      await Promise.all(reads);
+      expect(started).toEqual(['review1', 'ending', 'review2', 'review3']);
     });
 
     it('the deadline counts the wait for a turn: a read queued behind stuck jobs is "usage unknown"', async () => {

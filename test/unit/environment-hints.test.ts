@@ -3,7 +3,6 @@
  * recognise, through the bot's own wrappers, and that doctor's checks speak them word for word.
  * The CLIs meeting the real causes as processes: test/integration/cli-hints.test.ts.
  */
-import { createServer } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetGroupCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -15,26 +14,20 @@ import { checkGroup, checkPermissions, checkTable } from '../../src/doctor/check
 import { formatHint, heldStoreHint, hintForError, noCredentialsHint, unreachableEndpointHint } from '../../src/environment-hints.js';
 import { IamUnavailableError } from '../../src/errors.js';
 import { EmbeddedStoreInUseError } from '../../src/store/embedded.js';
+import { freePort } from '../../testkit/moto.js';
 
 const named = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name, ...extra });
 const noProviders = () => named('CredentialsProviderError', 'Could not load credentials from any providers');
 
 /** A loopback port that refuses connections: listened on, then closed. */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
+const refusedPort = freePort;
 
 describe('hintForError', () => {
   it('no credentials: the SDK’s CredentialsProviderError, bare or wrapped by the IAM gateway, never named in the hint', () => {
     for (const err of [noProviders(), new IamUnavailableError('GetGroup', noProviders())]) {
       const hint = hintForError(err, { service: 'IAM' });
       expect(hint).toEqual(noCredentialsHint());
-      expect(formatHint(hint ?? { problem: '', fix: '' })).not.toMatch(/CredentialsProviderError|Could not load credentials/);
+      expect(formatHint(hint ?? noCredentialsHint())).not.toMatch(/CredentialsProviderError|Could not load credentials/);
     }
     expect(noCredentialsHint().fix).toMatch(/AWS_PROFILE/);
     expect(noCredentialsHint().fix).toMatch(/AWS_ACCESS_KEY_ID/);
