@@ -1,9 +1,11 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTION, VIEW } from '../src/slack/ids.js';
 import { approveButton, denyButton, retryButton, revokeButton } from './actions/decision-buttons.js';
+import { homeDoneButton, homeRequestButton } from './actions/home-buttons.js';
 import { keepButton } from './actions/keep-button.js';
 import { requestBillingCommand } from './commands/request-billing.js';
 import type { HandlerDeps } from './deps.js';
+import { appHomeOpened } from './events/app-home.js';
 import { denyModalSubmission } from './views/deny-modal.js';
 import { requestModalSubmission } from './views/request-modal.js';
 
@@ -15,6 +17,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.action<BlockButtonAction>(ACTION.retry, retryButton(deps));
   app.action<BlockButtonAction>(ACTION.revoke, revokeButton(deps));
   app.action<BlockButtonAction>(ACTION.keep, keepButton(deps));
+  app.action<BlockButtonAction>(ACTION.homeDone, homeDoneButton(deps));
+  app.action<BlockButtonAction>(ACTION.homeRequest, homeRequestButton(deps));
+  app.event('app_home_opened', appHomeOpened(deps));
   app.view(VIEW.request, requestModalSubmission(deps));
   app.view(VIEW.deny, denyModalSubmission(deps));
 }

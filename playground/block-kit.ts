@@ -217,10 +217,20 @@ export function validateBlocks(blocks: unknown, opts: { maxBlocks?: number; poin
   }
 }
 
-/** Checks a modal view object (views.open / views.update). Returns null when acceptable. */
-export function validateView(view: unknown): string | null {
+/**
+ * Checks a view object: a modal (views.open / views.update) or, with `kind` 'home', a Home tab
+ * (views.publish). Returns null when acceptable.
+ */
+export function validateView(view: unknown, kind: 'modal' | 'home' = 'modal'): string | null {
   try {
     if (!isObject(view)) fail('/view', 'must be a view object');
+    if (kind === 'home') {
+      if (view.type !== 'home') fail('/view/type', 'must be home');
+      checkString(view.callback_id, '/view/callback_id', 255);
+      checkString(view.private_metadata, '/view/private_metadata', 3000);
+      checkString(view.external_id, '/view/external_id', 255);
+      return validateBlocks(view.blocks, { maxBlocks: 100, pointer: '/view/blocks' });
+    }
     if (view.type !== 'modal') fail('/view/type', 'must be modal');
     checkText(view.title, '/view/title', 24, { plainOnly: true });
     checkText(view.submit, '/view/submit', 24, { plainOnly: true, required: false });

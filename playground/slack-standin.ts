@@ -216,6 +216,8 @@ export class SlackStandIn {
   private messageLog: StoredMessage[] = [];
   private responseLog: RecordedResponse[] = [];
   private views = new Map<string, StoredView>();
+  /** Each user's published Home tab (views.publish), by user id. */
+  private homes = new Map<string, StoredView>();
   private usedTriggers = new Set<string>();
   private readonly faults = new FaultTable();
   private tsCounter = 0;
@@ -228,6 +230,7 @@ export class SlackStandIn {
     'chat.postEphemeral': (a) => this.postEphemeral(a),
     'views.open': (a) => this.viewsOpen(a),
     'views.update': (a) => this.viewsUpdate(a),
+    'views.publish': (a) => this.viewsPublish(a),
     'users.info': (a) => this.usersInfo(a),
     'usergroups.users.list': (a) => this.usergroupUsers(a),
     'conversations.info': (a) => this.conversationsInfo(a),
@@ -302,6 +305,12 @@ export class SlackStandIn {
     return [...this.views.values()].map((v) => ({ triggerId: v.triggerId, view: v.view, viewId: v.viewId }));
   }
 
+  /** The Home tab last published for `userId` (views.publish), or undefined if none was. */
+  homeOf(userId: string): OpenedView | undefined {
+    const stored = this.homes.get(userId);
+    return stored ? { triggerId: stored.triggerId, view: stored.view, viewId: stored.viewId } : undefined;
+  }
+
   async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
@@ -344,6 +353,7 @@ export class SlackStandIn {
     this.messageLog = [];
     this.responseLog = [];
     this.views.clear();
+    this.homes.clear();
     this.usedTriggers.clear();
     this.faults.clear();
   }
@@ -648,6 +658,30 @@ export class SlackStandIn {
     this.viewCounter += 1;
     stored.view = checked.view;
     stored.hash = `${BASE_TS_SECONDS}.${this.viewCounter}`;
+    return ok({ view: this.viewJson(stored) });
+  }
+
+  /** views.publish: a user's Home tab, kept per user (one view id per user, a new hash each time). */
+  private viewsPublish(args: Args): Reply {
+    const userId = str(args.user_id);
+    if (!userId) return invalid('invalid_arguments', 'missing required field: user_id');
+    if (!this.user(userId)) return err('user_not_found');
+    const view = args.view;
+    if (view === undefined) return invalid('invalid_arguments', 'missing required field: view');
+    if (typeof view === 'string') return invalid('invalid_arguments', 'view must be a JSON object');
+    const problem = validateView(view, 'home');
+    if (problem) return invalid('invalid_arguments', problem);
+    const existing = this.homes.get(userId);
+    const hash = str(args.hash);
+    if (existing && hash !== undefined && hash !== existing.hash) return err('hash_conflict');
+    this.viewCounter += 1;
+    const stored: StoredView = {
+      triggerId: '',
+      viewId: existing?.viewId ?? `V${String(this.viewCounter).padStart(10, '0')}`,
+      hash: `${BASE_TS_SECONDS}.${this.viewCounter}`,
+      view: view as Record<string, unknown>,
+    };
+    this.homes.set(userId, stored);
     return ok({ view: this.viewJson(stored) });
   }
 

@@ -1,8 +1,8 @@
 /**
  * The playground page's HTTP side: serves the page, the state a person sees (with the billing
  * groups as the IAM stand-in holds them), live updates (server-sent events), and turns what the
- * person does into what Slack would send the bot: form-encoded slash commands and `payload=`
- * JSON, signed, posted to the bot's /slack/events. Its Widen control edits a group in the IAM
+ * person does into what Slack would send the bot: form-encoded slash commands, `payload=` JSON
+ * and Events API JSON (opening the bot's Home tab), signed, posted to the bot's /slack/events. Its Widen control edits a group in the IAM
  * stand-in directly, as someone with console access would.
  *
  * Any page a developer visits can send requests to 127.0.0.1, so the page's own endpoints (/ui/)
@@ -16,8 +16,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IamFault } from './iam-account.js';
 import type { IamStandIn } from './iam-standin.js';
-import type { SlackStandIn, StoredMessage } from './slack-standin.js';
-import { CHANNELS, PEOPLE, type Secrets, sign, TEAM_ID, triggerId, WIDENING_POLICY_ARN } from './workspace.js';
+import type { OpenedView, SlackStandIn, StoredMessage } from './slack-standin.js';
+import { BOT_USER_ID, CHANNELS, PEOPLE, type Secrets, sign, TEAM_ID, triggerId, WIDENING_POLICY_ARN } from './workspace.js';
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
 const STATIC: Record<string, string> = {
@@ -69,6 +69,9 @@ interface ViewOwner {
   closed: boolean;
   errors?: Record<string, string>;
 }
+
+const APP_ID = 'A0PLAYGROUND';
+const FORM = 'application/x-www-form-urlencoded';
 
 /** Words that are /request-billing subcommands: typed bare, the page suggests the whole command. */
 const SUBCOMMANDS = new Set(['help', 'status', 'cancel', 'revoke', 'done', 'link', 'summary']);
@@ -133,6 +136,8 @@ export class PlaygroundUi {
           return this.json(res, 200, await this.command(user, String(input.channel ?? ''), String(input.text ?? '')));
         case '/ui/action':
           return this.json(res, 200, await this.action(user, input));
+        case '/ui/home':
+          return this.json(res, 200, await this.openHome(user));
         case '/ui/view':
           return this.json(res, 200, await this.submitView(user, String(input.viewId ?? ''), (input.values ?? {}) as Record<string, Record<string, unknown>>));
         case '/ui/view/close':
@@ -266,7 +271,43 @@ export class PlaygroundUi {
       })),
       ephemerals,
       views,
+      home: this.homeState(user),
       iam: this.iamState(),
+    };
+  }
+
+  /** The person's Home tab for the page: the view the bot last published for them, or null before it published one. */
+  private homeState(user: string) {
+    const home = this.home(user);
+    return home ? { viewId: home.viewId, view: home.view } : null;
+  }
+
+  /** The person's Home tab as the bot last published it, or undefined before it published one. */
+  private home(user: string): OpenedView | undefined {
+    return this.slack().homeOf(user);
+  }
+
+  /** A Home view as Slack hands it to the app: in app_home_opened and in a click's `view`. */
+  private homeViewJson(home: OpenedView): Record<string, unknown> {
+    return {
+      team_id: TEAM_ID,
+      private_metadata: '',
+      callback_id: '',
+      state: { values: {} },
+      hash: '1700000000.playground',
+      clear_on_close: false,
+      notify_on_close: false,
+      close: null,
+      submit: null,
+      previous_view_id: null,
+      root_view_id: home.viewId,
+      app_id: APP_ID,
+      external_id: '',
+      app_installed_team_id: TEAM_ID,
+      bot_id: 'B0PLAYGROUND',
+      ...home.view,
+      id: home.viewId,
+      type: 'home',
     };
   }
 
@@ -322,10 +363,10 @@ export class PlaygroundUi {
     return this.slack().responseUrl(key);
   }
 
-  private async post(body: string): Promise<{ status: number; body: string }> {
+  private async post(body: string, contentType = FORM): Promise<{ status: number; body: string }> {
     const res = await fetch(this.botUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(this.secrets.signingSecret, body) },
+      headers: { 'content-type': contentType, ...sign(this.secrets.signingSecret, body) },
       body,
     });
     return { status: res.status, body: await res.text() };
@@ -354,7 +395,7 @@ export class PlaygroundUi {
       user_name: PEOPLE.find((p) => p.id === user)?.name ?? user,
       command: '/request-billing',
       text: escapeMentions(trimmed.slice('/request-billing'.length).trim()),
-      api_app_id: 'A0PLAYGROUND',
+      api_app_id: APP_ID,
       is_enterprise_install: 'false',
       response_url: this.responseUrl(user, channel),
       trigger_id: this.newTrigger(user),
@@ -386,8 +427,52 @@ export class PlaygroundUi {
     }
   }
 
-  /** A button click: `payload=` block_actions JSON, with the message it was on. */
+  /**
+   * The person opens the bot's Home tab: an Events API `app_home_opened`, JSON and signed as
+   * Slack sends it, carrying the Home last published for them, if any. The bot answers with views.publish.
+   */
+  async openHome(user: string) {
+    const now = Date.now();
+    this.counter += 1;
+    const published = this.home(user);
+    const event = {
+      type: 'app_home_opened',
+      user,
+      channel: `D${user}`,
+      tab: 'home',
+      event_ts: (now / 1000).toFixed(6),
+      ...(published ? { view: this.homeViewJson(published) } : {}),
+    };
+    const body = {
+      token: 'playground',
+      team_id: TEAM_ID,
+      api_app_id: APP_ID,
+      event,
+      type: 'event_callback',
+      event_id: `Ev0PLAYGROUND${String(this.counter).padStart(6, '0')}`,
+      event_time: Math.floor(now / 1000),
+      authorizations: [{ enterprise_id: null, team_id: TEAM_ID, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false }],
+      is_ext_shared_channel: false,
+    };
+    const res = await this.post(JSON.stringify(body), 'application/json');
+    return { ok: res.status === 200, status: res.status };
+  }
+
+  /** The clicked button as block_actions carries it. */
+  private clickedButton(input: Record<string, unknown>) {
+    return {
+      type: 'button',
+      action_id: String(input.actionId ?? ''),
+      block_id: String(input.blockId ?? ''),
+      text: { type: 'plain_text', text: String(input.label ?? ''), emoji: true },
+      value: String(input.value ?? ''),
+      action_ts: `${Date.now() / 1000}`,
+    };
+  }
+
+  /** A button click: `payload=` block_actions JSON, with the message or the Home tab it was on. */
   async action(user: string, input: Record<string, unknown>) {
+    if (input.viewId !== undefined) return this.homeAction(user, input);
     const channel = String(input.channel ?? '');
     const messageTs = String(input.messageTs ?? '');
     const message = this.slack()
@@ -396,7 +481,7 @@ export class PlaygroundUi {
     const payload = {
       type: 'block_actions',
       user: this.userJson(user),
-      api_app_id: 'A0PLAYGROUND',
+      api_app_id: APP_ID,
       token: 'playground',
       container: { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: false },
       trigger_id: this.newTrigger(user),
@@ -407,16 +492,31 @@ export class PlaygroundUi {
       message: { type: 'message', ts: messageTs, text: message?.text ?? '', blocks: message?.blocks ?? [], user: message?.user },
       state: { values: {} },
       response_url: this.responseUrl(user, channel),
-      actions: [
-        {
-          type: 'button',
-          action_id: String(input.actionId ?? ''),
-          block_id: String(input.blockId ?? ''),
-          text: { type: 'plain_text', text: String(input.label ?? ''), emoji: true },
-          value: String(input.value ?? ''),
-          action_ts: `${Date.now() / 1000}`,
-        },
-      ],
+      actions: [this.clickedButton(input)],
+    };
+    const res = await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    return { ok: res.status === 200, status: res.status };
+  }
+
+  /**
+   * A click in the person's Home tab: block_actions from a view, as Slack sends it: the Home in
+   * `view`, `container.type` 'view', and no channel, message or response_url.
+   */
+  private async homeAction(user: string, input: Record<string, unknown>) {
+    const home = this.home(user);
+    if (!home || home.viewId !== String(input.viewId)) return { ok: false, error: 'That Home tab is no longer shown: open it again.' };
+    const payload = {
+      type: 'block_actions',
+      user: this.userJson(user),
+      api_app_id: APP_ID,
+      token: 'playground',
+      container: { type: 'view', view_id: home.viewId },
+      trigger_id: this.newTrigger(user),
+      team: { id: TEAM_ID, domain: 'playground' },
+      enterprise: null,
+      is_enterprise_install: false,
+      view: this.homeViewJson(home),
+      actions: [this.clickedButton(input)],
     };
     const res = await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
     return { ok: res.status === 200, status: res.status };
@@ -434,7 +534,7 @@ export class PlaygroundUi {
       type: 'view_submission',
       team: { id: TEAM_ID, domain: 'playground' },
       user: this.userJson(user),
-      api_app_id: 'A0PLAYGROUND',
+      api_app_id: APP_ID,
       token: 'playground',
       trigger_id: this.newTrigger(user),
       view: {
@@ -447,7 +547,7 @@ export class PlaygroundUi {
         hash: '1700000000.playground',
         root_view_id: viewId,
         previous_view_id: null,
-        app_id: 'A0PLAYGROUND',
+        app_id: APP_ID,
         bot_id: 'B0PLAYGROUND',
       },
       response_urls: [],

@@ -22,6 +22,7 @@ import { AdminPolicy } from './services/admins.js';
 import { Announcer } from './services/announcer.js';
 import { DecisionService } from './services/decision-service.js';
 import { GrantExecutor } from './services/grant.js';
+import { HomeService } from './services/home-service.js';
 import { IdentityResolver } from './services/identity.js';
 import { LifecycleService } from './services/lifecycle.js';
 import { GroupMembership } from './services/membership.js';
@@ -160,6 +161,7 @@ export interface Services {
   lifecycle: LifecycleService;
   sweeper: Sweeper;
   summaries: SummaryService;
+  home: HomeService;
 }
 
 /** Wires the use cases over their ports: no SDK client, no Slack client, nothing started. */
@@ -215,7 +217,8 @@ export function wireServices(parts: ServiceParts): Services {
     replicaId: parts.replicaId,
     schedule: summarySchedule(config),
   });
-  return { admins, identity, grants, requests, decisions, lifecycle, sweeper, summaries };
+  const home = new HomeService({ config, store, admins, lifecycle, log });
+  return { admins, identity, grants, requests, decisions, lifecycle, sweeper, summaries, home };
 }
 
 export async function buildDeps(options: {
@@ -261,7 +264,7 @@ export async function buildDeps(options: {
     ...(options.teamUrl ? { teamUrl: options.teamUrl } : {}),
   });
   const replicaId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const { requests, decisions, lifecycle, sweeper, summaries } = wireServices({
+  const { requests, decisions, lifecycle, sweeper, summaries, home } = wireServices({
     config,
     log,
     clock,
@@ -285,6 +288,7 @@ export async function buildDeps(options: {
     lifecycle,
     sweeper,
     summaries,
+    home,
     clock,
     notifier,
     work,

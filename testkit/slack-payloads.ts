@@ -122,6 +122,106 @@ export function buildBlockAction(input: BlockActionInput): string {
 }
 
 // ---------------------------------------------------------------------------
+// App Home: the app_home_opened event, and button clicks on a Home tab
+// ---------------------------------------------------------------------------
+
+export interface AppHomeOpenedInput {
+  userId: string;
+  teamId?: string;
+  /** Default 'home'; 'messages' when the Messages tab was opened. */
+  tab?: 'home' | 'messages';
+  /** The Home view published earlier, as Slack sends it back (absent before the first publish). */
+  viewId?: string;
+}
+
+/**
+ * An Events API `event_callback` for app_home_opened. Unlike commands and interactions it is
+ * a JSON body: post it with content type `application/json`.
+ */
+export function buildAppHomeOpened(input: AppHomeOpenedInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  const eventTs = actionTs();
+  return JSON.stringify({
+    token: 'unused',
+    team_id: teamId,
+    api_app_id: DEFAULT_APP_ID,
+    event: {
+      type: 'app_home_opened',
+      user: input.userId,
+      channel: `D${input.userId}`,
+      tab: input.tab ?? 'home',
+      event_ts: eventTs,
+      ...(input.viewId ? { view: { id: input.viewId, team_id: teamId, type: 'home', blocks: [], private_metadata: '', callback_id: '' } } : {}),
+    },
+    type: 'event_callback',
+    event_id: `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: teamId, user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(8).toString('hex')}`,
+  });
+}
+
+export interface HomeBlockActionInput {
+  userId: string;
+  teamId?: string;
+  actionId: string;
+  value: string;
+  viewId?: string;
+  triggerId?: string;
+  /** Default 'home'; any other type stands for a click on a modal, which names no channel either. */
+  viewType?: string;
+  blockId?: string;
+}
+
+/**
+ * A button click on a view, as Slack sends it from a Home tab: `container.type` is `view`,
+ * `view.type` is `home`, and there is neither a channel nor a message nor a response_url.
+ */
+export function buildHomeBlockAction(input: HomeBlockActionInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  const viewId = input.viewId ?? 'VHOME000001';
+  const username = input.userId.toLowerCase();
+  return payloadBody({
+    type: 'block_actions',
+    user: { id: input.userId, username, name: username, team_id: teamId },
+    api_app_id: DEFAULT_APP_ID,
+    token: 'unused',
+    container: { type: 'view', view_id: viewId },
+    trigger_id: input.triggerId ?? randomTriggerId(),
+    team: { id: teamId, domain: DEFAULT_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: {
+      id: viewId,
+      team_id: teamId,
+      type: input.viewType ?? 'home',
+      blocks: [],
+      private_metadata: '',
+      callback_id: '',
+      state: { values: {} },
+      hash: '1700000000.home',
+      root_view_id: viewId,
+      previous_view_id: null,
+      app_id: DEFAULT_APP_ID,
+      external_id: '',
+      app_installed_team_id: teamId,
+      bot_id: 'B0BOT',
+    },
+    actions: [
+      {
+        type: 'button',
+        action_id: input.actionId,
+        block_id: input.blockId ?? 'b',
+        text: { type: 'plain_text', text: input.actionId, emoji: true },
+        value: input.value,
+        action_ts: actionTs(),
+      },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------
 // view_submission (modal submit)
 // ---------------------------------------------------------------------------
 

@@ -5,19 +5,24 @@ import { FIELD } from '../../src/slack/ids.js';
 import { fieldValue } from '../../src/slack/views.js';
 import { alreadyDecided } from '../actions/decision-buttons.js';
 import type { HandlerDeps } from '../deps.js';
+import { publishHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
+/** Set by denyModal: where Deny was clicked (the admin channel, or the admin's Home: `from: 'home'`). */
 interface DenyMetadata {
   requestId: string;
   channelId: string;
+  from?: 'home';
 }
 
 function readMetadata(raw: string): DenyMetadata | undefined {
   try {
     const parsed = JSON.parse(raw) as Partial<DenyMetadata>;
-    if (typeof parsed.requestId === 'string' && typeof parsed.channelId === 'string') return { requestId: parsed.requestId, channelId: parsed.channelId };
+    if (typeof parsed.requestId === 'string' && typeof parsed.channelId === 'string') {
+      return { requestId: parsed.requestId, channelId: parsed.channelId, ...(parsed.from === 'home' ? { from: 'home' as const } : {}) };
+    }
   } catch {
     // fall through: treated as a bad submission
   }
@@ -26,7 +31,7 @@ function readMetadata(raw: string): DenyMetadata | undefined {
 
 /** The deny modal: the reason is checked on the field; the decision itself is re-checked by the service. */
 export function denyModalSubmission(deps: HandlerDeps) {
-  return async ({ ack, body, view }: Args): Promise<void> => {
+  return async ({ ack, body, view, client }: Args): Promise<void> => {
     const userId = body.user.id;
     let reason: string | undefined;
     try {
@@ -46,11 +51,16 @@ export function denyModalSubmission(deps: HandlerDeps) {
     deps.log.info(context);
     const accepted = deps.work.tryRun('view.deny', async () => {
       try {
-        const result = await deps.decisions.deny({ userId, channelId: meta.channelId, requestId: meta.requestId }, reason);
+        const click =
+          meta.from === 'home'
+            ? { userId, channelId: undefined, requestId: meta.requestId, from: 'home' as const }
+            : { userId, channelId: meta.channelId, requestId: meta.requestId };
+        const result = await deps.decisions.deny(click, reason);
         if (result.kind === 'already-decided') await dm(alreadyDecided(result.request));
       } catch (err) {
         await dm(`Your deny was not recorded: ${userMessage(err, deps.log, context)}`);
       }
+      if (meta.from === 'home') await publishHome(deps, client, userId);
     });
     if (!accepted) await dm(BUSY_MESSAGE);
   };

@@ -5,14 +5,16 @@ import { ValidationError } from '../../src/errors.js';
 import { FIELD } from '../../src/slack/ids.js';
 import { requestConfirmation } from '../../src/slack/messages.js';
 import { fieldValue } from '../../src/slack/views.js';
+import { HOME_MODAL_METADATA } from '../actions/home-buttons.js';
 import type { HandlerDeps } from '../deps.js';
+import { publishHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /** The request modal: field problems go back onto the fields; later refusals come as a DM. */
 export function requestModalSubmission(deps: HandlerDeps) {
-  return async ({ ack, body, view }: Args): Promise<void> => {
+  return async ({ ack, body, view, client }: Args): Promise<void> => {
     const userId = body.user.id;
     const values = view.state.values;
     const errors: Record<string, string> = {};
@@ -52,6 +54,7 @@ export function requestModalSubmission(deps: HandlerDeps) {
       } catch (err) {
         await dm(`Your billing access request was not sent: ${userMessage(err, deps.log, context)}`);
       }
+      if (view.private_metadata === HOME_MODAL_METADATA) await publishHome(deps, client, userId);
     });
     if (!accepted) await dm(BUSY_MESSAGE);
   };

@@ -1,8 +1,10 @@
-import { escapeHtml, mrkdwn, renderBlocks, renderModal } from './render.js';
+import { escapeHtml, mrkdwn, renderBlocks, renderHome, renderModal } from './render.js';
 
 const ADMIN_CHANNEL = 'C0BILLINGADMINS';
 const GENERAL_CHANNEL = 'C0GENERAL';
 const BOT = 'U0BILLINGBOT';
+/** The sidebar entry for the bot's Home tab: kept where a channel id would be, never sent as one. */
+const HOME = 'home';
 /** This run's token, put in the page as it is served: the playground refuses /ui/ calls without it. */
 const TOKEN = document.querySelector('meta[name="playground-token"]')?.content ?? '';
 
@@ -40,6 +42,8 @@ let openViewId = null;
 let openViewDrawn = '';
 /** A note from the page itself (not the bot), e.g. an unknown command; shown only here. */
 let pageNote = null;
+/** Who the Home tab was last opened for while it stays on screen: opening it again tells the bot again, as in Slack. */
+let homeOpenedFor = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -81,6 +85,7 @@ function landingChannel(user) {
 }
 
 function openChannelView(id) {
+  if (id !== HOME) homeOpenedFor = null;
   channel = id;
   channelOf[me] = id;
   keep('playground.channels', channelOf);
@@ -155,14 +160,16 @@ function render() {
   // Whose view is on screen, once it is drawn (the person picker changes before the state arrives).
   document.body.dataset.me = state.me;
   if (channel === null) openChannelView(landingChannel(me));
-  const current = state.channels.find((c) => c.id === channel) ?? state.channels[0];
+  const atHome = channel === HOME;
+  const current = atHome ? undefined : (state.channels.find((c) => c.id === channel) ?? state.channels[0]);
   if (current && current.id !== channel) channel = current.id;
-  markSeen(channel);
+  if (!atHome) markSeen(channel);
   noticeReply();
-  $('channels').innerHTML = state.channels.map(renderChannelLink).join('');
-  $('channel-title').textContent = current ? `${current.im ? '' : '#'}${current.name}` : '';
+  $('channels').innerHTML = state.channels.map(renderChannelLink).join('') + renderHomeLink();
+  $('channel-title').textContent = atHome ? 'Billing bot · Home' : current ? `${current.im ? '' : '#'}${current.name}` : '';
   renderReplyNote();
   renderIam();
+  showHome(atHome, people);
 
   const messages = $('messages');
   const inChannel = state.messages.filter((m) => m.channel === channel);
@@ -207,6 +214,35 @@ function render() {
   }
 
   renderView(people);
+}
+
+/** The bot under Apps in the sidebar: its Home tab. */
+function renderHomeLink() {
+  const active = channel === HOME;
+  return `<div class="sidebar-heading">Apps</div><button type="button" class="channel home-link${active ? ' active' : ''}" data-channel="${HOME}"${
+    active ? ' aria-current="page"' : ''
+  }>Billing bot · Home</button>`;
+}
+
+/**
+ * The Home tab in place of the channel: the view the bot published for this person. Entering it
+ * tells the bot (app_home_opened), which publishes the Home; it shows up here live.
+ */
+function showHome(atHome, people) {
+  const home = $('home');
+  home.hidden = !atHome;
+  for (const id of ['messages', 'ephemerals', 'composer', 'hint']) $(id).hidden = atHome;
+  if (!atHome) return;
+  const html = renderHome(state.home, people);
+  // Redrawn only when the published view changed, so a click in progress is not lost.
+  if (home.dataset.drawn !== html) {
+    home.innerHTML = html;
+    home.dataset.drawn = html;
+  }
+  if (homeOpenedFor !== me) {
+    homeOpenedFor = me;
+    void post('/ui/home', {});
+  }
 }
 
 /** A channel in the sidebar: a DM shows how many messages are unread, a channel is bold while it has any. */
@@ -348,6 +384,7 @@ $('person').addEventListener('change', (e) => {
   openViewDrawn = '';
   pageNote = null;
   replyNote = null;
+  homeOpenedFor = null;
   void refresh();
 });
 
@@ -409,16 +446,15 @@ document.addEventListener('click', async (e) => {
   const btn = e.target.closest('.bk-button');
   if (!btn || btn.closest('#modal') || btn.disabled) return;
   const message = btn.closest('.message');
+  const home = btn.closest('.home-view');
+  const clicked = { actionId: btn.dataset.actionId, blockId: btn.dataset.blockId, value: btn.dataset.value, label: btn.dataset.label };
   btn.disabled = true;
   try {
-    await post('/ui/action', {
-      channel: message?.dataset.channel ?? channel,
-      messageTs: message?.dataset.ts ?? '',
-      actionId: btn.dataset.actionId,
-      blockId: btn.dataset.blockId,
-      value: btn.dataset.value,
-      label: btn.dataset.label,
-    });
+    // A click in the Home tab names its view; one on a message names the message and its channel.
+    await post(
+      '/ui/action',
+      home ? { viewId: home.dataset.viewId, ...clicked } : { channel: message?.dataset.channel ?? channel, messageTs: message?.dataset.ts ?? '', ...clicked },
+    );
   } finally {
     btn.disabled = false;
     await refresh();

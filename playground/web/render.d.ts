@@ -24,3 +24,11 @@ export function escapeHtml(text: unknown): string;
 export function mrkdwn(text: string | null | undefined, people?: People): string;
 export function renderBlocks(blocks: readonly Block[] | null | undefined, people?: People): string;
 export function renderModal(view: ModalView, errors?: Record<string, string>, people?: People): string;
+
+/** The Home tab the bot published for a person: the view's id and the view (`type: 'home'`). */
+export interface PublishedHome {
+  viewId: string;
+  view: { type?: string; blocks?: Block[]; [key: string]: unknown };
+}
+
+export function renderHome(home: PublishedHome | null | undefined, people?: People): string;

@@ -277,3 +277,13 @@ export function renderModal(view, errors = {}, people = {}) {
     view?.close?.text ?? 'Cancel',
   )}</button><button type="submit" class="submit primary">${escapeHtml(view?.submit?.text ?? 'Submit')}</button></div></form>`;
 }
+
+/**
+ * The bot's Home tab: the blocks of the view it published for the person (views.publish), in a
+ * container naming the view, so a click there is sent back as Slack sends a click in a Home.
+ * Before the bot published one, the tab says so, as Slack shows an empty Home.
+ */
+export function renderHome(home, people = {}) {
+  if (!home?.viewId) return '<p class="empty home-empty">The bot has not published a Home tab for you yet.</p>';
+  return `<div class="home-view" data-view-id="${escapeHtml(home.viewId)}">${renderBlocks(home.view?.blocks, people)}</div>`;
+}

@@ -68,7 +68,7 @@ export function requiredScopes(manifestScopes: string[] | undefined, adminUsergr
 export interface ManifestSlackMode {
   /** `settings.socket_mode_enabled` (Slack's default when the manifest does not say is off). */
   socketModeEnabled: boolean;
-  /** Where HTTP mode sends each slash command (`url`) and interactivity (`request_url`); undefined where none is set. */
+  /** Where HTTP mode sends each slash command (`url`), interactivity and events (each a `request_url`); undefined where none is set. */
   requestUrls: { what: string; url: string | undefined }[];
 }
 
@@ -76,7 +76,7 @@ export interface ManifestSlackMode {
 export function manifestSlackMode(text: string): ManifestSlackMode {
   const doc = parseYaml(text) as {
     features?: { slash_commands?: unknown };
-    settings?: { socket_mode_enabled?: unknown; interactivity?: { request_url?: unknown } };
+    settings?: { socket_mode_enabled?: unknown; interactivity?: { request_url?: unknown }; event_subscriptions?: { request_url?: unknown } };
   } | null;
   const commands = Array.isArray(doc?.features?.slash_commands) ? (doc.features.slash_commands as { command?: unknown; url?: unknown }[]) : [];
   const asUrl = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
@@ -85,6 +85,7 @@ export function manifestSlackMode(text: string): ManifestSlackMode {
     requestUrls: [
       ...commands.map((c) => ({ what: `the slash command ${String(c?.command ?? '?')} (url)`, url: asUrl(c?.url) })),
       { what: 'interactivity (request_url)', url: asUrl(doc?.settings?.interactivity?.request_url) },
+      { what: 'event subscriptions (request_url)', url: asUrl(doc?.settings?.event_subscriptions?.request_url) },
     ],
   };
 }
@@ -102,7 +103,7 @@ const MODE_TITLE = (source: string) => `Slack mode matches ${source}`;
 const SOCKET_MODE_FIX =
   'for Socket Mode (the manifest’s default), set SLACK_APP_TOKEN to an app-level token (xapp-…, scope connections:write: Basic Information → App-Level Tokens)';
 const HTTP_MODE_FIX =
-  'for HTTP mode, set socket_mode_enabled: false and the slash command’s url and interactivity’s request_url to https://<your host>/slack/events in the manifest, then update the app from it (api.slack.com/apps → the app → App Manifest)';
+  'for HTTP mode, set socket_mode_enabled: false and the slash command’s url and the request_url of interactivity and of event subscriptions to https://<your host>/slack/events in the manifest, then update the app from it (api.slack.com/apps → the app → App Manifest)';
 
 /**
  * Whether the mode the tokens pick (Socket Mode with SLACK_APP_TOKEN, else HTTP mode) is the

@@ -27,10 +27,20 @@ import { recheckIamUser } from './iam-user-read.js';
 import { approverConflictError, type IdentityResolver } from './identity.js';
 import type { Clock, IamGateway, RequestStore } from './ports.js';
 
+/** Where a click came from: a message in a channel, or the clicker's own App Home (Slack sends a Home click with no channel). */
+export type ClickOrigin = 'channel' | 'home';
+
 export interface Click {
   userId: string;
   channelId: string | undefined;
   requestId: string;
+  /** Absent: a channel. */
+  from?: ClickOrigin;
+}
+
+/** A click counts only from the admin channel or the clicker's own App Home; one naming no channel is refused. */
+export function fromAdminPlace(where: { channelId: string | undefined; from?: ClickOrigin }, adminChannelId: string): boolean {
+  return where.from === 'home' || (where.channelId !== undefined && where.channelId === adminChannelId);
 }
 
 export type DecisionResult =
@@ -56,9 +66,12 @@ export interface DecisionServiceDeps {
 export class DecisionService {
   constructor(private readonly deps: DecisionServiceDeps) {}
 
-  /** Who may click at all: an admin, in the admin channel (a click naming no channel is refused). Cheap; run before opening a modal. */
+  /**
+   * Who may click at all: an admin, in the admin channel or their own App Home (a click naming
+   * no channel is refused). Cheap; run before opening a modal.
+   */
   async authorize(click: Click): Promise<AccessRequest> {
-    if (click.channelId !== this.deps.config.adminChannelId) throw new NotAllowedError('Decisions are only taken in the admin channel.');
+    if (!fromAdminPlace(click, this.deps.config.adminChannelId)) throw new NotAllowedError('Decisions are only taken in the admin channel.');
     if (!(await this.deps.admins.isAdmin(click.userId))) throw new NotAllowedError('Only billing admins can decide on requests.');
     const request = await this.deps.store.get(click.requestId);
     if (!request) throw new RequestNotFoundError(click.requestId);

@@ -21,6 +21,7 @@ import {
 } from '../errors.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
+import { type ClickOrigin, fromAdminPlace } from './decision-service.js';
 import type { IdentityResolver } from './identity.js';
 import type { GroupMembership } from './membership.js';
 import type { BillingUsage, Clock, IamGateway, RequestStore, UsageReader } from './ports.js';
@@ -201,9 +202,17 @@ export class LifecycleService {
     return this.deps.membership.othersNeeding(grant);
   }
 
-  /** Admin revoke of one request, or of every active grant of a user; only in the admin channel (a click naming no channel is refused). */
-  async revoke(actor: string, target: { requestId: string } | { userId: string }, channelId: string | undefined): Promise<AccessRequest[]> {
-    if (channelId !== this.deps.adminChannelId) throw new NotAllowedError('Revoking is only done in the admin channel.');
+  /**
+   * Admin revoke of one request, or of every active grant of a user; only in the admin channel
+   * or from the admin's own App Home (`from: 'home'`); a click naming no channel is refused.
+   */
+  async revoke(
+    actor: string,
+    target: { requestId: string } | { userId: string },
+    channelId: string | undefined,
+    from: ClickOrigin = 'channel',
+  ): Promise<AccessRequest[]> {
+    if (!fromAdminPlace({ channelId, from }, this.deps.adminChannelId)) throw new NotAllowedError('Revoking is only done in the admin channel.');
     if (!(await this.deps.admins.isAdmin(actor))) throw new NotAllowedError('Only billing admins can revoke access.');
     const grants = 'requestId' in target ? await this.activeRequest(target.requestId) : await this.activeGrantsOf(target.userId);
     if (grants.length === 0) {

@@ -5,11 +5,16 @@ export const ACTION = {
   retry: 'billing_retry',
   revoke: 'billing_revoke',
   keep: 'billing_keep',
+  /** App Home: the viewer ends their own grant (value: the grant's request id). */
+  homeDone: 'billing_home_done',
+  /** App Home: opens the request modal. */
+  homeRequest: 'billing_home_request',
 } as const;
 
 export const VIEW = {
   request: 'billing_request_modal',
   deny: 'billing_deny_modal',
+  home: 'billing_home',
 } as const;
 
 export const FIELD = {

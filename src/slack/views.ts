@@ -64,11 +64,12 @@ export function requestModal(levels: LevelConfig[], maxDays: number, defaultDays
   };
 }
 
-export function denyModal(requestId: string, channelId: string, messageTs: string | undefined): View {
+/** The deny form; `from: 'home'` when Deny was clicked on the admin's App Home (it has no channel). */
+export function denyModal(requestId: string, channelId: string, messageTs: string | undefined, from?: 'channel' | 'home'): View {
   return {
     type: 'modal',
     callback_id: VIEW.deny,
-    private_metadata: JSON.stringify({ requestId, channelId, messageTs }),
+    private_metadata: JSON.stringify({ requestId, channelId, messageTs, ...(from === 'home' ? { from } : {}) }),
     title: { type: 'plain_text', text: 'Deny request' },
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Back' },

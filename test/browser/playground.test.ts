@@ -154,17 +154,17 @@ async function requestAsJane(page: Page, justification: string): Promise<void> {
 
 /** Jane, in the channel she lands in, requests read-only access and sees the bot's confirmation. */
 async function janeRequestsWhereSheLands(page: Page): Promise<void> {
-    await actAs(page, JANE);
-    await type(page, '/request-billing read-only 7d month-end close for October');
-    await ephemeral(page, 'is sent to the admins').waitFor();
+  await actAs(page, JANE);
+  await type(page, '/request-billing read-only 7d month-end close for October');
+  await ephemeral(page, 'is sent to the admins').waitFor();
 }
 
 /** …and Alice approves it in the admin channel, until the IAM stand-in holds Jane in the group. */
 async function janeGrantedReadOnly(page: Page): Promise<void> {
   await janeRequestsWhereSheLands(page);
-    await actAs(page, ALICE);
-    await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
-    await untilMember('BillingReadOnly', 'jane.doe', true);
+  await actAs(page, ALICE);
+  await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
+  await untilMember('BillingReadOnly', 'jane.doe', true);
 }
 
 const modal = (page: Page) => page.locator('#modal:not([hidden]) .modal-card');
@@ -186,6 +186,20 @@ async function untilMember(groupName: string, userName: string, member: boolean)
     if (Date.now() > deadline) throw new Error(`${userName} is ${member ? 'not yet' : 'still'} in ${groupName}: ${iamMembers(groupName).join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Opens the bot's Home tab from the sidebar and waits for the Home the bot publishes. */
+async function openHome(page: Page): Promise<Locator> {
+  await page.click('#channels .channel[data-channel="home"]');
+  await page.locator('#channels .channel.active[data-channel="home"]').waitFor();
+  const view = page.locator('#home:not([hidden]) .home-view');
+  await view.locator('.bk-header', { hasText: 'Your billing access' }).waitFor();
+  return view;
+}
+
+/** A section of the Home (a grant, a request) holding all these texts. */
+function homeSection(home: Locator, ...texts: string[]): Locator {
+  return texts.reduce((l, text) => l.filter({ hasText: text }), home.locator('.bk-section'));
 }
 
 /** The sidebar's AWS IAM panel entry for a group. */
@@ -565,5 +579,63 @@ describe('playground page in Chromium', { timeout: SCENARIO_MS }, () => {
       attacker.closeAllConnections();
       await new Promise<void>((resolve) => attacker.close(() => resolve()));
     }
+  });
+
+  it('an employee’s Home shows her grant and requests: Request opens the form, Done ends the grant in IAM', async () => {
+    const page = await openPage();
+    await janeGrantedReadOnly(page);
+
+    await actAs(page, JANE);
+    const home = await openHome(page);
+    await expect(page.locator('#channel-title').innerText()).resolves.toBe('Billing bot · Home');
+    // The Home replaces the channel: no messages and no message box.
+    await page.locator('#messages').waitFor({ state: 'hidden' });
+    await page.locator('#composer').waitFor({ state: 'hidden' });
+    const grant = homeSection(home, 'read-only', 'BillingReadOnly');
+    await grant.locator('button.bk-button[data-label="Done"]').waitFor();
+    await homeSection(home, 'read-only', 'Approved by @Alice Admin').first().waitFor();
+    await home.locator('.bk-header', { hasText: 'Your recent requests' }).waitFor();
+    // An employee sees no one else's requests.
+    expect(await home.locator('.bk-header', { hasText: 'Pending requests' }).count()).toBe(0);
+    expect(await home.locator('button[data-label="Approve"], button[data-label="Revoke"]').count()).toBe(0);
+
+    await home.locator('button.bk-button[data-label="Request"]').click();
+    const form = modal(page);
+    await form.locator('h2', { hasText: 'Billing access' }).waitFor();
+    await form.getByLabel('Justification').waitFor();
+    await form.locator('button.close').click();
+    await page.locator('#modal').waitFor({ state: 'hidden' });
+
+    await grant.locator('button.bk-button[data-label="Done"]').click();
+    await untilMember('BillingReadOnly', 'jane.doe', false);
+    expect(iamMembers('BillingReadOnly')).toEqual([HAND_ADDED_MEMBER]);
+    // The bot publishes the Home again after her action: the grant is gone from it.
+    await home.locator('.bk-context', { hasText: 'You hold no billing access right now.' }).waitFor();
+    await gone(home.locator('button[data-label="Done"]'));
+  });
+
+  it('an admin’s Home lists the pending request: Approve there grants it and updates the admin channel’s message', async () => {
+    const page = await openPage();
+    await janeRequestsWhereSheLands(page);
+
+    await actAs(page, ALICE);
+    const home = await openHome(page);
+    await home.locator('.bk-header', { hasText: 'Pending requests' }).waitFor();
+    await homeSection(home, '@Jane Doe', 'read-only', 'month-end close for October').waitFor();
+    const approve = home.locator('button.bk-button[data-label="Approve"]');
+    expect(await approve.count()).toBe(1);
+    await approve.click();
+
+    await untilMember('BillingReadOnly', 'jane.doe', true);
+    // Published again after the admin's action: nothing pending, Jane among the active grants with Revoke.
+    await home.locator('.bk-context', { hasText: 'Nothing waits for a decision.' }).waitFor();
+    await homeSection(home, '@Jane Doe', 'jane.doe').locator('button.bk-button[data-label="Revoke"]').waitFor();
+
+    await openChannel(page, ADMIN_CHANNEL);
+    const request = message(page, 'Billing access request', '@Jane Doe');
+    await request.locator('.edited').waitFor();
+    await expect(request.innerText()).resolves.toContain('Approved by @Alice Admin');
+    await gone(request.locator('button[data-label="Approve"]'));
+    await iamGroup(page, 'BillingReadOnly').locator('.iam-member', { hasText: 'jane.doe' }).waitFor();
   });
 });

@@ -19,7 +19,7 @@ import { ensureTable } from '../../src/store/table.js';
 import { AwsProxy } from '../../testkit/aws-proxy.js';
 import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY, type UserFixture } from '../../testkit/iam-fixtures.js';
 import { resetMoto } from '../../testkit/moto.js';
-import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
+import { buildAppHomeOpened, buildBlockAction, buildCommand, buildHomeBlockAction, buildViewSubmission } from '../../testkit/slack-payloads.js';
 import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
 import { FakeSlack, type FakeUser } from './fake-slack.js';
 
@@ -191,6 +191,29 @@ export class Harness {
     return this.post(
       buildBlockAction({ userId, channelId, actionId: ACTION[action], value: requestId, responseUrl: this.slack.responseUrl(`click-${userId}`) }),
     );
+  }
+
+  /** The signed app_home_opened event: `userId` opened the bot's Home tab. */
+  openHome(userId: string, tab: 'home' | 'messages' = 'home'): Promise<BotResponse> {
+    return this.post(buildAppHomeOpened({ userId, tab }), { contentType: 'application/json' });
+  }
+
+  /** A button click on `userId`'s Home tab (no channel); `viewType` other than 'home' stands for a modal. */
+  homeClick(userId: string, action: keyof typeof ACTION, value: string, options: { viewType?: string; triggerId?: string } = {}): Promise<BotResponse> {
+    return this.post(buildHomeBlockAction({ userId, actionId: ACTION[action], value, ...options }));
+  }
+
+  /** Opens `userId`'s Home and waits until its view is published (a new one each time). */
+  async publishedHome(userId: string): Promise<Record<string, unknown>> {
+    const publishes = () => this.slack.calls('views.publish').filter((c) => c.args.user_id === userId).length;
+    const before = publishes();
+    const res = await this.openHome(userId);
+    if (res.status !== 200) throw new Error(`app_home_opened answered ${res.status}: ${res.text}`);
+    await this.slack.waitFor(() => publishes() > before);
+    await this.idle();
+    const home = this.slack.homeOf(userId);
+    if (!home) throw new Error(`no Home was published for ${userId}`);
+    return home.view;
   }
 
   submitRequestModal(userId: string, fields: { level?: string; duration?: string; justification?: string }): Promise<BotResponse> {

@@ -31,14 +31,15 @@ describe('manifestSlackMode', () => {
       requestUrls: [
         { what: 'the slash command /request-billing (url)', url: undefined },
         { what: 'interactivity (request_url)', url: undefined },
+        { what: 'event subscriptions (request_url)', url: undefined },
       ],
     });
   });
 
-  it('reads the HTTP-mode manifest: Socket Mode off, both URLs', () => {
+  it('reads the HTTP-mode manifest: Socket Mode off, every URL', () => {
     const mode = manifestSlackMode(httpManifest());
     expect(mode.socketModeEnabled).toBe(false);
-    expect(mode.requestUrls.map((r) => r.url)).toEqual([ENDPOINT, ENDPOINT]);
+    expect(mode.requestUrls.map((r) => r.url)).toEqual([ENDPOINT, ENDPOINT, ENDPOINT]);
   });
 
   it('takes a manifest that does not say as Socket Mode off (Slack’s default); refuses text that is not YAML', () => {
@@ -60,7 +61,7 @@ describe('checkSlackMode', () => {
     expect(line.status).toBe('fail');
     expect(line.detail).toMatch(/only SLACK_SIGNING_SECRET is set, so the bot runs in HTTP mode .* socket_mode_enabled: true: .* go nowhere/);
     expect(line.fix).toMatch(/set SLACK_APP_TOKEN to an app-level token \(xapp-…/);
-    expect(line.fix).toMatch(/socket_mode_enabled: false and the slash command’s url and interactivity’s request_url/);
+    expect(line.fix).toMatch(/socket_mode_enabled: false and the slash command’s url and the request_url of interactivity and of event subscriptions/);
   });
 
   it('✗ an app token against a manifest with Socket Mode off, with the fix', () => {
@@ -82,7 +83,7 @@ describe('checkSlackMode', () => {
     const noUrls = MANIFEST.replace('socket_mode_enabled: true', 'socket_mode_enabled: false');
     const missing = checkSlackMode(http, manifest(noUrls));
     expect(missing.status).toBe('fail');
-    expect(missing.detail).toMatch(/names no request URL for the slash command \/request-billing \(url\) or interactivity \(request_url\)/);
+    expect(missing.detail).toMatch(/names no request URL for the slash command \/request-billing \(url\) or interactivity \(request_url\) or event subscriptions \(request_url\)/);
 
     const placeholder = checkSlackMode(http, manifest(httpManifest('https://<host>/slack/events')));
     expect(placeholder.status).toBe('fail');

@@ -42,6 +42,7 @@ const METHOD_SCOPES: Record<string, { scopes: string[]; note?: string }> = {
   'views.open': { scopes: [], note: 'needs a trigger_id from a slash command (commands) or a button click, no scope of its own' },
   'views.update': { scopes: [], note: 'updates a view the app opened' },
   'views.push': { scopes: [], note: 'needs a trigger_id' },
+  'views.publish': { scopes: [], note: 'publishes a Home tab; no scope of its own (the Home tab is enabled in the manifest)' },
   'users.info': { scopes: ['users:read'], note: 'the email in the profile also needs users:read.email (checked below)' },
   'users.lookupByEmail': { scopes: ['users:read', 'users:read.email'] },
   'usergroups.users.list': { scopes: ['usergroups:read'] },
@@ -113,16 +114,21 @@ describe('manifest.yml', () => {
     for (const c of commands) expect(c.should_escape, c.command).toBe(true);
   });
 
-  it('has Socket Mode on, interactivity on, no org deploy, no token rotation, no event subscriptions', () => {
+  it('has Socket Mode on, interactivity on, no org deploy, no token rotation, and exactly the events the code listens to', () => {
     const settings = manifest.settings ?? {};
     expect(settings.socket_mode_enabled).toBe(true);
     expect(settings.interactivity?.is_enabled).toBe(true);
     expect(settings.org_deploy_enabled).toBe(false);
     expect(settings.token_rotation_enabled).toBe(false);
-    // Buttons and modals need interactivity; the code listens to no events, so it subscribes to none.
+    // Buttons and modals need interactivity.
     expect(literalCalls(srcFiles, 'action').length + literalCalls(srcFiles, 'view').length).toBeGreaterThan(0);
-    const events = literalCalls(srcFiles, 'event').length + literalCalls(srcFiles, 'message').length;
-    if (events === 0) expect(settings.event_subscriptions).toBeUndefined();
+    // The bot events are exactly those the code registers: today the Home tab's app_home_opened.
+    const events = [...new Set(literalCalls(srcFiles, 'event').map((c) => c.value))].sort();
+    expect(events).toEqual(['app_home_opened']);
+    expect([...(settings.event_subscriptions?.bot_events ?? [])].sort()).toEqual(events);
+    // The Home tab is on because the code publishes it (views.publish) when it is opened.
+    expect(manifest.features?.app_home?.home_tab_enabled).toBe(true);
+    expect(calls.some((c) => c.method === 'views.publish')).toBe(true);
     // The app's DMs show in its Messages tab, which is read-only: the code reads no messages
     // (no message listener, no im:history), so a message typed there would get silence.
     expect(manifest.features?.app_home?.messages_tab_enabled).toBe(true);
@@ -134,10 +140,12 @@ describe('manifest.yml', () => {
     const url = 'https://<host>/slack/events';
     const lines = MANIFEST_TEXT.split('\n');
     const commented = lines.filter((l) => /^\s*#\s*(url|request_url):/.test(l));
-    expect(commented.map((l) => l.trim())).toEqual([`# url: ${url}`, `# request_url: ${url}`]);
+    expect(commented.map((l) => l.trim())).toEqual([`# url: ${url}`, `# request_url: ${url}`, `# request_url: ${url}`]);
     const http = parse(lines.map((l) => l.replace(/^(\s*)#\s*((?:url|request_url): )/, '$1$2')).join('\n')) as Manifest;
     expect(http.features?.slash_commands?.[0]?.url).toBe(url);
     expect(http.settings?.interactivity?.request_url).toBe(url);
+    expect(http.settings?.event_subscriptions?.request_url).toBe(url);
+    expect(http.settings?.event_subscriptions?.bot_events).toEqual(['app_home_opened']);
   });
 });
 

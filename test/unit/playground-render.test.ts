@@ -1,11 +1,11 @@
 /**
- * One file: all four sections test the one module playground/web/render.ts, the mrkdwn, renderBlocks
+ * One file: all its sections test the one module playground/web/render.ts, the mrkdwn, renderBlocks
  * and property sections share the textOf/assertSafeHtml checkers defined below, and the closing
  * property section re-checks for any text what the example sections check for chosen ones.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Block, escapeHtml, mrkdwn, renderBlocks, renderModal } from '../../playground/web/render.js';
+import { type Block, escapeHtml, mrkdwn, renderBlocks, renderHome, renderModal } from '../../playground/web/render.js';
 
 const people = { U0JANE: 'Jane Doe', U0ALICE: 'Alice Admin' };
 
@@ -21,8 +21,8 @@ function textOf(html: string): string {
     .replace(/&amp;/g, '&');
 }
 
-const TAGS = new Set(['a', 'blockquote', 'br', 'button', 'code', 'del', 'div', 'em', 'hr', 'pre', 'span', 'strong']);
-const ATTRIBUTES = new Set(['class', 'href', 'target', 'rel', 'type', 'data-action-id', 'data-block-id', 'data-value', 'data-label']);
+const TAGS = new Set(['a', 'blockquote', 'br', 'button', 'code', 'del', 'div', 'em', 'hr', 'p', 'pre', 'span', 'strong']);
+const ATTRIBUTES = new Set(['class', 'href', 'target', 'rel', 'type', 'data-action-id', 'data-block-id', 'data-value', 'data-label', 'data-view-id']);
 const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z-]+(?:="[^"<>]*")?)*)\s*>/g;
 const ATTRIBUTE = /\s+([a-zA-Z-]+)(?:="([^"]*)")?/g;
 
@@ -244,6 +244,64 @@ describe('renderBlocks', () => {
   it('shows unknown blocks as a placeholder, escaped', () => {
     expect(renderBlocks([{ type: '<video>' }])).toBe('<div class="bk-unsupported">[&lt;video&gt; block]</div>');
     expect(renderBlocks(undefined)).toBe('');
+  });
+});
+
+describe('renderHome', () => {
+  /** A Home as the bot publishes it: a grant with Done, a request, the Request button; an admin's pending request. */
+  const home = {
+    viewId: 'V0000000007',
+    view: {
+      type: 'home',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Your billing access' } },
+        {
+          type: 'section',
+          block_id: 'grant_REQ1',
+          text: { type: 'mrkdwn', text: '*read-only* until <!date^1700600000^{date_short}|Nov 21>' },
+          accessory: { type: 'button', action_id: 'home_done', value: 'REQ1', text: { type: 'plain_text', text: 'Done' } },
+        },
+        {
+          type: 'actions',
+          block_id: 'home_request',
+          elements: [{ type: 'button', action_id: 'home_request', style: 'primary', text: { type: 'plain_text', text: 'Request' } }],
+        },
+        {
+          type: 'section',
+          block_id: 'pending_REQ2',
+          text: { type: 'mrkdwn', text: '<@U0JANE> asks for *full*: <b>why</b>' },
+          accessory: { type: 'button', action_id: 'home_approve', value: 'REQ2', text: { type: 'plain_text', text: 'Approve' } },
+        },
+      ],
+    },
+  };
+
+  it('renders the published blocks inside a container naming the view, with each button’s action, block and value', () => {
+    const html = renderHome(home, people);
+    expect(html.startsWith('<div class="home-view" data-view-id="V0000000007">')).toBe(true);
+    expect(html.endsWith('</div>')).toBe(true);
+    // The same blocks a message would show, so a Home and a message look alike.
+    expect(html).toBe(`<div class="home-view" data-view-id="V0000000007">${renderBlocks(home.view.blocks as Block[], people)}</div>`);
+    expect(html).toContain('data-action-id="home_done" data-block-id="grant_REQ1" data-value="REQ1" data-label="Done">Done</button>');
+    expect(html).toContain('class="bk-button primary" data-action-id="home_request" data-block-id="home_request" data-value="" data-label="Request"');
+    expect(textOf(html)).toContain('@Jane Doe asks for full: <b>why</b>');
+    expect(textOf(html)).toContain('read-only until Nov 21');
+    assertSafeHtml(html);
+  });
+
+  it('says when the bot has not published a Home for the person yet', () => {
+    for (const missing of [null, undefined]) {
+      const html = renderHome(missing);
+      expect(textOf(html)).toBe('The bot has not published a Home tab for you yet.');
+      expect(html).not.toContain('home-view');
+      assertSafeHtml(html);
+    }
+  });
+
+  it('escapes the view id so it cannot break out of its attribute', () => {
+    const html = renderHome({ viewId: 'V1" onclick="alert(1)', view: { type: 'home', blocks: [] } });
+    expect(html).toBe('<div class="home-view" data-view-id="V1&quot; onclick=&quot;alert(1)"></div>');
+    assertSafeHtml(html);
   });
 });
 

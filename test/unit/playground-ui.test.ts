@@ -2,9 +2,10 @@
  * The playground page's own endpoints (/ui/) against requests a foreign page could make: any site
  * a developer visits can send requests to 127.0.0.1. Only same-origin JSON carrying the token of
  * the run, which only the served page has, is accepted. The page's HTTP side runs here with the
- * Slack stand-in and a stub in place of the bot, which records what would have reached it.
+ * Slack stand-in and a stub in place of the bot, which records what would have reached it; with
+ * it, what the Home tab sends the bot (the app_home_opened event, clicks from the view) is checked too.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +28,7 @@ const BODY: Record<string, string> = {
     label: 'Approve',
   }),
   '/ui/view/close': JSON.stringify({ user: JANE, viewId: 'V0001' }),
+  '/ui/home': JSON.stringify({ user: JANE }),
 };
 
 interface Reply {
@@ -41,8 +43,11 @@ interface Rig {
   /** `127.0.0.1:<port>`: the playground's own host. */
   host: string;
   origin: string;
-  /** What reached the stand-in bot: one form-encoded body per request. */
+  /** What reached the stand-in bot: one body (form-encoded, or JSON for an event) per request. */
   botBodies: string[];
+  /** The headers of each of those requests. */
+  botHeaders: IncomingHttpHeaders[];
+  signingSecret: string;
   /** How many times the page was told that something changed. */
   changes: () => number;
   stop(): Promise<void>;
@@ -67,7 +72,9 @@ async function startRig(): Promise<Rig> {
     routes: ui.route,
   });
   const botBodies: string[] = [];
+  const botHeaders: IncomingHttpHeaders[] = [];
   const bot = createServer((req, res) => {
+    botHeaders.push(req.headers);
     let body = '';
     req.on('data', (chunk: Buffer) => {
       body += chunk.toString();
@@ -90,6 +97,8 @@ async function startRig(): Promise<Rig> {
     host: new URL(stand.baseUrl).host,
     origin: stand.baseUrl,
     botBodies,
+    botHeaders,
+    signingSecret: secrets.signingSecret,
     changes: () => changes,
     async stop() {
       bot.closeAllConnections();
@@ -211,6 +220,8 @@ describe('playground page endpoints', () => {
     ],
     ['a button click without the token', '/ui/action', 403, (r) => ({ 'content-type': 'application/json', origin: r.origin })],
     ['closing a modal without the token', '/ui/view/close', 403, (r) => ({ 'content-type': 'application/json', origin: r.origin })],
+    ['opening the Home tab without the token', '/ui/home', 403, (r) => ({ 'content-type': 'application/json', origin: r.origin })],
+    ['opening the Home tab from a foreign Origin', '/ui/home', 403, (r, token) => ({ ...pageHeaders(r, token), origin: 'http://evil.example' })],
   ];
 
   it.each(refused)('refuses %s and changes nothing', async (_name, path, status, headers, body) => {
@@ -264,5 +275,103 @@ describe('playground page endpoints', () => {
     // The page is served under either loopback name of this port.
     const port = new URL(rig.origin).port;
     expect((await send(rig, 'GET', '/', { host: `localhost:${port}` })).status).toBe(200);
+  });
+});
+
+/** The Web API as the bot calls it, with the bot's token. */
+async function callApi(rig: Rig, method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const reply = await send(
+    rig,
+    'POST',
+    `/api/${method}`,
+    { authorization: `Bearer ${rig.botToken}`, 'content-type': 'application/json' },
+    JSON.stringify(args),
+  );
+  return JSON.parse(reply.body) as Record<string, unknown>;
+}
+
+/** True when a request to the bot carries Slack's signature of its body under the run's signing secret. */
+function signedBySlack(rig: Rig, headers: IncomingHttpHeaders, body: string): boolean {
+  const timestamp = String(headers['x-slack-request-timestamp'] ?? '');
+  const expected = `v0=${createHmac('sha256', rig.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return timestamp !== '' && headers['x-slack-signature'] === expected;
+}
+
+const HOME_VIEW = {
+  type: 'home',
+  blocks: [
+    { type: 'section', block_id: 'grant_REQ1', text: { type: 'mrkdwn', text: '*read-only* until Friday' } },
+    { type: 'actions', block_id: 'home_actions', elements: [{ type: 'button', action_id: 'home_request', text: { type: 'plain_text', text: 'Request' } }] },
+  ],
+};
+
+describe('the Home tab', () => {
+  it('opening it sends the bot a signed app_home_opened event as Events API JSON', async () => {
+    const token = await pageToken(rig);
+    const reply = await send(rig, 'POST', '/ui/home', pageHeaders(rig, token), JSON.stringify({ user: JANE }));
+    expect(reply.status).toBe(200);
+    expect(rig.botBodies).toHaveLength(1);
+    const [body = '', headers = {}] = [rig.botBodies[0], rig.botHeaders[0]];
+    expect(headers['content-type']).toBe('application/json');
+    expect(signedBySlack(rig, headers, body)).toBe(true);
+    const envelope = JSON.parse(body) as Record<string, unknown>;
+    expect(envelope).toMatchObject({
+      type: 'event_callback',
+      team_id: TEAM_ID,
+      api_app_id: expect.any(String),
+      event_id: expect.stringMatching(/^Ev/),
+      event_time: expect.any(Number),
+      event: { type: 'app_home_opened', user: JANE, channel: `D${JANE}`, tab: 'home', event_ts: expect.stringMatching(/^\d+\.\d+$/) },
+    });
+    // Nothing published yet: the event carries no view, and the page has no Home to show.
+    expect((envelope.event as Record<string, unknown>).view).toBeUndefined();
+    expect(await stateOf(rig, token)).toMatchObject({ home: null });
+  });
+
+  it('shows the Home the bot published for each person only to that person, and a click in it goes back as block_actions from the view', async () => {
+    const token = await pageToken(rig);
+    expect(await callApi(rig, 'views.publish', { user_id: JANE, view: HOME_VIEW })).toMatchObject({ ok: true });
+    const jane = (await stateOf(rig, token)) as unknown as { home: { viewId: string; view: typeof HOME_VIEW } };
+    expect(jane.home.view.blocks).toEqual(HOME_VIEW.blocks);
+    expect(jane.home.viewId).toEqual(expect.any(String));
+    expect(await stateOf(rig, token, 'U0ALICE')).toMatchObject({ home: null });
+
+    // Opened again, the event carries the Home as it now is.
+    await send(rig, 'POST', '/ui/home', pageHeaders(rig, token), JSON.stringify({ user: JANE }));
+    const opened = JSON.parse(rig.botBodies.at(-1) ?? '{}') as { event: { view?: Record<string, unknown> } };
+    expect(opened.event.view).toMatchObject({ id: jane.home.viewId, type: 'home', blocks: HOME_VIEW.blocks });
+
+    const click = { user: JANE, viewId: jane.home.viewId, actionId: 'home_request', blockId: 'home_actions', value: '', label: 'Request' };
+    const reply = await send(rig, 'POST', '/ui/action', pageHeaders(rig, token), JSON.stringify(click));
+    expect(JSON.parse(reply.body)).toMatchObject({ ok: true });
+    const sent = rig.botBodies.at(-1) ?? '';
+    expect(rig.botHeaders.at(-1)?.['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(signedBySlack(rig, rig.botHeaders.at(-1) ?? {}, sent)).toBe(true);
+    const payload = JSON.parse(new URLSearchParams(sent).get('payload') ?? '{}') as Record<string, unknown>;
+    expect(payload).toMatchObject({
+      type: 'block_actions',
+      user: { id: JANE },
+      container: { type: 'view', view_id: jane.home.viewId },
+      trigger_id: expect.any(String),
+      view: { id: jane.home.viewId, type: 'home', blocks: HOME_VIEW.blocks },
+      actions: [{ type: 'button', action_id: 'home_request', block_id: 'home_actions', value: '' }],
+    });
+    // A Home is no channel: Slack sends neither a channel, a message nor a response_url.
+    for (const absent of ['channel', 'message', 'response_url']) expect(payload).not.toHaveProperty(absent);
+  });
+
+  it('refuses a click naming a Home the person does not see, and sends the bot nothing', async () => {
+    const token = await pageToken(rig);
+    await callApi(rig, 'views.publish', { user_id: JANE, view: HOME_VIEW });
+    const { home } = (await stateOf(rig, token)) as unknown as { home: { viewId: string } };
+    for (const [user, viewId] of [
+      ['U0ALICE', home.viewId],
+      [JANE, 'V0NOTSHOWN'],
+    ]) {
+      const click = { user, viewId, actionId: 'home_request', blockId: 'home_actions', value: '', label: 'Request' };
+      const reply = await send(rig, 'POST', '/ui/action', pageHeaders(rig, token), JSON.stringify(click));
+      expect(JSON.parse(reply.body)).toMatchObject({ ok: false, error: expect.stringContaining('Home') });
+    }
+    expect(rig.botBodies).toEqual([]);
   });
 });
