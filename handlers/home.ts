@@ -15,3 +15,8 @@ export async function publishHome(deps: Pick<HandlerDeps, 'home' | 'log'>, clien
     deps.log.warn({ event: 'home.publish_failed', userId, error: errorName(err) });
   }
 }
+
+/** After `userId`'s own command: their Home is published again when they have one open (see HomeService.opened). */
+export async function refreshHome(deps: Pick<HandlerDeps, 'home' | 'log'>, client: WebClient, userId: string): Promise<void> {
+  if (deps.home.hasHome(userId)) await publishHome(deps, client, userId);
+}

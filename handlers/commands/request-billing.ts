@@ -7,6 +7,7 @@ import { helpText } from '../../src/slack/help.js';
 import { requestConfirmation, statusReply } from '../../src/slack/messages.js';
 import { requestModal } from '../../src/slack/views.js';
 import type { HandlerDeps } from '../deps.js';
+import { refreshHome } from '../home.js';
 import { BUSY_MESSAGE, ephemeral, userMessage } from '../reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
@@ -58,14 +59,19 @@ export function requestBillingCommand(deps: HandlerDeps) {
         return;
       default: {
         await ack();
-        const accepted = deps.work.tryRun(`command.${parsed.kind}`, () =>
-          run(deps, parsed, { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id }, respond, context),
-        );
+        const accepted = deps.work.tryRun(`command.${parsed.kind}`, async () => {
+          await run(deps, parsed, { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id }, respond, context);
+          // What the command changed shows on the person's Home, when they have one open.
+          if (CHANGES_HOME.has(parsed.kind)) await refreshHome(deps, client, command.user_id);
+        });
         if (!accepted) await respond(ephemeral(BUSY_MESSAGE, dryRun));
       }
     }
   };
 }
+
+/** Commands whose outcome the person's own Home shows (their requests and grants, or an admin's lists). */
+const CHANGES_HOME: ReadonlySet<Command['kind']> = new Set(['request', 'cancel', 'done', 'revoke']);
 
 interface Caller {
   userId: string;

@@ -14,6 +14,7 @@ export function appHomeOpened(deps: HandlerDeps) {
     if (event.tab !== 'home') return;
     const userId = event.user;
     deps.log.info({ event: 'event.app_home_opened', userId });
+    deps.home.opened(userId);
     const accepted = deps.work.tryRun('event.app_home_opened', () => publishHome(deps, client, userId));
     if (!accepted) deps.log.warn({ event: 'home.busy', userId });
   };

@@ -37,7 +37,20 @@ export interface HomeServiceDeps {
 }
 
 export class HomeService {
+  /** Who opened their Home since this process started: their Home is refreshed after their commands too. */
+  private readonly viewers = new Set<string>();
+
   constructor(private readonly deps: HomeServiceDeps) {}
+
+  /** `userId` opened their Home tab. */
+  opened(userId: string): void {
+    this.viewers.add(userId);
+  }
+
+  /** Whether `userId` has a Home this process published (anyone else's is published when they open it). */
+  hasHome(userId: string): boolean {
+    return this.viewers.has(userId);
+  }
 
   /** What `userId` sees on their Home tab. */
   async data(userId: string): Promise<HomeData> {

@@ -244,4 +244,18 @@ describe('App Home', () => {
     expect((await stored(h, theirs.id)).status).toBe('PENDING');
     expect(h.iamProxy.count('AddUserToGroup')).toBe(0);
   });
+
+  it('a Home that was opened is published again after its owner’s own command; nobody else’s is', async () => {
+    const h = harness();
+    const before = await h.publishedHome(employee);
+    expect(text(before)).not.toContain('quarterly cost review');
+    const publishes = publishesFor(h, employee);
+    const request = await h.requestByText(employee, 'read-only 7d quarterly cost review');
+    const after = await republished(h, employee, publishes);
+    expect(text(after)).toContain(request.id);
+    // admin1 never opened a Home here: their commands publish none.
+    await h.requestByText(admin1.id, 'read-only 7d budget check');
+    await h.idle();
+    expect(publishesFor(h, admin1.id)).toBe(0);
+  });
 });
