@@ -127,7 +127,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
     loadDrainSeconds: 600,
-    workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"quietMs":0,"maxDeferMs":0}') as Record<string, unknown>),
+    workQueueVariant:
+      env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"quietMs":0,"maxDeferMs":0}') as Record<string, unknown>),
   };
 }
 

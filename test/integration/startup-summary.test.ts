@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
-import { type CliRun, runProcess } from '../support/cli-run.js';
 import { nodeSupportNote } from '../../src/node-support.js';
 import { ensureTable } from '../../src/store/table.js';
 import { ACCOUNT_ID } from '../../testkit/iam-fixtures.js';
 import { freePort, resetMoto } from '../../testkit/moto.js';
 import { BotProcess } from '../support/bot-process.js';
+import { type CliRun, runProcess } from '../support/cli-run.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
 

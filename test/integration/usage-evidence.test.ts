@@ -90,9 +90,7 @@ describe('usage evidence', () => {
       expect(grantSection(summary, carol)).toContain(`billing services last used ${dateToken(carolUsed)}`);
       expect(grantSection(summary, carol)).not.toContain('unused');
       // A failed job: usage unknown and why, never unused.
-      expect(grantSection(summary, mallory)).toContain(
-        ':grey_question: usage unknown: the access advisor job failed (InternalFailure)',
-      );
+      expect(grantSection(summary, mallory)).toContain(':grey_question: usage unknown: the access advisor job failed (InternalFailure)');
       expect(grantSection(summary, mallory)).not.toContain('unused');
 
       // The unused grants come first.

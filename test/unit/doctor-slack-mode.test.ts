@@ -83,7 +83,9 @@ describe('checkSlackMode', () => {
     const noUrls = MANIFEST.replace('socket_mode_enabled: true', 'socket_mode_enabled: false');
     const missing = checkSlackMode(http, manifest(noUrls));
     expect(missing.status).toBe('fail');
-    expect(missing.detail).toMatch(/names no request URL for the slash command \/request-billing \(url\) or interactivity \(request_url\) or event subscriptions \(request_url\)/);
+    expect(missing.detail).toMatch(
+      /names no request URL for the slash command \/request-billing \(url\) or interactivity \(request_url\) or event subscriptions \(request_url\)/,
+    );
 
     const placeholder = checkSlackMode(http, manifest(httpManifest('https://<host>/slack/events')));
     expect(placeholder.status).toBe('fail');
