@@ -7,7 +7,7 @@ import { requestConfirmation } from '../../src/slack/messages.js';
 import { fieldValue } from '../../src/slack/views.js';
 import { HOME_MODAL_METADATA } from '../actions/home-buttons.js';
 import type { HandlerDeps } from '../deps.js';
-import { publishHome } from '../home.js';
+import { publishHome, refreshHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -54,7 +54,9 @@ export function requestModalSubmission(deps: HandlerDeps) {
       } catch (err) {
         await dm(`Your billing access request was not sent: ${userMessage(err, deps.log, context)}`);
       }
+      // Filed from the Home: that Home is shown now; from the command: a Home opened earlier is brought up to date.
       if (view.private_metadata === HOME_MODAL_METADATA) await publishHome(deps, client, userId);
+      else await refreshHome(deps, client, userId);
     });
     if (!accepted) await dm(BUSY_MESSAGE);
   };

@@ -258,4 +258,16 @@ describe('App Home', () => {
     await h.idle();
     expect(publishesFor(h, admin1.id)).toBe(0);
   });
+
+  it('a request filed through the modal opened by the command also brings an opened Home up to date', async () => {
+    const h = harness();
+    await h.publishedHome(employee);
+    const publishes = publishesFor(h, employee);
+    const res = await h.submitRequestModal(employee, { level: 'read-only', duration: '7', justification: 'quarterly cost review for the platform team' });
+    expect(res.status).toBe(200);
+    const after = await republished(h, employee, publishes);
+    const [filed] = await h.bot.deps.store.listByRequester(employee, 1);
+    expect(filed?.justification).toBe('quarterly cost review for the platform team');
+    expect(text(after)).toContain(filed?.id);
+  });
 });
