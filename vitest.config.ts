@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// Each worker gets a moto_server of its own (test/global-setup.ts), so files run two at a time.
+// An external emulator (TEST_AWS_ENDPOINT_URL) is shared, so then they run one at a time.
+const sharedEmulator = Boolean(process.env.TEST_AWS_ENDPOINT_URL);
+const workers = sharedEmulator ? 1 : Number(process.env.TEST_WORKERS ?? 2);
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -7,7 +12,7 @@ export default defineConfig({
     setupFiles: ['test/setup-env.ts'],
     testTimeout: 30000,
     hookTimeout: 30000,
-    // Integration files share one moto_server and reset it between tests: run files one at a time.
-    fileParallelism: false,
+    fileParallelism: workers > 1,
+    maxWorkers: workers,
   },
 });

@@ -4,11 +4,13 @@
  * revoke, link and summary are admin-channel commands and a Revoke click naming no channel is
  * refused; a level removed from BILLING_GROUPS does not strand the grants made into it.
  */
+
 import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf, type UserFixture } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction } from '../../testkit/slack-payloads.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { ManualClock } from '../support/clock.js';
 import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, Harness, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
@@ -70,7 +72,7 @@ function doctorOn(h: Harness, env: Record<string, string>): Promise<DoctorRun> {
     IAM_MODE: 'live',
     STORE: 'dynamodb',
     TABLE_NAME: 'billing-access-test',
-    AWS_ENDPOINT_URL: inject('awsEndpoint'),
+    AWS_ENDPOINT_URL: workerAwsEndpoint(),
     // The harness's table lives in its dynalite, not in moto.
     AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
     AWS_ACCESS_KEY_ID: 'test',
@@ -88,7 +90,7 @@ describe('admin rules', () => {
 
   async function start(users: UserFixture[] = [{ name: 'jane.doe' }]): Promise<Harness> {
     clock = new ManualClock(T0);
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, users });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), clock, users });
     return h;
   }
 

@@ -1,12 +1,13 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { Harness, PEOPLE } from '../support/harness.js';
 
 describe('request by text, approve, grant', () => {
   let h: Harness;
   beforeEach(async () => {
     // The whole flow once with both IAM and DynamoDB on moto_server.
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), store: 'moto' });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), store: 'moto' });
   });
   afterEach(async () => {
     await h.stop();

@@ -4,10 +4,12 @@
  * are answered by the IAM proxy in IAM's own error shape, so the bot meets them as the SDK
  * surfaces them from AWS.
  */
+
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { InjectedError } from '../../testkit/aws-proxy.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { Harness, type HarnessOptions, PEOPLE } from '../support/harness.js';
 
 const employee = PEOPLE.employee.id;
@@ -62,7 +64,7 @@ describe('employees never see raw AWS error text', () => {
 
   const start = async (options: Partial<HarnessOptions> = {}): Promise<Harness> => {
     log = new LogCapture();
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), logDestination: log, ...options });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), logDestination: log, ...options });
     return h;
   };
 

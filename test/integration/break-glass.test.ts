@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { ManualClock } from '../support/clock.js';
 import { Harness, PEOPLE } from '../support/harness.js';
 
@@ -13,7 +14,7 @@ describe('break-glass', () => {
 
   it('grants at once for at most BREAK_GLASS_MAX_HOURS, loudly, with a Revoke button', async () => {
     const clock = new ManualClock('2030-05-06T10:00:00.000Z');
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: { BREAK_GLASS_MAX_HOURS: '4' } });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), clock, env: { BREAK_GLASS_MAX_HOURS: '4' } });
     const res = await h.command(PEOPLE.employee.id, 'read-only break-glass production outage, need cost data now');
     expect(res.status).toBe(200);
     const granted = await h.slack.waitFor(() => h?.replies(res.key)[0]);
@@ -33,7 +34,7 @@ describe('break-glass', () => {
   });
 
   it('is refused, changing nothing, when BREAK_GLASS_MAX_HOURS is not set', async () => {
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint') });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint() });
     const res = await h.command(PEOPLE.employee.id, 'read-only break-glass production outage, need cost data now');
     expect(JSON.stringify(res.json)).toContain('Break-glass is not enabled');
     expect(await h.requestsOf(PEOPLE.employee.id)).toEqual([]);
@@ -46,7 +47,7 @@ describe('break-glass', () => {
     async function startWithBreakGlass(): Promise<{ h: Harness; clock: ManualClock; grant: AccessRequest }> {
       const clock = new ManualClock('2030-05-06T10:00:00.000Z');
       const started = await Harness.start({
-        awsEndpoint: inject('awsEndpoint'),
+        awsEndpoint: workerAwsEndpoint(),
         clock,
         env: { BREAK_GLASS_MAX_HOURS: '4', MAX_DURATION_DAYS: '90', APPROVALS_REQUIRED: 'full=1' },
       });

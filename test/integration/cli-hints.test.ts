@@ -5,11 +5,12 @@
  * a bare SDK error or a stack; audit and setup name the store they used; and the AWS SDK's
  * nine-line Node-version warning is not printed.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedStoreLabel } from '../../src/cli/store-label.js';
 import type { CheckResult } from '../../src/doctor/checks.js';
 import { formatHint, heldStoreHint, noCredentialsHint, unreachableEndpointHint } from '../../src/environment-hints.js';
@@ -17,6 +18,7 @@ import { nodeSupportNote } from '../../src/node-support.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
 import { freePort, resetMoto } from '../../testkit/moto.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { type CliRun, explain, runCli } from '../support/cli-run.js';
 
 const TABLE = 'billing-access-hints';
@@ -51,7 +53,7 @@ function expectNoRawErrorNorSdkWarning(...runs: CliRun[]): void {
 }
 
 describe('the CLIs give doctor’s hints and name their store', { timeout: 180_000 }, () => {
-  const awsEndpoint = inject('awsEndpoint');
+  const awsEndpoint = workerAwsEndpoint();
   let home: string;
   let work: string;
   let slackApiUrl: string;

@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction } from '../../testkit/slack-payloads.js';
 import { postToBot } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import { adminPosts as adminPostsOf, approveUntilHeld, BotFleet, employeeDms, settled } from '../support/crash-points.js';
 import { ADMIN_CHANNEL, PEOPLE, SIGNING_SECRET } from '../support/harness.js';
@@ -17,7 +18,7 @@ describe('crash between the APPROVED write and the IAM call', () => {
   let bots: BotFleet;
 
   beforeEach(async () => {
-    rig = await ProcessRig.start(inject('awsEndpoint'), TABLE);
+    rig = await ProcessRig.start(workerAwsEndpoint(), TABLE);
     bots = new BotFleet();
   });
 

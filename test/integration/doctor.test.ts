@@ -2,6 +2,7 @@
  * `npm run doctor` as a child process against moto_server (IAM, DynamoDB) and the fake Slack:
  * what a healthy install prints, and what each broken piece turns into.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -17,7 +18,7 @@ import {
   type IAMClient,
   PutGroupPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BUILT_IN_SCOPES, type CheckResult, checkRuntime, manifestBotScopes } from '../../src/doctor/checks.js';
 import { heldStoreHint } from '../../src/environment-hints.js';
 import { nodeSupportNote } from '../../src/node-support.js';
@@ -33,6 +34,7 @@ import {
   READ_ONLY_POLICY,
 } from '../../testkit/iam-fixtures.js';
 import { resetMoto } from '../../testkit/moto.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { type DoctorRun, runDoctor } from '../support/doctor-run.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, BOT_TOKEN, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
@@ -138,7 +140,7 @@ function allScopes(): string[] {
 
 // Each test starts doctor as a process once or twice (about 3 s each on an idle machine, far more on a loaded one).
 describe('npm run doctor', { timeout: 120_000 }, () => {
-  const awsEndpoint = inject('awsEndpoint');
+  const awsEndpoint = workerAwsEndpoint();
   let slack: FakeSlack | undefined;
   let iam: IAMClient;
   let dynamo: DynamoDBClient;

@@ -5,6 +5,7 @@
  * from it as from moto_server seeded with the same people and groups. Its groups are kept beside
  * the playground's store and restored after a restart.
  */
+
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ import {
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IamAccount, type UserSeed } from '../../playground/iam-account.js';
 import { IAM_VERSION, IamStandIn } from '../../playground/iam-standin.js';
 import { IAM_STATE_FILE, keepIamState, restoreIamState } from '../../playground/iam-state-file.js';
@@ -41,6 +42,7 @@ import { AWS_ACCOUNT_ID, BOT_IAM_USER, HAND_ADDED_MEMBER, LEVEL_POLICIES, seedIa
 import { AwsIamGateway } from '../../src/aws/iam.js';
 import { createGroup, createUser, FULL_POLICY, iamClient, READ_ONLY_POLICY } from '../../testkit/iam-fixtures.js';
 import { resetMoto } from '../../testkit/moto.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 
 const GROUPS = [
   { level: 'read-only', groupName: 'BillingReadOnly' },
@@ -322,7 +324,7 @@ async function gatewayStory(iam: IAMClient): Promise<Record<string, unknown>> {
 }
 
 describe('the IAM stand-in agrees with moto_server', () => {
-  const endpoint = inject('awsEndpoint');
+  const endpoint = workerAwsEndpoint();
   let moto: IAMClient;
   let standIn: IamStandIn;
   let local: IAMClient;

@@ -9,6 +9,7 @@
  * account. A FAILED request nobody retries is closed by the sweeper. Every refusal must reach
  * the clicker with its reason and leave the request, IAM and the group exactly as they were.
  */
+
 import {
   AttachGroupPolicyCommand,
   CreateVirtualMFADeviceCommand,
@@ -21,10 +22,11 @@ import {
   GetGroupCommand,
   ListMFADevicesCommand,
 } from '@aws-sdk/client-iam';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import type { ACTION } from '../../src/slack/ids.js';
 import { READ_ONLY_POLICY, type UserFixture } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { ManualClock } from '../support/clock.js';
 import type { FakeUser, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from '../support/harness.js';
@@ -234,7 +236,7 @@ describe('re-checks before a grant', () => {
 
   async function start(users: UserFixture[] = [{ name: 'jane.doe' }, { name: 'other.user' }]): Promise<Harness> {
     clock = new ManualClock(T0);
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, users });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), clock, users });
     expect(h.bot.deps.config.requireMfa).toBe('block');
     return h;
   }

@@ -2,12 +2,14 @@
  * Graceful shutdown of the real bot process: SIGTERM while a grant is in flight (its
  * AddUserToGroup held at the AWS proxy) stops new work at once, finishes the grant, and exits 0.
  */
+
 import type { ChildProcess } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
 import { postToBot } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import { ADMIN_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
 import { eventually, ProcessRig } from '../support/process-rig.js';
@@ -38,7 +40,7 @@ describe('SIGTERM with a grant in flight', () => {
   let bot: BotProcess | undefined;
 
   beforeEach(async () => {
-    rig = await ProcessRig.start(inject('awsEndpoint'), TABLE);
+    rig = await ProcessRig.start(workerAwsEndpoint(), TABLE);
   });
 
   afterEach(async () => {

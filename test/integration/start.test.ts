@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resetMoto } from '../../testkit/moto.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { FakeSlack } from '../support/fake-slack.js';
 
 /** `npm start` as a user runs it, with only the given environment (no .env file). */
@@ -72,7 +73,7 @@ describe('npm start', () => {
   });
 
   it('with STORE=dynamodb and no table, says to run npm run setup', async () => {
-    await resetMoto(inject('awsEndpoint'));
+    await resetMoto(workerAwsEndpoint());
     const slack = await FakeSlack.start({ botToken: 'xoxb-test', channels: [{ id: 'CADMIN', name: 'admins' }], users: [] });
     try {
       const run = await startAsync({
@@ -84,7 +85,7 @@ describe('npm start', () => {
         BILLING_GROUPS: 'read-only=BillingReadOnly',
         STORE: 'dynamodb',
         TABLE_NAME: 'no-such-table',
-        AWS_ENDPOINT_URL: inject('awsEndpoint'),
+        AWS_ENDPOINT_URL: workerAwsEndpoint(),
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
         AWS_REGION: 'us-east-1',

@@ -4,18 +4,20 @@
  * the JSON `started` line; and live mode refusing to start, with the fix, when AWS gives it no
  * identity (no credentials, an endpoint nobody answers on, credentials STS turns down).
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
 import { nodeSupportNote } from '../../src/node-support.js';
 import { ensureTable } from '../../src/store/table.js';
 import { ACCOUNT_ID } from '../../testkit/iam-fixtures.js';
 import { freePort, resetMoto } from '../../testkit/moto.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import { type CliRun, runProcess } from '../support/cli-run.js';
 import { FakeSlack } from '../support/fake-slack.js';
@@ -54,7 +56,7 @@ function runToExit(env: Record<string, string>): Promise<CliRun> {
 }
 
 describe('npm start: the start-up summary', { timeout: 60_000 }, () => {
-  const awsEndpoint = inject('awsEndpoint');
+  const awsEndpoint = workerAwsEndpoint();
   let slack: FakeSlack;
   let bot: BotProcess | undefined;
   const cleanups: (() => Promise<void>)[] = [];

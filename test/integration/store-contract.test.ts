@@ -4,10 +4,11 @@
  * DynamoDB store has: the items as audit tooling reads them, the slot lock items, a request write
  * held open between its lock and its item, link claims and their backfill, and capacity counting.
  */
+
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { activate, cancel, deny, fail, retry } from '../../src/domain/transitions.js';
 import { RequestConflictError } from '../../src/errors.js';
@@ -16,6 +17,7 @@ import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { pendingLockKey, REQUEST_SK, requestKey } from '../../src/store/keys.js';
 import { backfillLinkClaims } from '../../src/store/link-store.js';
 import { ensureTable } from '../../src/store/table.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { aRequest, DAY_MS, HOUR_MS, requested, type StoreTraits, shift, storeContract } from '../support/store-contract.js';
 
 /** A DynamoDB-compatible endpoint the contract runs against. */
@@ -40,7 +42,7 @@ const dynaliteInMemory: BackendFactory = async () => {
 };
 
 const motoServer: BackendFactory = async () => {
-  const client = new DynamoDBClient({ endpoint: inject('awsEndpoint'), region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint: workerAwsEndpoint(), region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
   return { client, close: async () => client.destroy() };
 };
 

@@ -1,8 +1,9 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ulid } from 'ulid';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { describeTable, ensureTable, tableDefinition } from '../../src/store/table.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 
 function client(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -24,7 +25,7 @@ async function createOldTable(dynamo: DynamoDBClient, name: string): Promise<voi
 
 describe('ensureTable', () => {
   it('creates the table once and is safe to run again', async () => {
-    const dynamo = client(inject('awsEndpoint'));
+    const dynamo = client(workerAwsEndpoint());
     const name = `setup-${ulid()}`;
     expect(await ensureTable(dynamo, name)).toBe('created');
     expect(await ensureTable(dynamo, name)).toBe('exists');
@@ -34,7 +35,7 @@ describe('ensureTable', () => {
   });
 
   it('adds the indexes a newer version needs to an existing table (moto, like DynamoDB)', async () => {
-    const dynamo = client(inject('awsEndpoint'));
+    const dynamo = client(workerAwsEndpoint());
     const name = `upgrade-${ulid()}`;
     await createOldTable(dynamo, name);
     expect(await ensureTable(dynamo, name)).toBe('upgraded');

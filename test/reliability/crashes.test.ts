@@ -7,9 +7,11 @@
  * or two, with one grant in IAM, no holder left past expiry, and each person told once (twice at
  * worst after a crash, never zero), counted request by request in the Slack stand-in.
  */
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import {
   adminPosts,
@@ -45,7 +47,7 @@ let rig: ProcessRig | undefined;
 const fleet = new BotFleet();
 
 async function startRig(options: ProcessRigOptions = {}): Promise<ProcessRig> {
-  rig = await ProcessRig.start(inject('awsEndpoint'), TABLE, options);
+  rig = await ProcessRig.start(workerAwsEndpoint(), TABLE, options);
   return rig;
 }
 

@@ -7,10 +7,12 @@
  * request, no IAM change without a stored decision, nothing half-written that the sweeper
  * cannot see, and everything finishes once the fault clears.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { AwsProxy, type InjectedError } from '../../testkit/aws-proxy.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { ManualClock } from '../support/clock.js';
 import { Harness } from '../support/harness.js';
 import { admin1, admin2, adminMessageOf, at, DAY, employee, HOUR, MINUTE, T0, threadOf } from '../support/lifecycle-scenarios.js';
@@ -93,7 +95,7 @@ afterEach(async () => {
 /** Starts the bot on moto's DynamoDB through `db`, a proxy that can fault any DynamoDB call. */
 async function start(options: { at?: string; env?: Record<string, string> } = {}): Promise<{ h: Harness; db: AwsProxy }> {
   clock.set(options.at ?? T0);
-  const endpoint = inject('awsEndpoint');
+  const endpoint = workerAwsEndpoint();
   db = await AwsProxy.start(endpoint);
   // The SDK reads it itself; the harness's table set-up and the bot both go through the proxy (Harness.stop clears it).
   process.env.AWS_ENDPOINT_URL_DYNAMODB = db.url;

@@ -10,9 +10,10 @@
  * request a valid case stored is cancelled (or a fixture consumed is made again), so each case
  * starts from the same state. Seeds are fixed (test/support/hostile.ts) and printed on failure.
  */
+
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand, validateDenyReason, validateJustification } from '../../src/domain/command.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { BillingAccessError } from '../../src/errors.js';
@@ -22,6 +23,7 @@ import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import { adminRequestMessage, requestConfirmation, requesterMessage, statusReply } from '../../src/slack/messages.js';
 import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
 import { postToBot, signSlackRequest } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import { ACTORS, buildRig, ADMIN_CHANNEL as MODEL_ADMIN_CHANNEL } from '../support/fakes.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
@@ -60,7 +62,7 @@ const h = (): Harness => {
 
 async function startHarness(logDestination?: NodeJS.WritableStream): Promise<void> {
   harness = await Harness.start({
-    awsEndpoint: inject('awsEndpoint'),
+    awsEndpoint: workerAwsEndpoint(),
     users: [{ name: 'jane.doe' }, { name: 'alice.admin' }],
     ...(logDestination ? { logDestination } : {}),
   });
@@ -1048,7 +1050,7 @@ describe('hostile input: a signed payload of JSON null, against the real process
   let bot: BotProcess | undefined;
 
   beforeAll(async () => {
-    rig = await ProcessRig.start(inject('awsEndpoint'), 'billing-access-test');
+    rig = await ProcessRig.start(workerAwsEndpoint(), 'billing-access-test');
   }, 60_000);
   afterAll(async () => {
     if (bot?.alive) await bot.kill();

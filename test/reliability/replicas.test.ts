@@ -10,7 +10,7 @@
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningBot } from '../../src/bot.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
@@ -20,6 +20,7 @@ import { ensureTable } from '../../src/store/table.js';
 import { createUser, groupsOf } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
 import { postToBot } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { BotProcess } from '../support/bot-process.js';
 import type { FakeSlack, FakeUser } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, type Harness, PEOPLE, SIGNING_SECRET, TEAM } from '../support/harness.js';
@@ -272,7 +273,7 @@ describe('replica processes on one table, one killed at a random moment', () => 
   const bots: BotProcess[] = [];
 
   beforeEach(async () => {
-    rig = await ProcessRig.start(inject('awsEndpoint'), TABLE);
+    rig = await ProcessRig.start(workerAwsEndpoint(), TABLE);
     // The replicas share dynalite: moto's conditional writes are not atomic under concurrent requests.
     dynalite = await startEmbeddedDynamo(null);
     dynamo = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });

@@ -17,10 +17,12 @@
  * 500 ms timeout per attempt, as in slack-faults.test.ts; one Harness serves the file, and every
  * test gets an emptied table and Slack stand-in and a new bot.
  */
+
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../../playground/slack-standin.js';
 import { type RunningBot, startBot } from '../../src/bot.js';
+import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { ManualClock } from '../support/clock.js';
 import type { RecordedCall, StoredMessage } from '../support/fake-slack.js';
 import { ADMIN_CHANNEL, Harness } from '../support/harness.js';
@@ -109,7 +111,7 @@ function useFaultBot() {
   let h: Harness | undefined;
   let bot: RunningBot | undefined;
   beforeAll(async () => {
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: HOURLY });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), clock, env: HOURLY });
   });
   afterEach(async () => {
     await bot?.stop();

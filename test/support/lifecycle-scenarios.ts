@@ -4,10 +4,12 @@
  * fresh Harness per test on a ManualClock, time arithmetic from T0, and readers for a request's
  * admin message, its thread and a sweep report.
  */
-import { afterEach, expect, inject } from 'vitest';
+
+import { afterEach, expect } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import type { SweepReport } from '../../src/services/sweeper.js';
 import type { UserFixture } from '../../testkit/iam-fixtures.js';
+import { workerAwsEndpoint } from './aws-endpoint.js';
 import { ManualClock } from './clock.js';
 import type { StoredMessage } from './fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE } from './harness.js';
@@ -52,7 +54,7 @@ export function useClockedHarness(): ClockedHarness {
     async start(options: StartOptions = {}) {
       clock.set(options.at ?? T0);
       running = await Harness.start({
-        awsEndpoint: inject('awsEndpoint'),
+        awsEndpoint: workerAwsEndpoint(),
         clock,
         env: options.env ?? {},
         ...(options.users ? { users: options.users } : {}),

@@ -3,14 +3,16 @@
  * command (ack body or response_url), collecting everything the bot sent to Slack, and a
  * second bot instance with a capturing logger for the log-hygiene checks.
  */
+
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, expect, inject } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import { buildBlockAction, buildCommand, buildViewSubmission } from '../../testkit/slack-payloads.js';
 import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from './aws-endpoint.js';
 import type { StoredMessage } from './fake-slack.js';
 import { ADMIN_CHANNEL, Harness, type HarnessOptions, PEOPLE, SIGNING_SECRET, TEAM } from './harness.js';
 
@@ -21,7 +23,7 @@ import { ADMIN_CHANNEL, Harness, type HarnessOptions, PEOPLE, SIGNING_SECRET, TE
 export function useHarness(options: Omit<HarnessOptions, 'awsEndpoint'> = {}): () => Harness {
   let current: Harness | undefined;
   beforeEach(async () => {
-    current = await Harness.start({ awsEndpoint: inject('awsEndpoint'), ...options });
+    current = await Harness.start({ awsEndpoint: workerAwsEndpoint(), ...options });
   });
   afterEach(async () => {
     await current?.stop();

@@ -7,10 +7,11 @@
  * mechanism with 3 retries and 10 s (src/bot.ts). Every test gets an emptied table, IAM groups,
  * Slack stand-in and a new bot.
  */
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Fault } from '../../playground/slack-standin.js';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import type { Config } from '../../src/config.js';
@@ -20,6 +21,7 @@ import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
 import { type BotResponse, postToBot } from '../../testkit/slack-signing.js';
+import { workerAwsEndpoint } from './aws-endpoint.js';
 import { ManualClock } from './clock.js';
 import type { RecordedCall, StoredMessage } from './fake-slack.js';
 import { ADMIN_CHANNEL, Harness, PEOPLE, SIGNING_SECRET, TEAM } from './harness.js';
@@ -189,7 +191,7 @@ export function useFaultBot() {
   let h: Harness | undefined;
   let fb: FaultBot | undefined;
   beforeAll(async () => {
-    h = await Harness.start({ awsEndpoint: inject('awsEndpoint'), clock, env: HOURLY });
+    h = await Harness.start({ awsEndpoint: workerAwsEndpoint(), clock, env: HOURLY });
   });
   afterEach(async () => {
     await fb?.bot.stop();
