@@ -5,9 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import { Cron } from 'croner';
@@ -15,8 +14,10 @@ import type { HandlerDeps } from '../handlers/deps.js';
 import { AccessAdvisorReader } from './aws/access-advisor.js';
 import { DryRunIamGateway } from './aws/dry-run.js';
 import { AwsIamGateway } from './aws/iam.js';
+import { type AwsOptions, openDynamo, openIam } from './aws-clients.js';
 import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
+import { MissingTableError } from './errors.js';
 import type { Logger } from './log.js';
 import { AdminPolicy } from './services/admins.js';
 import { Announcer } from './services/announcer.js';
@@ -42,7 +43,6 @@ import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack-web/directory.js';
 import { SlackNotifier } from './slack-web/notifier.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from './store/embedded.js';
 import { describeTable, ensureTable } from './store/table.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
@@ -59,11 +59,6 @@ export const WORK_QUEUE_OPTIONS: WorkQueueOptions = {
   isAdminJob: (label) => label.startsWith('action.') || label === 'view.deny',
 };
 
-export interface AwsOptions {
-  /** undefined: let the SDK resolve it (AWS_REGION, profile); otherwise this region. */
-  region: string | undefined;
-}
-
 export interface BuiltDeps extends HandlerDeps {
   sweeper: Sweeper;
   clock: Clock;
@@ -71,48 +66,6 @@ export interface BuiltDeps extends HandlerDeps {
   iam: IamGateway;
   dynamo: DynamoDBClient;
   close(): Promise<void>;
-}
-
-export class MissingTableError extends Error {
-  override name = 'MissingTableError';
-}
-
-/** The DynamoDB client: embedded (loopback dynalite with dummy credentials) or the SDK's own chain. */
-export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws: AwsOptions): Promise<{ client: DynamoDBClient; embedded?: EmbeddedDynamo }> {
-  if (config.store === 'embedded') {
-    const embedded = await startEmbeddedDynamo(config.dataDir);
-    const client = new DynamoDBClient({
-      endpoint: embedded.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' },
-    });
-    return { client: withoutSdkLogging(client), embedded };
-  }
-  return {
-    client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })),
-  };
-}
-
-/**
- * The bot logs AWS failures itself and gives the SDK no logger; the SDK's logger middleware would
- * still copy every call's input and output through its sensitive-data filter, for nothing.
- */
-export function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
-  client.middlewareStack.remove('loggerMiddleware');
-  return client;
-}
-
-/**
- * Time limits on every AWS call of the bot (the SDK sets none: a call whose answer never comes
- * would hold an approval or a sweep for good). IAM and DynamoDB answer in well under a second;
- * a call past these ends in a TimeoutError, which standard-mode retries treat as transient, so
- * it is made again (group membership is idempotent; the store's writes are conditional).
- */
-export const AWS_HTTP_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } as const;
-
-export function openIam(aws: AwsOptions): IAMClient {
-  // Standard-mode retries with backoff and jitter absorb IAM throttling, resets and timeouts before an error reaches a request.
-  return withoutSdkLogging(new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS }));
 }
 
 /** The bot's IAM gateway: only the configured groups, and only BILLING_GROUP_POLICIES' documents. */
@@ -128,11 +81,6 @@ export function accessAdvisor(config: Pick<Config, 'billingNamespaces'>, iam: IA
 /** The summary's schedule, for arithmetic only: paused, it never fires (src/bot.ts runs the firing one). */
 export function summarySchedule(config: Pick<Config, 'summaryCron' | 'summaryTimezone'>): FiringSchedule {
   return new Cron(config.summaryCron, { timezone: config.summaryTimezone, paused: true });
-}
-
-/** STS: who the bot is (the start-up summary; live mode refuses to start without an answer) and doctor's "who am I" before it simulates the bot's own permissions. */
-export function openSts(aws: AwsOptions): STSClient {
-  return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3, requestHandler: AWS_HTTP_TIMEOUTS });
 }
 
 /** The outside world the services talk to, built by buildDeps (or by a test from fakes). */

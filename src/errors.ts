@@ -155,3 +155,8 @@ function listNames(names: string[]): string {
   if (names.length <= 2) return names.join(' and ');
   return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
+
+/** STORE=dynamodb and the table is not there: start-up stops and says to run setup. */
+export class MissingTableError extends Error {
+  override name = 'MissingTableError';
+}

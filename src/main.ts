@@ -7,10 +7,10 @@
 import './sdk-node-warning.js';
 import 'dotenv/config';
 import { type CallerIdentity, lookupCallerIdentity } from './aws/caller-identity.js';
-import { startBot } from './bot.js';
+import { openSts } from './aws-clients.js';
+import type { RunningBot } from './bot.js';
 import { type Config, loadConfig } from './config.js';
-import { MissingTableError, openSts } from './deps.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, MissingTableError } from './errors.js';
 import { createLogger } from './log.js';
 import { liveModeRefusal, renderStartupSummary, type StartupFacts, startupLogFields } from './startup-summary.js';
 
@@ -44,14 +44,16 @@ function askCallerIdentity(config: Config): Promise<CallerIdentity> {
 async function main(): Promise<void> {
   const config = loadOrExplain();
   const log = createLogger(config.logLevel);
-  const startedAt = performance.now();
   const asked = askCallerIdentity(config);
+  // The bot's modules load while STS answers.
+  const { startBot } = await import('./bot.js');
+  const startedAt = performance.now();
   // Live mode changes IAM: without an identity AWS accepts it stops here, before Slack and the store.
   if (config.iamMode === 'live') {
     const identity = await asked;
     if (!identity.found) fail(liveModeRefusal(identity));
   }
-  let bot: Awaited<ReturnType<typeof startBot>>;
+  let bot: RunningBot;
   try {
     bot = await startBot({ config, log, aws: config.aws });
   } catch (err) {

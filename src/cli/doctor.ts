@@ -15,8 +15,9 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { AwsDoctorProbe } from '../aws/doctor-probe.js';
+import { openDynamo, openIam, openSts } from '../aws-clients.js';
 import { type Config, loadConfig, wantsColor } from '../config.js';
-import { iamGateway, openDynamo, openIam, openSts } from '../deps.js';
+import { iamGateway } from '../deps.js';
 import {
   type CheckResult,
   checkGroup,

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
 import { probeEmbeddedStore } from './embedded-probe.js';
 
 export interface EmbeddedDynamo {
@@ -27,6 +26,8 @@ export async function startEmbeddedDynamo(dataDir: string | null): Promise<Embed
     }
     await mkdir(dataDir, { recursive: true });
   }
+  // Loaded here, not at start-up: a bot on STORE=dynamodb never needs it.
+  const { default: dynalite } = await import('dynalite');
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dataDir ? { path: dataDir } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -134,10 +134,11 @@ const IAM_SDK = ['@aws-sdk/client-iam', '@aws-sdk/client-sts'];
 /** The composition root may import the client constructors (and types), never commands. */
 const SDK_IMPORT_EXCEPTIONS: Record<string, (imp: Import) => boolean> = {
   'src/deps.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
+  'src/aws-clients.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
 };
 
 /** Where clients, the Slack client and schedules are built: the bot's composition root and each CLI's own. */
-const COMPOSITION_ROOTS = ['src/deps.ts', 'src/bot.ts', 'src/cli/'];
+const COMPOSITION_ROOTS = ['src/deps.ts', 'src/aws-clients.ts', 'src/bot.ts', 'src/cli/'];
 
 /** `import(name)` kept computed on purpose: optional packages that the esbuild bundle must not pull in. */
 const COMPUTED_IMPORT_EXCEPTIONS = ['src/store/embedded-probe.ts'];
