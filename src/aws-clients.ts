@@ -33,7 +33,11 @@ export function withoutSdkLogging<C extends { middlewareStack: { remove(name: st
 
 export function openIam(aws: AwsOptions): IAMClient {
   // Standard-mode retries with backoff and jitter absorb IAM throttling, resets and timeouts before an error reaches a request.
-  return withoutSdkLogging(new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS }));
+  // cacheMiddleware: the middleware stack is resolved once per command type, not again on every
+  // call (about a fifth of a call's CPU here); no IAM command of the bot adds middleware of its own.
+  return withoutSdkLogging(
+    new IAMClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS, cacheMiddleware: true }),
+  );
 }
 
 /** The DynamoDB client: embedded (loopback dynalite with dummy credentials) or the SDK's own chain. */
