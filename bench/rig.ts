@@ -172,7 +172,7 @@ export async function startBotProcess(
   logDir: string,
   table: string,
   cpuProfileDir: string | undefined,
-  /** Variables over botEnv's (e.g. STORE=embedded), the log file's name, and the script to run instead of src/main.ts (e.g. bench/bot-no-pause.ts). */
+  /** Variables over botEnv's (e.g. STORE=embedded), the log file's name, and the script to run instead of src/main.ts (e.g. bench/bot-variant.ts). */
   variant: { env?: Record<string, string>; logName?: string; script?: string } = {},
 ): Promise<StartedServer & { ownStartupMs: number | undefined }> {
   const port = await freePort();

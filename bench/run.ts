@@ -9,9 +9,9 @@
  *   BENCH_PHASES=a,b    only these phases: period, baseline, help, lifecycle, requests, approve, sustained, saturation,
  *                       bundled, embedded, identity-scale, review-scale (approve needs requests); results.json is
  *                       written only when all ran
- *   BENCH_WORK_QUEUE='{"quietMs":0,"maxDeferMs":0}'   sustained and saturation also on a second bot whose work
- *                       queue is set so (JSON over WORK_QUEUE_OPTIONS; this, the acks-first pause off, is the
- *                       default; '{"concurrency":4}' measured worse), for extras.work_queue_variant;
+ *   BENCH_WORK_QUEUE='{"thread":false}'   sustained and saturation also on a second bot that does its post-ack
+ *                       work so (JSON over WORK_QUEUE_OPTIONS, plus `thread`; this, the work in the thread that
+ *                       answers Slack with the acks-first pause, is the default), for extras.work_queue_variant;
  *                       `off`: on the bot as shipped only
  *   BENCH_CPU_PROF=1    the bot runs with --cpu-prof; the profile's folder is printed (=all: the bare Bolt app too)
  *   BENCH_KEEP=1        keep the logs (bot, bare Bolt, load specs) in the temp folder

@@ -90,8 +90,9 @@ export interface Settings {
   /** How long the sustained and saturation phases wait for the bot to finish a load's post-ack work (a full queue is 1,000 jobs per lane). */
   loadDrainSeconds: number;
   /**
-   * BENCH_WORK_QUEUE: the work-queue setting the load phases also run with, on a second bot
-   * (JSON over WORK_QUEUE_OPTIONS; default {"quietMs":0,"maxDeferMs":0}, the acks-first pause off; `off`: the shipped bot only).
+   * BENCH_WORK_QUEUE: the post-ack setting the load phases also run with, on a second bot (JSON over
+   * WORK_QUEUE_OPTIONS plus `thread`; default {"thread":false}, the post-ack work in the thread that
+   * answers Slack with the acks-first pause; `off`: the shipped bot only).
    */
   workQueueVariant: Record<string, unknown> | undefined;
 }
@@ -127,8 +128,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
     loadDrainSeconds: 600,
-    workQueueVariant:
-      env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"quietMs":0,"maxDeferMs":0}') as Record<string, unknown>),
+    workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"thread":false}') as Record<string, unknown>),
   };
 }
 

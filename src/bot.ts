@@ -1,23 +1,31 @@
 /**
- * Starts the whole bot for a Config: store, services, Bolt (HTTP or Socket Mode), and
- * GET /healthz. Used by main.ts and by the integration tests, so both run the same code.
+ * Starts the whole bot for a Config: Bolt (HTTP or Socket Mode) and GET /healthz on the side
+ * that answers Slack, and the post-ack work (store, services, sweeps, the summary) either in the
+ * same thread (startBot: the integration tests, which drive the bot's clock and read its store)
+ * or in a work thread of its own at a lower priority (startThreadedBot: `npm start`).
  *
- * With src/deps.ts, the composition root: this file builds the Slack WebClient, the Bolt app
- * and its receiver, and the schedulers that fire (sweeps and the summary's Cron); deps.ts
- * builds the AWS clients, the store and the services.
+ * With src/deps.ts, the composition root: this file builds the Slack WebClients, the Bolt app
+ * and its receiver; deps.ts builds the store and the services, src/schedules.ts what fires.
  */
 import type { AddressInfo } from 'node:net';
-import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
-import { Cron } from 'croner';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, type CustomRoute, HTTPReceiver } from '@slack/bolt';
+import type { HandlerDeps, JobQueue } from '../handlers/deps.js';
 import { registerHandlers } from '../handlers/index.js';
 import type { AwsOptions } from './aws-clients.js';
+import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
-import { type BuiltDeps, buildDeps } from './deps.js';
+import { type BuiltDeps, buildDeps, WORK_QUEUE_OPTIONS } from './deps.js';
+import { type HealthAnswer, healthOf } from './health.js';
 import { guardRequests, HTTP_SERVER_OPTIONS, limitConnections, MAX_BODY_BYTES } from './http-limits.js';
 import { boltLogger, type Logger } from './log.js';
-import type { Clock } from './services/ports.js';
-import { SweepScheduler } from './services/sweeper.js';
+import { inlineJobs } from './post-ack/inline.js';
+import { WorkThread } from './post-ack/thread.js';
+import { startSchedules } from './schedules.js';
+import type { Clock, Notifier } from './services/ports.js';
+import { slackClients } from './slack-clients.js';
+import { SlackNotifier } from './slack-web/notifier.js';
 
 export interface RunningBot {
   deps: BuiltDeps;
@@ -40,148 +48,200 @@ export interface StartOptions {
   scheduleSweeps?: boolean;
 }
 
-/**
- * 200 with the last sweep's time while the store answers; 503 when it does not, or when a
- * grant is overdue by more than two sweep intervals (a stopped sweeper must be noticed).
- */
-function healthRoute(getDeps: () => BuiltDeps | undefined, sweepIntervalMs: number): CustomRoute {
+/** GET /healthz, answered by whoever holds the store (undefined: still starting). */
+function healthRoute(answer: () => Promise<HealthAnswer> | undefined): CustomRoute {
   return {
     path: '/healthz',
     method: ['GET'],
     handler: (_req, res) => {
-      const deps = getDeps();
-      const respond = (status: number, body: object) => {
+      const respond = ({ status, body }: HealthAnswer) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
-      if (!deps) return respond(503, { ok: false, error: 'starting' });
-      const overdueBefore = new Date(deps.clock.now().getTime() - 2 * sweepIntervalMs).toISOString();
-      const lastSweep = deps.sweeper.lastSweep?.at ?? null;
-      deps.store
-        .listExpiring('ACTIVE', overdueBefore, 1)
-        .then((overdue) => {
-          if (overdue.length > 0) respond(503, { ok: false, error: 'grant overdue for expiry: is the sweeper running?', requestId: overdue[0]?.id, lastSweep });
-          else respond(200, { ok: true, lastSweep });
-        })
-        .catch((err: unknown) => respond(503, { ok: false, error: `store unreachable: ${err instanceof Error ? err.name : 'error'}`, lastSweep }));
+      const pending = answer();
+      if (!pending) return respond({ status: 503, body: { ok: false, error: 'starting' } });
+      void pending.then(respond);
     },
   };
 }
 
-/** p-retry's hook: a call whose attempt timed out is not tried again (thrown here, it ends the retries). */
-function notAfterTimeout(error: Error & { original?: unknown }): void {
-  if (error.original instanceof Error && error.original.name === 'TimeoutError') throw error;
+/** Who the bot is in Slack (auth.test), asked once: Bolt is given the ids, so it never asks again per request. */
+async function slackIdentity(config: Config, log: Logger, options: StartOptions) {
+  const clients = slackClients(config, log, {
+    ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
+    ...(options.slackTimeoutMs !== undefined ? { timeoutMs: options.slackTimeoutMs } : {}),
+  });
+  const auth = await clients.slack.auth.test();
+  return { ...clients, auth };
 }
 
-export async function startBot(options: StartOptions): Promise<RunningBot> {
-  const { config, log } = options;
+type SlackIdentity = Awaited<ReturnType<typeof slackIdentity>>;
+
+/** The side that answers Slack: Bolt over HTTP or Socket Mode, the handlers, and /healthz. */
+async function startAnswering(
+  config: Config,
+  log: Logger,
+  slack: SlackIdentity,
+  handlerDeps: HandlerDeps,
+  health: () => Promise<HealthAnswer> | undefined,
+): Promise<{ app: App; port: number }> {
   const logger = boltLogger(log);
-  const clientOptions = {
-    slackApiUrl: config.slack.apiUrl,
-    // A few retries with backoff, not the client's default of ten over half an hour: an unreachable
-    // Slack must not hang start-up or hold post-ack work without bound. A 429 is retried on the same
-    // budget, each after waiting its Retry-After (rejectRateLimitedCalls stays false).
-    retryConfig: { retries: options.slackRetries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-    // The client's default is no timeout at all: a Slack that accepts the connection and never
-    // answers would hold the call, and its queue slot, for ever. Ten seconds per attempt (as doctor
-    // uses) is far above a healthy Slack's answer; a timed-out attempt is retried like a 5xx.
-    timeout: options.slackTimeoutMs ?? 10_000,
-  };
-  // The services' client logs warnings and errors only: its debug lines dump request bodies.
-  const serviceLogging = { logger: boltLogger(log, LogLevel.WARN), logLevel: LogLevel.WARN };
-  const slack = new WebClient(config.slack.botToken, { ...clientOptions, ...serviceLogging });
-  // Posts are not idempotent: one whose answer timed out may have landed, and is not sent again
-  // (the client hands its retry options to p-retry, whose onFailedAttempt hook ends the retries).
-  const postRetries = { ...clientOptions.retryConfig, onFailedAttempt: notAfterTimeout };
-  const slackPosts = new WebClient(config.slack.botToken, { ...clientOptions, ...serviceLogging, retryConfig: postRetries });
-  const auth = await slack.auth.test();
-  const teamId = auth.team_id;
-  // Given the bot's ids, Bolt does not call auth.test again on every incoming request.
-  const identity = { ...(auth.bot_id ? { botId: auth.bot_id } : {}), ...(auth.user_id ? { botUserId: auth.user_id } : {}) };
-
-  let deps: BuiltDeps | undefined;
-  const customRoutes = [healthRoute(() => deps, config.sweepIntervalSeconds * 1000)];
-  deps = await buildDeps({
-    config,
-    log,
-    aws: options.aws,
-    slack,
-    slackPosts,
-    teamId: () => teamId,
-    teamUrl: () => auth.url,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-
+  const customRoutes = [healthRoute(health)];
   const appOptions = {
     token: config.slack.botToken,
-    clientOptions,
+    clientOptions: slack.clientOptions,
     logger,
     tokenVerificationEnabled: false,
     // No conversation state is used; Bolt's default in-memory store would cost a lookup on every request.
     convoStore: false as const,
-    ...identity,
+    ...(slack.auth.bot_id ? { botId: slack.auth.bot_id } : {}),
+    ...(slack.auth.user_id ? { botUserId: slack.auth.user_id } : {}),
   };
-  let app: App;
-  let receiver: HTTPReceiver | undefined;
   if (config.slack.mode === 'socket') {
-    app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true, customRoutes, installerOptions: { port: config.http.port } });
-  } else {
-    const signingSecret = config.slack.signingSecret as string;
-    receiver = new HTTPReceiver({
-      signingSecret,
-      endpoints: '/slack/events',
-      customRoutes,
-      logger,
-      processBeforeResponse: false,
-      bodyLimit: MAX_BODY_BYTES,
-    });
-    guardRequests(receiver, signingSecret);
-    app = new App({ ...appOptions, receiver });
+    const app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true, customRoutes, installerOptions: { port: config.http.port } });
+    registerHandlers(app, handlerDeps);
+    await app.start();
+    return { app, port: config.http.port };
   }
-  registerHandlers(app, deps);
+  const signingSecret = config.slack.signingSecret as string;
+  const receiver = new HTTPReceiver({
+    signingSecret,
+    endpoints: '/slack/events',
+    customRoutes,
+    logger,
+    processBeforeResponse: false,
+    bodyLimit: MAX_BODY_BYTES,
+  });
+  guardRequests(receiver, signingSecret);
+  const app = new App({ ...appOptions, receiver });
+  registerHandlers(app, handlerDeps);
+  const server = limitConnections(await receiver.start({ port: config.http.port, host: config.http.host }, HTTP_SERVER_OPTIONS));
+  return { app, port: (server.address() as AddressInfo).port };
+}
 
-  let port = config.http.port;
+function handlerDepsOf(config: Config, log: Logger, jobs: JobQueue, notifier: Notifier): HandlerDeps {
+  return { config, log, dryRun: config.iamMode === 'dry-run', commandRate: new CommandRateLimit(config.commandRatePerMinute), jobs, notifier };
+}
+
+/** The bot in one thread: acks and post-ack work share it (the work queue's acks-first pause keeps acks ahead). */
+export async function startBot(options: StartOptions): Promise<RunningBot> {
+  const { config, log } = options;
+  const slack = await slackIdentity(config, log, options);
+  const teamId = slack.auth.team_id;
+  const deps = await buildDeps({
+    config,
+    log,
+    aws: options.aws,
+    slack: slack.slack,
+    slackPosts: slack.slackPosts,
+    teamId: () => teamId,
+    teamUrl: () => slack.auth.url,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  let answering: Awaited<ReturnType<typeof startAnswering>>;
   try {
-    if (receiver) {
-      const server = limitConnections(await receiver.start({ port: config.http.port, host: config.http.host }, HTTP_SERVER_OPTIONS));
-      port = (server.address() as AddressInfo).port;
-    } else {
-      await app.start();
-    }
+    const handlerDeps = handlerDepsOf(config, log, inlineJobs(deps), deps.notifier);
+    answering = await startAnswering(config, log, slack, handlerDeps, () => healthOf(deps, config.sweepIntervalSeconds * 1000));
   } catch (err) {
     await deps.close();
     throw err;
   }
-  const built = deps;
-  const scheduler = new SweepScheduler(
-    [
-      { name: 'sweep', run: () => built.sweeper.sweep() },
-      // Also catches a period a crashed replica claimed but never posted, and firings missed while down.
-      { name: 'summary', run: () => built.summaries.runDue() },
-    ],
-    config.sweepIntervalSeconds * 1000,
-    log,
-  );
-  // The summary's own schedule, in SUMMARY_TIMEZONE; every replica fires and one claim wins.
-  const summaryJob =
-    options.scheduleSweeps === false
-      ? undefined
-      : new Cron(config.summaryCron, { timezone: config.summaryTimezone, protect: true }, () => {
-          void built.summaries.runDue().catch((err: unknown) => log.error({ event: 'summary.failed', error: err instanceof Error ? err.name : 'Error' }));
-        });
-  if (options.scheduleSweeps !== false) scheduler.start();
+  const schedules = startSchedules(deps, config, log, options.scheduleSweeps !== false);
   return {
-    deps: built,
-    port,
+    deps,
+    port: answering.port,
     teamId,
     async stop() {
       // Stop taking work first, then let a running sweep and the queued work finish.
-      summaryJob?.stop();
-      const sweeping = scheduler.stop();
-      await app.stop().catch(() => undefined);
+      const sweeping = schedules.stop();
+      await answering.app.stop().catch(() => undefined);
       await sweeping;
-      await built.work.onIdle();
-      await built.close();
+      await deps.work.onIdle();
+      await deps.close();
     },
+  };
+}
+
+/** How `npm start` runs the post-ack work: in a work thread (the benchmark also measures `thread: false`). */
+export const POST_ACK_WORK = { thread: true };
+
+/** What `npm start` needs of a running bot, however its post-ack work runs. */
+export interface StartedBot {
+  /** The HTTP port actually bound (PORT=0 picks a free one). */
+  port: number;
+  teamId: string | undefined;
+  /** When the weekly summary fires next (null: never). */
+  nextSummaryAt: Date | null;
+  /** Post-ack jobs taken and not finished. */
+  inFlight(): number;
+  stop(): Promise<void>;
+}
+
+/** The work thread's entry: src/work-thread.ts under tsx, work-thread.js beside this module in the bundle. */
+const WORK_THREAD_ENTRY = new URL(`./work-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/**
+ * The bot as `npm start` runs it: this thread answers Slack (signature, ack, the rate limit, busy
+ * refusals) and hands every post-ack job to the work thread, which holds the store and the
+ * services and runs at a lower priority. `onDeath`: the work thread ended on its own.
+ */
+export async function startThreadedBot(options: StartOptions, onDeath: (reason: string) => void): Promise<StartedBot> {
+  const { config, log } = options;
+  const slack = await slackIdentity(config, log, options);
+  const teamId = slack.auth.team_id;
+  const { isAdminJob, concurrency, maxWaiting } = WORK_QUEUE_OPTIONS;
+  const work = await WorkThread.start(
+    WORK_THREAD_ENTRY,
+    {
+      config,
+      aws: options.aws,
+      teamId,
+      teamUrl: slack.auth.url,
+      // Acks no longer share the thread: the queue starts jobs at once (no acks-first pause).
+      queue: { concurrency, maxWaiting: Number.MAX_SAFE_INTEGER, quietMs: 0, maxDeferMs: 0 },
+      ...(options.slackRetries !== undefined ? { slackRetries: options.slackRetries } : {}),
+      ...(options.slackTimeoutMs !== undefined ? { slackTimeoutMs: options.slackTimeoutMs } : {}),
+      scheduleSweeps: options.scheduleSweeps !== false,
+    },
+    { isAdminJob: isAdminJob ?? (() => false), maxOutstanding: concurrency + maxWaiting },
+    log,
+    onDeath,
+  );
+  // Busy refusals are said from here: a notifier over this thread's own clients.
+  const notifier = new SlackNotifier({
+    client: slack.slack,
+    postClient: slack.slackPosts,
+    adminChannelId: config.adminChannelId,
+    dryRun: config.iamMode === 'dry-run',
+    teamUrl: () => slack.auth.url,
+  });
+  let answering: Awaited<ReturnType<typeof startAnswering>>;
+  try {
+    answering = await startAnswering(config, log, slack, handlerDepsOf(config, log, work, notifier), () => work.health());
+  } catch (err) {
+    await work.stop();
+    throw err;
+  }
+  return {
+    port: answering.port,
+    teamId,
+    nextSummaryAt: work.nextSummaryAt,
+    inFlight: () => work.inFlight,
+    async stop() {
+      // Stop taking work first, then let the work thread finish what it holds.
+      await answering.app.stop().catch(() => undefined);
+      await work.stop();
+    },
+  };
+}
+
+/** A one-thread bot (startBot) as `npm start` sees it. */
+export function startedInOneThread(bot: RunningBot): StartedBot {
+  return {
+    port: bot.port,
+    teamId: bot.teamId,
+    nextSummaryAt: bot.deps.summaries.nextFiring(new Date()),
+    inFlight: () => bot.deps.work.running + bot.deps.work.waiting,
+    stop: () => bot.stop(),
   };
 }

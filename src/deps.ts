@@ -10,12 +10,11 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import { Cron } from 'croner';
-import type { HandlerDeps } from '../handlers/deps.js';
+import type { JobDeps } from '../handlers/deps.js';
 import { AccessAdvisorReader } from './aws/access-advisor.js';
 import { DryRunIamGateway } from './aws/dry-run.js';
 import { AwsIamGateway } from './aws/iam.js';
 import { type AwsOptions, openDynamo, openIam } from './aws-clients.js';
-import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
 import { MissingTableError } from './errors.js';
 import type { Logger } from './log.js';
@@ -42,6 +41,7 @@ import { type FiringSchedule, type SummaryPoster, SummaryService } from './servi
 import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack-web/directory.js';
 import { SlackNotifier } from './slack-web/notifier.js';
+import { respondViaUrl } from './slack-web/respond.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
 import { describeTable, ensureTable } from './store/table.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
@@ -59,7 +59,9 @@ export const WORK_QUEUE_OPTIONS: WorkQueueOptions = {
   isAdminJob: (label) => label.startsWith('action.') || label === 'view.deny',
 };
 
-export interface BuiltDeps extends HandlerDeps {
+export interface BuiltDeps extends JobDeps {
+  /** The bounded queue the post-ack jobs run on. */
+  work: WorkQueue;
   sweeper: Sweeper;
   clock: Clock;
   store: DynamoRequestStore;
@@ -179,6 +181,8 @@ export async function buildDeps(options: {
   teamId: () => string | undefined;
   teamUrl?: () => string | undefined;
   clock?: Clock;
+  /** The post-ack work queue's options (default WORK_QUEUE_OPTIONS). */
+  workQueue?: WorkQueueOptions;
 }): Promise<BuiltDeps> {
   const { config, log, slack } = options;
   const clock = options.clock ?? systemClock;
@@ -224,7 +228,7 @@ export async function buildDeps(options: {
     teamId: options.teamId,
     replicaId,
   });
-  const work = new WorkQueue(WORK_QUEUE_OPTIONS, (label, err) =>
+  const work = new WorkQueue(options.workQueue ?? WORK_QUEUE_OPTIONS, (label, err) =>
     log.error({ event: 'work.failed', label, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
   );
 
@@ -239,8 +243,9 @@ export async function buildDeps(options: {
     home,
     clock,
     notifier,
+    slack,
+    respond: respondViaUrl,
     work,
-    commandRate: new CommandRateLimit(config.commandRatePerMinute),
     dryRun: iam.dryRun,
     store,
     iam,

@@ -34,6 +34,12 @@ function redact(value: unknown, depth = 0): unknown {
 const MAX_BUFFERED_LOG_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Each write to stdout carries whole lines and at most this many bytes: on a pipe such a write is
+ * atomic, so the lines of the bot's two threads (each with its own logger) never run into each other.
+ */
+const PIPE_BUF = 4096;
+
+/**
  * JSON lines to `destination`, or to stdout. On stdout the writes are asynchronous: lines that
  * come while a write is in flight go out together (one syscall instead of one per line under
  * load), and pino flushes what is left when the process exits. A kill can lose the last lines,
@@ -54,7 +60,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_LOG_BYTES }),
+    destination ?? pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_LOG_BYTES, maxWrite: PIPE_BUF }),
   );
 }
 

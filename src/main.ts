@@ -8,7 +8,7 @@ import './sdk-node-warning.js';
 import 'dotenv/config';
 import { type CallerIdentity, lookupCallerIdentity } from './aws/caller-identity.js';
 import { openSts } from './aws-clients.js';
-import type { RunningBot } from './bot.js';
+import type { StartedBot } from './bot.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, MissingTableError } from './errors.js';
 import { createLogger } from './log.js';
@@ -41,21 +41,27 @@ function askCallerIdentity(config: Config): Promise<CallerIdentity> {
   return lookupCallerIdentity(sts).finally(() => sts.destroy());
 }
 
+/** The work thread ended on its own: without it nothing is granted or ended, so the process stops (and is restarted). */
+function workThreadEnded(reason: string): never {
+  return fail(`billing-access bot stopped: ${reason}`);
+}
+
 async function main(): Promise<void> {
   const config = loadOrExplain();
   const log = createLogger(config.logLevel);
   const asked = askCallerIdentity(config);
   // The bot's modules load while STS answers.
-  const { startBot } = await import('./bot.js');
+  const { POST_ACK_WORK, startBot, startedInOneThread, startThreadedBot } = await import('./bot.js');
   const startedAt = performance.now();
   // Live mode changes IAM: without an identity AWS accepts it stops here, before Slack and the store.
   if (config.iamMode === 'live') {
     const identity = await asked;
     if (!identity.found) fail(liveModeRefusal(identity));
   }
-  let bot: RunningBot;
+  let bot: StartedBot;
   try {
-    bot = await startBot({ config, log, aws: config.aws });
+    const options = { config, log, aws: config.aws };
+    bot = POST_ACK_WORK.thread ? await startThreadedBot(options, workThreadEnded) : startedInOneThread(await startBot(options));
   } catch (err) {
     if (err instanceof MissingTableError) fail(err.message);
     if ((err as { code?: string }).code === 'slack_webapi_request_error') {
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
     port: bot.port,
     identity: await asked,
     nodeVersion: process.version,
-    nextSummaryAt: bot.deps.summaries.nextFiring(new Date()),
+    nextSummaryAt: bot.nextSummaryAt,
   };
   // The readable block goes to stderr: stdout carries only JSON log lines.
   process.stderr.write(renderStartupSummary(facts));
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ event: 'stopping', signal, inFlight: bot.deps.work.running + bot.deps.work.waiting });
+    log.info({ event: 'stopping', signal, inFlight: bot.inFlight() });
     await bot.stop();
     log.info({ event: 'stopped' });
     process.exit(0);

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { requestModal } from '../../src/slack/views.js';
-import type { HandlerDeps } from '../deps.js';
+import type { HandlerDeps, JobDeps } from '../deps.js';
 import { publishHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
@@ -9,25 +9,32 @@ type Args = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 /** Marks a request modal opened from the Home: its submission republishes the Home. */
 export const HOME_MODAL_METADATA = JSON.stringify({ from: 'home' });
 
-/** Home's Done: ends the viewer's own grant as `/request-billing done <level>` does, then republishes the Home. */
+/** Home's Done, after the ack: ends the viewer's own grant as `/request-billing done <level>` does, then republishes the Home. */
+export interface HomeDoneJob {
+  kind: 'home-done';
+  userId: string;
+  requestId: string;
+}
+
 export function homeDoneButton(deps: HandlerDeps) {
-  return async ({ ack, body, client }: Args): Promise<void> => {
+  return async ({ ack, body }: Args): Promise<void> => {
     await ack();
     const userId = body.user.id;
     const requestId = body.actions[0]?.value ?? '';
-    const context = { event: 'action.home_done', userId, requestId };
-    deps.log.info(context);
-    const dm = (text: string) => deps.notifier.directMessage(userId, text).catch(() => undefined);
-    const accepted = deps.work.tryRun('home.done', async () => {
-      try {
-        await deps.home.done(userId, requestId);
-      } catch (err) {
-        await dm(`Your billing access was not ended: ${userMessage(err, deps.log, context)}`);
-      }
-      await publishHome(deps, client, userId);
-    });
-    if (!accepted) await dm(BUSY_MESSAGE);
+    deps.log.info({ event: 'action.home_done', userId, requestId });
+    if (!deps.jobs.submit({ kind: 'home-done', userId, requestId })) await deps.notifier.directMessage(userId, BUSY_MESSAGE).catch(() => undefined);
   };
+}
+
+export async function runHomeDoneJob(deps: JobDeps, job: HomeDoneJob): Promise<void> {
+  const { userId, requestId } = job;
+  try {
+    await deps.home.done(userId, requestId);
+  } catch (err) {
+    const reason = userMessage(err, deps.log, { event: 'action.home_done', userId, requestId });
+    await deps.notifier.directMessage(userId, `Your billing access was not ended: ${reason}`).catch(() => undefined);
+  }
+  await publishHome(deps, userId);
 }
 
 /** Home's Request: the same modal as `/request-billing`, on the click's trigger. */

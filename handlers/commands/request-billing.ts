@@ -1,4 +1,4 @@
-import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { commandRateMessage } from '../../src/command-rate.js';
 import { type Command, parseCommand } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
@@ -6,7 +6,7 @@ import { escapeMrkdwn, renderText } from '../../src/slack/escape.js';
 import { helpText } from '../../src/slack/help.js';
 import { requestConfirmation, statusReply } from '../../src/slack/messages.js';
 import { requestModal } from '../../src/slack/views.js';
-import type { HandlerDeps } from '../deps.js';
+import type { HandlerDeps, JobDeps } from '../deps.js';
 import { refreshHome } from '../home.js';
 import { BUSY_MESSAGE, ephemeral, userMessage } from '../reply.js';
 
@@ -59,29 +59,42 @@ export function requestBillingCommand(deps: HandlerDeps) {
         return;
       default: {
         await ack();
-        const accepted = deps.work.tryRun(`command.${parsed.kind}`, async () => {
-          await run(deps, parsed, { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id }, respond, context);
-          // What the command changed shows on the person's Home, when they have one open.
-          if (CHANGES_HOME.has(parsed.kind)) await refreshHome(deps, client, command.user_id);
-        });
-        if (!accepted) await respond(ephemeral(BUSY_MESSAGE, dryRun));
+        const caller = { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id };
+        if (!deps.jobs.submit({ kind: 'command', command: parsed, caller, responseUrl: command.response_url })) {
+          await respond(ephemeral(BUSY_MESSAGE, dryRun));
+        }
       }
     }
   };
 }
 
+/** A command's work, after the ack: what the command does, answered through its response_url. */
+export interface CommandJob {
+  kind: 'command';
+  command: Exclude<Command, { kind: 'help' | 'modal' }>;
+  caller: Caller;
+  responseUrl: string;
+}
+
+export async function runCommandJob(deps: JobDeps, job: CommandJob): Promise<void> {
+  const { command, caller } = job;
+  const context = { event: 'command', userId: caller.userId, teamId: caller.teamId, channelId: caller.channelId };
+  await run(deps, command, caller, (text) => deps.respond(job.responseUrl, ephemeral(text, deps.dryRun)), context);
+  // What the command changed shows on the person's Home, when they have one open.
+  if (CHANGES_HOME.has(command.kind)) await refreshHome(deps, caller.userId);
+}
+
 /** Commands whose outcome the person's own Home shows (their requests and grants, or an admin's lists). */
 const CHANGES_HOME: ReadonlySet<Command['kind']> = new Set(['request', 'cancel', 'done', 'revoke']);
 
-interface Caller {
+export interface Caller {
   userId: string;
   teamId: string;
   channelId: string;
 }
 
-async function run(deps: HandlerDeps, parsed: Command, caller: Caller, respond: RespondFn, context: object): Promise<void> {
+async function run(deps: JobDeps, parsed: CommandJob['command'], caller: Caller, reply: (text: string) => Promise<void>, context: object): Promise<void> {
   const { userId, teamId, channelId } = caller;
-  const reply = (text: string) => respond(ephemeral(text, deps.dryRun));
   try {
     switch (parsed.kind) {
       case 'request': {
@@ -126,10 +139,6 @@ async function run(deps: HandlerDeps, parsed: Command, caller: Caller, respond: 
         );
         return;
       }
-      case 'help':
-      case 'modal':
-        // Answered in the ack, before this queue.
-        return;
     }
   } catch (err) {
     await reply(userMessage(err, deps.log, context));

@@ -1,10 +1,11 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { validateDenyReason } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
+import type { Click } from '../../src/services/decision-service.js';
 import { FIELD } from '../../src/slack/ids.js';
 import { fieldValue } from '../../src/slack/views.js';
 import { alreadyDecided } from '../actions/decision-buttons.js';
-import type { HandlerDeps } from '../deps.js';
+import type { HandlerDeps, JobDeps } from '../deps.js';
 import { publishHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
@@ -29,9 +30,16 @@ function readMetadata(raw: string): DenyMetadata | undefined {
   return undefined;
 }
 
+/** A deny form's work, after the ack: the decision, re-checked by the service. */
+export interface DenyFormJob {
+  kind: 'deny-form';
+  click: Click;
+  reason: string | undefined;
+}
+
 /** The deny modal: the reason is checked on the field; the decision itself is re-checked by the service. */
 export function denyModalSubmission(deps: HandlerDeps) {
-  return async ({ ack, body, view, client }: Args): Promise<void> => {
+  return async ({ ack, body, view }: Args): Promise<void> => {
     const userId = body.user.id;
     let reason: string | undefined;
     try {
@@ -47,21 +55,23 @@ export function denyModalSubmission(deps: HandlerDeps) {
       await dm('That deny form could not be read; nothing was changed. Click Deny again.');
       return;
     }
-    const context = { event: 'view.deny', userId, requestId: meta.requestId };
-    deps.log.info(context);
-    const accepted = deps.work.tryRun('view.deny', async () => {
-      try {
-        const click =
-          meta.from === 'home'
-            ? { userId, channelId: undefined, requestId: meta.requestId, from: 'home' as const }
-            : { userId, channelId: meta.channelId, requestId: meta.requestId };
-        const result = await deps.decisions.deny(click, reason);
-        if (result.kind === 'already-decided') await dm(alreadyDecided(result.request));
-      } catch (err) {
-        await dm(`Your deny was not recorded: ${userMessage(err, deps.log, context)}`);
-      }
-      if (meta.from === 'home') await publishHome(deps, client, userId);
-    });
-    if (!accepted) await dm(BUSY_MESSAGE);
+    deps.log.info({ event: 'view.deny', userId, requestId: meta.requestId });
+    const click: Click =
+      meta.from === 'home'
+        ? { userId, channelId: undefined, requestId: meta.requestId, from: 'home' }
+        : { userId, channelId: meta.channelId, requestId: meta.requestId };
+    if (!deps.jobs.submit({ kind: 'deny-form', click, reason })) await dm(BUSY_MESSAGE);
   };
+}
+
+export async function runDenyFormJob(deps: JobDeps, job: DenyFormJob): Promise<void> {
+  const { click } = job;
+  const dm = (text: string) => deps.notifier.directMessage(click.userId, text);
+  try {
+    const result = await deps.decisions.deny(click, job.reason);
+    if (result.kind === 'already-decided') await dm(alreadyDecided(result.request));
+  } catch (err) {
+    await dm(`Your deny was not recorded: ${userMessage(err, deps.log, { event: 'view.deny', userId: click.userId, requestId: click.requestId })}`);
+  }
+  if (click.from === 'home') await publishHome(deps, click.userId);
 }

@@ -6,7 +6,7 @@ import { FIELD } from '../../src/slack/ids.js';
 import { requestConfirmation } from '../../src/slack/messages.js';
 import { fieldValue } from '../../src/slack/views.js';
 import { HOME_MODAL_METADATA } from '../actions/home-buttons.js';
-import type { HandlerDeps } from '../deps.js';
+import type { HandlerDeps, JobDeps } from '../deps.js';
 import { publishHome, refreshHome } from '../home.js';
 import { BUSY_MESSAGE, userMessage } from '../reply.js';
 
@@ -14,7 +14,7 @@ type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /** The request modal: field problems go back onto the fields; later refusals come as a DM. */
 export function requestModalSubmission(deps: HandlerDeps) {
-  return async ({ ack, body, view, client }: Args): Promise<void> => {
+  return async ({ ack, body, view }: Args): Promise<void> => {
     const userId = body.user.id;
     const values = view.state.values;
     const errors: Record<string, string> = {};
@@ -37,27 +37,49 @@ export function requestModalSubmission(deps: HandlerDeps) {
       return;
     }
     await ack();
-    const context = { event: 'view.request', userId };
-    const dm = (text: string) => deps.notifier.directMessage(userId, text);
-    const accepted = deps.work.tryRun('view.request', async () => {
-      try {
-        const result = await deps.requests.submit({
-          userId,
-          teamId: body.user.team_id ?? body.team?.id ?? '',
-          level,
-          durationDays,
-          justification,
-          breakGlass: false,
-        });
-        const extension = result.extends?.expiresAt ? { currentExpiresAt: result.extends.expiresAt } : undefined;
-        await dm(requestConfirmation(result.request, extension));
-      } catch (err) {
-        await dm(`Your billing access request was not sent: ${userMessage(err, deps.log, context)}`);
-      }
-      // Filed from the Home: that Home is shown now; from the command: a Home opened earlier is brought up to date.
-      if (view.private_metadata === HOME_MODAL_METADATA) await publishHome(deps, client, userId);
-      else await refreshHome(deps, client, userId);
-    });
-    if (!accepted) await dm(BUSY_MESSAGE);
+    const job: RequestFormJob = {
+      kind: 'request-form',
+      userId,
+      teamId: body.user.team_id ?? body.team?.id ?? '',
+      level,
+      durationDays,
+      justification,
+      fromHome: view.private_metadata === HOME_MODAL_METADATA,
+    };
+    if (!deps.jobs.submit(job)) await deps.notifier.directMessage(userId, BUSY_MESSAGE);
   };
+}
+
+/** A request form's work, after the ack: the request, confirmed by DM. */
+export interface RequestFormJob {
+  kind: 'request-form';
+  userId: string;
+  teamId: string;
+  level: string;
+  durationDays: number;
+  justification: string;
+  /** Filed from the Home (the form's private_metadata says so). */
+  fromHome: boolean;
+}
+
+export async function runRequestFormJob(deps: JobDeps, job: RequestFormJob): Promise<void> {
+  const { userId } = job;
+  const dm = (text: string) => deps.notifier.directMessage(userId, text);
+  try {
+    const result = await deps.requests.submit({
+      userId,
+      teamId: job.teamId,
+      level: job.level,
+      durationDays: job.durationDays,
+      justification: job.justification,
+      breakGlass: false,
+    });
+    const extension = result.extends?.expiresAt ? { currentExpiresAt: result.extends.expiresAt } : undefined;
+    await dm(requestConfirmation(result.request, extension));
+  } catch (err) {
+    await dm(`Your billing access request was not sent: ${userMessage(err, deps.log, { event: 'view.request', userId })}`);
+  }
+  // Filed from the Home: that Home is shown now; from the command: a Home opened earlier is brought up to date.
+  if (job.fromHome) await publishHome(deps, userId);
+  else await refreshHome(deps, userId);
 }

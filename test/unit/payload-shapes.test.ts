@@ -23,9 +23,6 @@ const TEAM = 'T0001';
 const USER = 'U0EMPLOYEE';
 const CHANNEL = 'C0ADMINS';
 
-/** Whatever a service is asked, it refuses. */
-const refuses = new Proxy({}, { get: () => () => Promise.reject(new Error('refused in this test')) });
-
 let server: Server;
 let base = '';
 let app: App;
@@ -59,8 +56,7 @@ beforeAll(async () => {
       setName: () => undefined,
     },
   });
-  // Cast: the services refuse whatever they are asked, so their types are not spelled out.
-  const deps = {
+  const deps: HandlerDeps = {
     config: loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-1111-2222-abcdef',
       SLACK_SIGNING_SECRET: 'signing-secret-value',
@@ -69,16 +65,18 @@ beforeAll(async () => {
       BILLING_GROUPS: 'read-only=BillingReadOnly,full=BillingFull',
     }),
     log: pino({ level: 'silent' }),
-    requests: refuses,
-    decisions: refuses,
-    lifecycle: refuses,
-    summaries: refuses,
-    notifier: new Proxy({}, { get: () => () => Promise.resolve() }),
-    // Post-ack work is not run here: only what happens before and at the ack.
-    work: { tryRun: () => true },
-    commandRate: { perMinute: 0, take: async () => ({ allowed: true }) },
+    notifier: new Proxy({}, { get: () => () => Promise.resolve() }) as HandlerDeps['notifier'],
+    // Post-ack work is not run here: only what happens before and at the ack. What a handler hands
+    // on must reach the work thread as it is: structured cloning throws on anything else.
+    jobs: {
+      submit: (job) => {
+        expect(structuredClone(job)).toEqual(job);
+        return true;
+      },
+    },
+    commandRate: { perMinute: 0, take: async () => ({ allowed: true }) } as unknown as HandlerDeps['commandRate'],
     dryRun: false,
-  } as unknown as HandlerDeps;
+  };
   registerHandlers(app, deps);
 });
 
