@@ -141,7 +141,7 @@ function loadLines(r: unknown): Line[] {
     const setting = JSON.stringify((r as { extras?: { work_queue_variant?: { options?: unknown } } }).extras?.work_queue_variant?.options ?? {});
     const shipped = fmt(at(r, 'extras.work_queue_variant.shipped_options.concurrency') ?? Number.NaN, 0);
     out.push({
-      figure: `post-ack work queue at ${fmt(at(r, `${c}.rate`) ?? Number.NaN, 0)}/s: shipped (${shipped} at a time) / ${setting}`,
+      figure: `post-ack work at ${fmt(at(r, `${c}.rate`) ?? Number.NaN, 0)}/s: shipped (work thread, ${shipped} at a time) / ${setting === '{"thread":false}' ? 'in the answering thread' : setting}`,
       value: `ack p99 commands ${ms(at(r, `${c}.command_p99_ms.shipped`))} / ${ms(at(r, `${c}.command_p99_ms.variant`))}, clicks ${ms(at(r, `${c}.click_p99_ms.shipped`))} / ${ms(at(r, `${c}.click_p99_ms.variant`))}; click → grant p50 ${s(at(r, `${c}.click_to_grant_p50_ms.shipped`))} / ${s(at(r, `${c}.click_to_grant_p50_ms.variant`))}; a click during a flood: ack p99 ${ms(at(r, `${c}.flood_click_p99_ms.shipped`))} / ${ms(at(r, `${c}.flood_click_p99_ms.variant`))}`,
     });
   }

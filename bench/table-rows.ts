@@ -149,11 +149,11 @@ function loadRows({ sustained, saturation, queueVariant }: PhaseResults): Row[] 
     const c = queueVariant.compared;
     const setting = JSON.stringify(queueVariant.options);
     rows.push({
-      figure: `work queue at ${c.rate}/s: shipped / ${setting}`,
+      figure: `post-ack at ${c.rate}/s: shipped / ${setting}`,
       value: `ack p99 command ${ms(c.command_p99_ms.shipped)} / ${ms(c.command_p99_ms.variant)}, click ${ms(c.click_p99_ms.shipped)} / ${ms(c.click_p99_ms.variant)}; click → grant p50 ${fmt(c.click_to_grant_p50_ms.shipped, 0)} / ${fmt(c.click_to_grant_p50_ms.variant, 0)} ms`,
     });
     rows.push({
-      figure: `work queue, saturation: shipped / ${setting}`,
+      figure: `post-ack, saturation: shipped / ${setting}`,
       value: `ack p99 ${ms(c.saturation_p99_ms.shipped)} / ${ms(c.saturation_p99_ms.variant)}; drain ${fmt(c.saturation_drain_ms.shipped / 1000, 1)} / ${fmt(c.saturation_drain_ms.variant / 1000, 1)} s; click in a flood ${ms(c.flood_click_p99_ms.shipped)} / ${ms(c.flood_click_p99_ms.variant)}`,
     });
   }

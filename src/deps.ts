@@ -47,9 +47,11 @@ import { describeTable, ensureTable } from './store/table.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
 /**
- * The post-ack work queue. Acks first: during a burst of clicks, post-ack work starts 5 ms after
- * the last one (at most 250 ms later). Past 1,000 waiting jobs a lane refuses with the busy
- * message. Admin decisions (buttons and the deny modal) have a lane of their own.
+ * The post-ack work queue: 16 jobs at a time, 1,000 waiting per lane (past that the busy
+ * message). Admin decisions (buttons and the deny modal) have a lane of their own. Acks first,
+ * when acks and work share a thread (startBot): during a burst of clicks, post-ack work starts
+ * 5 ms after the last one (at most 250 ms later). The work thread of `npm start` starts jobs at
+ * once and leaves the counting to the thread that answers Slack (src/bot.ts).
  */
 export const WORK_QUEUE_OPTIONS: WorkQueueOptions = {
   concurrency: 16,
