@@ -1,8 +1,9 @@
 /**
  * `npm start`: reads .env and the environment once, asks STS who the bot is in AWS (live mode
- * refuses to start without an identity), starts the bot, says how it runs (a readable block on
- * stderr and the JSON `started` line), and stops it cleanly on SIGTERM/SIGINT (stop taking
- * work, finish what is in flight, close the store).
+ * refuses to start without an identity), starts the bot (this thread answers Slack, a work thread
+ * does the post-ack work: src/bot.ts), says how it runs (a readable block on stderr and the JSON
+ * `started` line), and stops it cleanly on SIGTERM/SIGINT (stop taking work, finish what is in
+ * flight, close the store). If the work thread ends on its own, the process exits 1.
  */
 import './sdk-node-warning.js';
 import 'dotenv/config';
