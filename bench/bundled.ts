@@ -1,9 +1,10 @@
 /**
- * The same bot as one esbuild bundle run by plain `node` (no tsx loader, no TypeScript at start):
+ * The same bot as an esbuild bundle run by plain `node` (no tsx loader, no TypeScript at start):
  * how much of start-up and memory the way it is launched costs. Built into the run's temp
  * folder; dynalite (only for STORE=embedded) stays outside the bundle and resolves from
  * node_modules through NODE_PATH.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { freePort } from '../testkit/moto.js';
@@ -22,22 +23,27 @@ export interface BundledStart {
 
 export async function startBundledBot(stoppers: Stoppers, rig: Rig, logDir: string, table: string): Promise<BundledStart> {
   const esbuild = await import('esbuild');
-  const outfile = join(logDir, 'bundle', 'main.cjs');
+  const outdir = join(logDir, 'bundle');
   const built = performance.now();
+  // As `npm run build` makes it: ESM, the work thread an entry of its own beside main.js.
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, 'src/main.ts')],
+    entryPoints: [join(ROOT, 'src/main.ts'), join(ROOT, 'src/work-thread.ts')],
     bundle: true,
+    splitting: true,
     platform: 'node',
-    format: 'cjs',
+    format: 'esm',
     target: 'node20',
     minify: true,
     external: ['dynalite'],
-    outfile,
+    outdir,
+    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'silent',
   });
+  writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
+  const outfile = join(outdir, 'main.js');
   const buildMs = performance.now() - built;
-  const bytes = result.metafile?.outputs[Object.keys(result.metafile.outputs)[0] ?? '']?.bytes ?? Number.NaN;
+  const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((total, output) => total + output.bytes, 0) || Number.NaN;
   const port = await freePort();
   const child = spawnNode(outfile, {
     ...(placement.underTest ? { cpus: placement.underTest } : {}),

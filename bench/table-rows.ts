@@ -208,7 +208,7 @@ function variantRows({ bundled, embedded }: PhaseResults, settings: Settings): R
   const rows: Row[] = [];
   if (bundled)
     rows.push({
-      figure: 'bot bundled (node main.cjs)',
+      figure: 'bot bundled (node main.js)',
       value: `startup ${fmt(bundled.startup_ms, 0)} ms, RSS ${fmt(bundled.rss_mb_after_start, 0)} MB idle, ${fmt(bundled.peak_rss_mb, 0)} MB peak (help ${settings.bundledSeconds} s)`,
     });
   if (embedded)

@@ -41,7 +41,7 @@ export async function measureBundledBot(ctx: PhaseContext): Promise<BundledResul
   };
   const load = await ctx.meter.measure('bundled_help', (restart) => runLoad(ctx, 'bundled help', spec, restart));
   const result: BundledResult = {
-    how: 'esbuild bundle of src/main.ts (CommonJS, minified), `node main.cjs`, same environment; dynalite left external',
+    how: 'esbuild bundle of src/main.ts and src/work-thread.ts (ESM, split, minified, as npm run build), `node main.js`, same environment; dynalite left external',
     bundle_bytes: b.bundle_bytes,
     build_ms: b.build_ms,
     startup_ms: b.startup_ms,
