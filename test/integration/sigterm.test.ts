@@ -4,7 +4,9 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WORK_THREAD_NICE } from '../../src/post-ack/thread-priority.js';
 import { ACTION } from '../../src/slack/ids.js';
 import { groupsOf } from '../../testkit/iam-fixtures.js';
 import { buildBlockAction, buildCommand } from '../../testkit/slack-payloads.js';
@@ -130,4 +132,40 @@ describe('SIGTERM with a grant in flight', () => {
     expect(mine.map((r) => r.id)).toEqual([request.id]);
     expect(rig.slack.responses('late')).toEqual([]);
   }, 90_000);
+});
+
+/** Each thread of a process and its nice value (Linux: /proc/<pid>/task/<tid>/stat, field 19). */
+function threadNices(pid: number): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The command name may hold spaces: the fields after it start past its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    nices.set(Number(tid), Number(fields[16]));
+  }
+  return nices;
+}
+
+describe.runIf(process.platform === 'linux')('npm start: the thread that answers Slack and the work thread', () => {
+  let rig: ProcessRig;
+  let bot: BotProcess | undefined;
+
+  beforeEach(async () => {
+    rig = await ProcessRig.start(workerAwsEndpoint(), TABLE);
+  });
+
+  afterEach(async () => {
+    await bot?.kill();
+    await BotProcess.killAll();
+    await rig?.stop();
+  });
+
+  it('answers Slack at normal priority and does the post-ack work in a thread at WORK_THREAD_NICE, which answers /healthz', async () => {
+    bot = await BotProcess.start(await rig.botEnv());
+    const pid = bot.pid as number;
+    const nices = threadNices(pid);
+    expect(nices.get(pid)).toBe(0);
+    expect([...nices.values()].filter((nice) => nice === WORK_THREAD_NICE)).toHaveLength(1);
+    expect((await bot.healthz()).status).toBe(200);
+  });
 });
