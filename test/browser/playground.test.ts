@@ -159,12 +159,17 @@ async function janeRequestsWhereSheLands(page: Page): Promise<void> {
   await ephemeral(page, 'is sent to the admins').waitFor();
 }
 
-/** …and Alice approves it in the admin channel, until the IAM stand-in holds Jane in the group. */
+/**
+ * …and Alice approves it in the admin channel, until the IAM stand-in holds Jane in the group and
+ * the grant is recorded ACTIVE (the admin message offers Revoke): the IAM call comes before that write.
+ */
 async function janeGrantedReadOnly(page: Page): Promise<void> {
   await janeRequestsWhereSheLands(page);
   await actAs(page, ALICE);
-  await message(page, 'Billing access request', '@Jane Doe').locator('button.bk-button[data-label="Approve"]').click();
+  const request = message(page, 'Billing access request', '@Jane Doe');
+  await request.locator('button.bk-button[data-label="Approve"]').click();
   await untilMember('BillingReadOnly', 'jane.doe', true);
+  await request.locator('button.bk-button[data-label="Revoke"]').waitFor();
 }
 
 const modal = (page: Page) => page.locator('#modal:not([hidden]) .modal-card');
