@@ -13,7 +13,7 @@ import type { PeriodResult } from './period.js';
 import type { ApproveResult } from './phases/approve.js';
 import type { BaselineResult } from './phases/baseline.js';
 import type { BotFigures } from './phases/bot.js';
-import type { BundledResult } from './phases/bundled.js';
+import type { FromSourceResult } from './phases/source.js';
 import type { EmbeddedResult } from './phases/embedded.js';
 import type { HelpResult } from './phases/help.js';
 import type { LifecycleResult } from './phases/lifecycle.js';
@@ -31,7 +31,7 @@ export interface PhaseResults {
   lifecycle?: LifecycleResult;
   requests?: RequestsResult;
   approve?: ApproveResult;
-  bundled?: BundledResult;
+  fromSource?: FromSourceResult;
   embedded?: EmbeddedResult;
   period?: PeriodResult;
   sustained?: SustainedResult;
@@ -88,8 +88,10 @@ function notes(settings: Settings) {
     cpu_pinning:
       'the process under test (bare Bolt, then the bot) alone on CPU 0; emulators, fake Slack, proxies and load generator on the others (BENCH_PIN=0: off)',
     capacity: 'table only (neither emulator reports index capacity); counts calls the bot sent without ReturnConsumedCapacity too (the proxy added TOTAL)',
-    startup_ms: 'spawn of `node --import tsx src/main.ts` (no tsx CLI wrapper) to the first 200 from GET /healthz',
-    peak_rss_mb: 'VmHWM of the bot process (the node process running src/main.ts), read at the end of the run (the sustained and saturation phases included)',
+    bot_under_test:
+      'every bot process runs the bundle `npm run build` makes (ESM, split, the work thread an entry of its own), as the Docker image runs it: `node <bundle>/main.js` with the bot\'s V8 flags; from source under tsx, as `npm start` runs it, in extras.from_source_bot (BENCH_FROM_SOURCE=1 runs every phase so)',
+    startup_ms: 'spawn of the bot process (`node main.js` of the bundle; no wrapper) to the first 200 from GET /healthz',
+    peak_rss_mb: 'VmHWM of the bot process (both its threads), read at the end of the run (the sustained and saturation phases included)',
     lifecycle: 'request → confirmation → Approve click → requester told the grant is active; verified afterwards in IAM (GetGroup) and the table (ACTIVE)',
   };
 }
@@ -107,7 +109,7 @@ function saturationContract(s: SaturationResult | undefined) {
 }
 
 export function buildResults(run: RunRecord) {
-  const { baseline, help, lifecycle, requests, approve, bundled, embedded, period, sustained, saturation, queueVariant, identityScale, reviewScale } =
+  const { baseline, help, lifecycle, requests, approve, fromSource, embedded, period, sustained, saturation, queueVariant, identityScale, reviewScale } =
     run.phases;
   const nan = Number.NaN;
   const connections = run.settings.connections;
@@ -145,7 +147,7 @@ export function buildResults(run: RunRecord) {
       command_ack_help: help ? { ...help, vs_baseline: baseline ? help.rps / baseline.rps : null } : null,
       approve_burst: approve ?? null,
       lifecycle: lifecycle?.extras ?? null,
-      bundled_bot: bundled ?? null,
+      from_source_bot: fromSource ?? null,
       embedded_store_bot: embedded ?? null,
       sustained: sustained ?? null,
       saturation: saturation ?? null,

@@ -11,9 +11,10 @@ import { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 import { BOT_NODE_FLAGS } from '../src/node-flags.js';
 import { AwsProxy } from '../testkit/aws-proxy.js';
 import { freePort, type MotoHandle, startMoto } from '../testkit/moto.js';
+import { type BotBundle, bundledEntry } from './bundled.js';
 import { DynamoProxy } from './dynamo-proxy.js';
 import { ADMIN_CHANNEL, ADMINS, BILLING_GROUPS, BOT_TOKEN, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, slackUsers, TEAM } from './fixtures.js';
-import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, setNice, spawnNode, waitForHttp200 } from './procs.js';
+import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, ROOT, setNice, spawnNode, waitForHttp200 } from './procs.js';
 
 /** Every IAM action name the SDK knows, so the proxy's counts can be summed whatever the bot calls. */
 const IAM_ACTIONS = Object.keys(iamSdk)
@@ -172,17 +173,25 @@ export async function startBotProcess(
   logDir: string,
   table: string,
   cpuProfileDir: string | undefined,
-  /** Variables over botEnv's (e.g. STORE=embedded), the log file's name, and the script to run instead of src/main.ts (e.g. bench/bot-variant.ts). */
-  variant: { env?: Record<string, string>; logName?: string; script?: string } = {},
+  /**
+   * Variables over botEnv's (e.g. STORE=embedded), the log file's name, the script to run instead
+   * of src/main.ts (e.g. bench/bot-variant.ts), and the bundle to run it from (none: from source under tsx).
+   */
+  variant: { env?: Record<string, string>; logName?: string; script?: string; bundle?: BotBundle | undefined } = {},
 ): Promise<StartedServer & { ownStartupMs: number | undefined }> {
   const port = await freePort();
   const logFile = join(logDir, variant.logName ?? 'bot.log');
-  const child = spawnNode(variant.script ?? 'src/main.ts', {
+  const script = variant.script ?? 'src/main.ts';
+  const { bundle } = variant;
+  const child = spawnNode(bundle ? bundledEntry(bundle, script) : script, {
+    tsx: !bundle,
     ...(placement.underTest ? { cpus: placement.underTest } : {}),
     // The bot asks STS who it is at start (live mode stops without an answer): moto answers, past the counting IAM proxy.
     env: {
       ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
       AWS_ENDPOINT_URL_STS: rig.moto.endpoint,
+      // dynalite (STORE=embedded) is left out of the bundle, as in dist/.
+      ...(bundle ? { NODE_PATH: join(ROOT, 'node_modules') } : {}),
       ...variant.env,
     },
     logFile,

@@ -7,13 +7,15 @@
  * Environment:
  *   BENCH_QUICK=1       small counts, to try the harness (figures not comparable; results.json not written)
  *   BENCH_PHASES=a,b    only these phases: period, baseline, help, lifecycle, requests, approve, sustained, saturation,
- *                       bundled, embedded, identity-scale, review-scale (approve needs requests); results.json is
+ *                       source, embedded, identity-scale, review-scale (approve needs requests); results.json is
  *                       written only when all ran
  *   BENCH_WORK_QUEUE='{"thread":false}'   sustained and saturation also on a second bot that does its post-ack
  *                       work so (JSON over WORK_QUEUE_OPTIONS, plus `thread`; this, the work in the thread that
  *                       answers Slack with the acks-first pause, is the default), for extras.work_queue_variant;
  *                       `off`: on the bot as shipped only
  *   BENCH_CPU_PROF=1    the bot runs with --cpu-prof; the profile's folder is printed (=all: the bare Bolt app too)
+ *   BENCH_FROM_SOURCE=1 every bot process runs from source under tsx, as `npm start` does (readable CPU profiles);
+ *                       by default they run the bundle `npm run build` makes, as the Docker image does
  *   BENCH_KEEP=1        keep the logs (bot, bare Bolt, load specs) in the temp folder
  *   BENCH_BOT_NODE_ARGS='--trace-gc'   extra node arguments for the bot (diagnosis; its log gets V8's lines)
  *   BENCH_PIN=0         no CPU pinning (by default the process under test has CPU 0 to itself; see procs.ts)
@@ -27,7 +29,7 @@ import { type Log, Meter, PhaseClock } from './measure.js';
 import { measureApproveBursts } from './phases/approve.js';
 import { measureBaseline } from './phases/baseline.js';
 import { type BotFigures, startBot, stopBot } from './phases/bot.js';
-import { measureBundledBot } from './phases/bundled.js';
+import { measureFromSource } from './phases/source.js';
 import type { PhaseContext } from './phases/context.js';
 import { measureEmbeddedStore } from './phases/embedded.js';
 import { measureHelp } from './phases/help.js';
@@ -72,7 +74,7 @@ async function runPhases(ctx: PhaseContext, period: PeriodSeeding | undefined): 
   const drained = (phases.requests?.drained ?? true) && (phases.approve?.drained ?? true) && loadDrained(load);
   const botFigures = await stopBot(ctx, bot, drained);
   if (loadSelected && ctx.settings.workQueueVariant) phases.queueVariant = await measureQueueVariant(ctx, load, ctx.settings.workQueueVariant);
-  if (selected.has('bundled')) phases.bundled = await measureBundledBot(ctx);
+  if (selected.has('source')) phases.fromSource = await measureFromSource(ctx);
   if (selected.has('embedded')) phases.embedded = await measureEmbeddedStore(ctx);
   if (selected.has('identity-scale')) phases.identityScale = await measureIdentityAtScale(ctx);
   if (selected.has('review-scale')) phases.reviewScale = await measureReviewAtScale(ctx);

@@ -14,7 +14,7 @@ export const ALL_PHASES = [
   'approve',
   'sustained',
   'saturation',
-  'bundled',
+  'source',
   'embedded',
   'identity-scale',
   'review-scale',
@@ -70,8 +70,13 @@ export interface Settings {
   historyItems: number;
   historyDays: number;
   periodRuns: number;
-  /** The bundled bot's help load (for its memory under load). */
-  bundledSeconds: number;
+  /** The bot from source (`npm start`, under tsx): its help load, for its memory under load. */
+  sourceSeconds: number;
+  /**
+   * BENCH_FROM_SOURCE=1: every bot process runs from source under tsx, as `npm start` does (for
+   * readable CPU profiles); by default they run the bundle `npm run build` makes, as the image does.
+   */
+  fromSource: boolean;
   /** The bot on STORE=embedded: a help load, then lifecycles, for its memory and throughput. */
   embeddedLifecycleMax: number;
   /** How long the bot may take to finish a burst's post-ack work before the run moves on. */
@@ -118,7 +123,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     historyItems: quick ? 10_000 : 100_000,
     historyDays: 700,
     periodRuns: quick ? 3 : 7,
-    bundledSeconds: quick ? 2 : 5,
+    sourceSeconds: quick ? 2 : 5,
+    fromSource: env.BENCH_FROM_SOURCE === '1',
     embeddedLifecycleMax: quick ? 10 : 80,
     drainSeconds: 90,
     lifecycleStepPeople: quick ? 5 : 20,

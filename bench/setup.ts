@@ -10,6 +10,7 @@ import { DynamoRequestStore } from '../src/store/dynamo-store.js';
 import { ensureTable } from '../src/store/table.js';
 import { iamClient } from '../testkit/iam-fixtures.js';
 import { burstRequests } from './bodies.js';
+import { buildBotBundle } from './bundled.js';
 import { ADMIN_CHANNEL, createIamFixtures, employees, LEVELS } from './fixtures.js';
 import { NO_IDLE_WORK, type PhaseContext } from './phases/context.js';
 import { PeriodSeeding } from './phases/period.js';
@@ -48,6 +49,11 @@ export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; per
   clock.done(period ? 'IAM users (period tables seeding beside)' : 'IAM users');
 
   const requests = await openBotTable(basics.stoppers, rig, BOT_TABLE);
+  const bundle = settings.fromSource ? undefined : await buildBotBundle(basics.logDir);
+  if (bundle) {
+    log(`  bundle: ${fmt(bundle.bytes / 1e6, 1)} MB built in ${fmt(bundle.build_ms, 0)} ms, as npm run build makes it; every bot process runs it`);
+    clock.done('bot bundle');
+  }
   const ctx: PhaseContext = {
     ...basics,
     rig,
@@ -56,6 +62,7 @@ export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; per
     burstRequests: burstRequests(people.burst, rig.slack),
     observers: { iam, requests },
     seeding,
+    bundle,
   };
   return { ctx, period };
 }

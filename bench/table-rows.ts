@@ -204,12 +204,12 @@ function botRows({ baseline }: PhaseResults, bot: BotFigures): Row[] {
   return rows;
 }
 
-function variantRows({ bundled, embedded }: PhaseResults, settings: Settings): Row[] {
+function variantRows({ fromSource, embedded }: PhaseResults, settings: Settings): Row[] {
   const rows: Row[] = [];
-  if (bundled)
+  if (fromSource)
     rows.push({
-      figure: 'bot bundled (node main.js)',
-      value: `startup ${fmt(bundled.startup_ms, 0)} ms, RSS ${fmt(bundled.rss_mb_after_start, 0)} MB idle, ${fmt(bundled.peak_rss_mb, 0)} MB peak (help ${settings.bundledSeconds} s)`,
+      figure: 'bot from source (npm start, under tsx)',
+      value: `startup ${fmt(fromSource.startup_ms, 0)} ms, RSS ${fmt(fromSource.rss_mb_after_start, 0)} MB idle, ${fmt(fromSource.peak_rss_mb, 0)} MB peak (help ${settings.sourceSeconds} s)`,
     });
   if (embedded)
     rows.push({

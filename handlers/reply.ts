@@ -8,6 +8,11 @@ import { markDryRun, plain } from '../src/slack/messages.js';
 export const BUSY_PREFIX = 'The bot is busy right now';
 export const BUSY_MESSAGE = `${BUSY_PREFIX} and did not take this; please try again in a minute.`;
 
+/** What a person over the limit is told at ack time. */
+export function commandRateMessage(perMinute: number, retryInSeconds: number): string {
+  return `You have sent more than ${perMinute} commands in the last minute, so this one was not taken and nothing was stored. Please try again in ${retryInSeconds} s.`;
+}
+
 /** A click refused as busy names its request: an admin with several requests open knows which to click again. */
 export function busyClickMessage(requestId: string): string {
   return `${BUSY_PREFIX} and did not take your click on request \`${requestId}\`; please click again in a minute.`;

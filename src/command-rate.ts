@@ -26,8 +26,3 @@ export class CommandRateLimit {
     }
   }
 }
-
-/** What a person over the limit is told at ack time. */
-export function commandRateMessage(perMinute: number, retryInSeconds: number): string {
-  return `You have sent more than ${perMinute} commands in the last minute, so this one was not taken and nothing was stored. Please try again in ${retryInSeconds} s.`;
-}

@@ -18,6 +18,7 @@ import { type AwsOptions, openDynamo, openIam } from './aws-clients.js';
 import type { Config } from './config.js';
 import { MissingTableError } from './errors.js';
 import type { Logger } from './log.js';
+import { WORK_QUEUE_OPTIONS } from './post-ack/queue-options.js';
 import { AdminPolicy } from './services/admins.js';
 import { Announcer } from './services/announcer.js';
 import { DecisionService } from './services/decision-service.js';
@@ -45,21 +46,6 @@ import { respondViaUrl } from './slack-web/respond.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
 import { describeTable, ensureTable } from './store/table.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
-
-/**
- * The post-ack work queue: 16 jobs at a time, 1,000 waiting per lane (past that the busy
- * message). Admin decisions (buttons and the deny modal) have a lane of their own. Acks first,
- * when acks and work share a thread (startBot): during a burst of clicks, post-ack work starts
- * 5 ms after the last one (at most 250 ms later). The work thread of `npm start` starts jobs at
- * once and leaves the counting to the thread that answers Slack (src/bot.ts).
- */
-export const WORK_QUEUE_OPTIONS: WorkQueueOptions = {
-  concurrency: 16,
-  maxWaiting: 1000,
-  quietMs: 5,
-  maxDeferMs: 250,
-  isAdminJob: (label) => label.startsWith('action.') || label === 'view.deny',
-};
 
 export interface BuiltDeps extends JobDeps {
   /** The bounded queue the post-ack jobs run on. */

@@ -1,4 +1,4 @@
-import { type Logger as BoltLogger, LogLevel } from '@slack/bolt';
+import { type Logger as BoltLogger, LogLevel } from '@slack/web-api';
 import { type Logger, pino } from 'pino';
 
 /** Keys whose values never reach a log line, wherever they appear (any depth). */

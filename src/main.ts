@@ -7,6 +7,7 @@
  */
 import './sdk-node-warning.js';
 import 'dotenv/config';
+import type { StartOptions } from './answering.js';
 import { type CallerIdentity, lookupCallerIdentity } from './aws/caller-identity.js';
 import { openSts } from './aws-clients.js';
 import type { StartedBot } from './bot.js';
@@ -42,6 +43,12 @@ function askCallerIdentity(config: Config): Promise<CallerIdentity> {
   return lookupCallerIdentity(sts).finally(() => sts.destroy());
 }
 
+/** The one-thread bot (only the benchmark's comparison runs it from here): loaded only then, with the store and the AWS SDK. */
+async function startInOneThread(options: StartOptions): Promise<StartedBot> {
+  const { startBot, startedInOneThread } = await import('./bot-one-thread.js');
+  return startedInOneThread(await startBot(options));
+}
+
 /** The work thread ended on its own: without it nothing is granted or ended, so the process stops (and is restarted). */
 function workThreadEnded(reason: string): never {
   return fail(`billing-access bot stopped: ${reason}`);
@@ -52,7 +59,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const asked = askCallerIdentity(config);
   // The bot's modules load while STS answers.
-  const { POST_ACK_WORK, startBot, startedInOneThread, startThreadedBot } = await import('./bot.js');
+  const { POST_ACK_WORK, startThreadedBot } = await import('./bot.js');
   const startedAt = performance.now();
   // Live mode changes IAM: without an identity AWS accepts it stops here, before Slack and the store.
   if (config.iamMode === 'live') {
@@ -62,7 +69,7 @@ async function main(): Promise<void> {
   let bot: StartedBot;
   try {
     const options = { config, log, aws: config.aws };
-    bot = POST_ACK_WORK.thread ? await startThreadedBot(options, workThreadEnded) : startedInOneThread(await startBot(options));
+    bot = POST_ACK_WORK.thread ? await startThreadedBot(options, workThreadEnded) : await startInOneThread(options);
   } catch (err) {
     if (err instanceof MissingTableError) fail(err.message);
     if ((err as { code?: string }).code === 'slack_webapi_request_error') {

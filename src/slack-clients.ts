@@ -1,5 +1,4 @@
-import { LogLevel } from '@slack/bolt';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Config } from './config.js';
 import { boltLogger, type Logger } from './log.js';
 

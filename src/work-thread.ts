@@ -7,10 +7,11 @@
 import './sdk-node-warning.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { jobLabel, runJob } from '../handlers/jobs.js';
-import { type BuiltDeps, buildDeps, WORK_QUEUE_OPTIONS } from './deps.js';
+import { type BuiltDeps, buildDeps } from './deps.js';
 import { healthOf } from './health.js';
 import { createLogger } from './log.js';
 import type { FromWorkThread, ToWorkThread, WorkThreadData } from './post-ack/messages.js';
+import { WORK_QUEUE_OPTIONS } from './post-ack/queue-options.js';
 import { lowerThisThreadPriority } from './post-ack/thread-priority.js';
 import { startSchedules } from './schedules.js';
 import { slackClients } from './slack-clients.js';

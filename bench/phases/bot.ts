@@ -52,7 +52,7 @@ export async function startBot(ctx: PhaseContext, variant?: BotVariant): Promise
     ctx.logDir,
     variant?.table ?? BOT_TABLE,
     variant ? undefined : ctx.cpuProfiles.bot,
-    variant ? { script: variant.script, logName: variant.logName, ...(variant.env ? { env: variant.env } : {}) } : {},
+    variant ? { script: variant.script, logName: variant.logName, ...(variant.env ? { env: variant.env } : {}), bundle: ctx.bundle } : { bundle: ctx.bundle },
   );
   const name = variant ? `bot (${variant.name})` : 'bot';
   ctx.log(`  ${name}: /healthz 200 after ${fmt(server.startupMs, 0)} ms (its own startupMs: ${server.ownStartupMs ?? 'n/a'}); pid ${server.process.pid}`);

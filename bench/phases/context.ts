@@ -7,6 +7,7 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import type { BurstRequest } from '../bodies.js';
+import type { BotBundle } from '../bundled.js';
 import type { Employee } from '../fixtures.js';
 import type { Log, Meter, PhaseClock } from '../measure.js';
 import type { Rig, Stoppers } from '../rig.js';
@@ -44,4 +45,6 @@ export interface PhaseContext {
   /** The period tables' seeding (none when the period phase does not run). */
   seeding: IdleWork;
   cpuProfiles: { bot?: string; bare?: string };
+  /** What the bot processes run: the bundle built for this run, or nothing (from source: BENCH_FROM_SOURCE=1). */
+  bundle: BotBundle | undefined;
 }

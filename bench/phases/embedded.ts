@@ -32,12 +32,13 @@ export async function measureEmbeddedStore(ctx: PhaseContext): Promise<EmbeddedR
   const e = await startBotProcess(ctx.stoppers, ctx.rig, ctx.logDir, BOT_TABLE, undefined, {
     env: { STORE: 'embedded', DATA_DIR: join(ctx.logDir, 'embedded-data') },
     logName: 'bot-embedded.log',
+    bundle: ctx.bundle,
   });
   const sampler = new ProcessSampler(e.process.pid);
   sampler.start();
   sampler.setPhase('help');
   const bodies = helpBodies(ctx.people.burst, ctx.rig.slack, 2_000);
-  const spec = { url: e.url, connections: settings.connections, durationSec: settings.bundledSeconds, bodies, warmup: { durationSec: 1, bodies } };
+  const spec = { url: e.url, connections: settings.connections, durationSec: settings.sourceSeconds, bodies, warmup: { durationSec: 1, bodies } };
   const help = await ctx.meter.measure('embedded_help', (restart) => runLoad(ctx, 'embedded help', spec, restart));
   sampler.setPhase('lifecycle');
   const run = await ctx.meter.measure('embedded_lifecycle', () =>

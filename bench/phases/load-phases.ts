@@ -7,7 +7,7 @@
  * shipped bot's: ack p99 and click → grant at the budget's rate, and the saturation figures.
  */
 
-import { WORK_QUEUE_OPTIONS } from '../../src/deps.js';
+import { WORK_QUEUE_OPTIONS } from '../../src/post-ack/queue-options.js';
 import { BUDGET } from '../settings.js';
 import { openBotTable } from '../setup.js';
 import { type BotFigures, startBot, stopBot } from './bot.js';

@@ -1,5 +1,4 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { commandRateMessage } from '../../src/command-rate.js';
 import { type Command, parseCommand } from '../../src/domain/command.js';
 import { ValidationError } from '../../src/errors.js';
 import { escapeMrkdwn, renderText } from '../../src/slack/escape.js';
@@ -8,7 +7,7 @@ import { requestConfirmation, statusReply } from '../../src/slack/messages.js';
 import { requestModal } from '../../src/slack/views.js';
 import type { HandlerDeps, JobDeps } from '../deps.js';
 import { refreshHome } from '../home.js';
-import { BUSY_MESSAGE, ephemeral, userMessage } from '../reply.js';
+import { BUSY_MESSAGE, commandRateMessage, ephemeral, userMessage } from '../reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 

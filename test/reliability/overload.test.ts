@@ -9,8 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BUSY_MESSAGE, BUSY_PREFIX } from '../../handlers/reply.js';
-import { WORK_QUEUE_OPTIONS } from '../../src/deps.js';
 import type { AccessRequest } from '../../src/domain/request.js';
+import { WORK_QUEUE_OPTIONS } from '../../src/post-ack/queue-options.js';
 import { WorkQueue } from '../../src/work-queue.js';
 import { createUser, groupsOf } from '../../testkit/iam-fixtures.js';
 import type { FakeUser } from '../support/fake-slack.js';

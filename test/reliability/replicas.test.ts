@@ -11,7 +11,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningBot } from '../../src/bot.js';
+import type { RunningBot } from '../../src/bot-one-thread.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';

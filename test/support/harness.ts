@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
-import { type RunningBot, startBot } from '../../src/bot.js';
+import { type RunningBot, startBot } from '../../src/bot-one-thread.js';
 import { loadConfig } from '../../src/config.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';

@@ -6,7 +6,7 @@
 
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { type RunningBot, startBot } from '../../src/bot.js';
+import { type RunningBot, startBot } from '../../src/bot-one-thread.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/ids.js';

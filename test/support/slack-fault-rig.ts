@@ -13,7 +13,7 @@ import { RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Fault } from '../../playground/slack-standin.js';
-import { type RunningBot, startBot } from '../../src/bot.js';
+import { type RunningBot, startBot } from '../../src/bot-one-thread.js';
 import type { Config } from '../../src/config.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { createLogger } from '../../src/log.js';
