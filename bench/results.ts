@@ -13,13 +13,13 @@ import type { PeriodResult } from './period.js';
 import type { ApproveResult } from './phases/approve.js';
 import type { BaselineResult } from './phases/baseline.js';
 import type { BotFigures } from './phases/bot.js';
-import type { FromSourceResult } from './phases/source.js';
 import type { EmbeddedResult } from './phases/embedded.js';
 import type { HelpResult } from './phases/help.js';
 import type { LifecycleResult } from './phases/lifecycle.js';
 import type { WorkQueueVariantResult } from './phases/load-phases.js';
 import type { RequestsResult } from './phases/requests.js';
 import type { SaturationResult } from './phases/saturation.js';
+import type { FromSourceResult } from './phases/source.js';
 import type { SustainedResult } from './phases/sustained.js';
 import { placement, ROOT } from './procs.js';
 import type { Settings } from './settings.js';
@@ -89,7 +89,7 @@ function notes(settings: Settings) {
       'the process under test (bare Bolt, then the bot) alone on CPU 0; emulators, fake Slack, proxies and load generator on the others (BENCH_PIN=0: off)',
     capacity: 'table only (neither emulator reports index capacity); counts calls the bot sent without ReturnConsumedCapacity too (the proxy added TOTAL)',
     bot_under_test:
-      'every bot process runs the bundle `npm run build` makes (ESM, split, the work thread an entry of its own), as the Docker image runs it: `node <bundle>/main.js` with the bot\'s V8 flags; from source under tsx, as `npm start` runs it, in extras.from_source_bot (BENCH_FROM_SOURCE=1 runs every phase so)',
+      "every bot process runs the bundle `npm run build` makes (ESM, split, the work thread an entry of its own), as the Docker image runs it: `node <bundle>/main.js` with the bot's V8 flags; from source under tsx, as `npm start` runs it, in extras.from_source_bot (BENCH_FROM_SOURCE=1 runs every phase so)",
     startup_ms: 'spawn of the bot process (`node main.js` of the bundle; no wrapper) to the first 200 from GET /healthz',
     peak_rss_mb: 'VmHWM of the bot process (both its threads), read at the end of the run (the sustained and saturation phases included)',
     lifecycle: 'request → confirmation → Approve click → requester told the grant is active; verified afterwards in IAM (GetGroup) and the table (ACTIVE)',

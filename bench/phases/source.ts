@@ -40,7 +40,7 @@ export async function measureFromSource(ctx: PhaseContext): Promise<FromSourceRe
   };
   const load = await ctx.meter.measure('source_help', (restart) => runLoad(ctx, 'from source help', spec, restart));
   const result: FromSourceResult = {
-    how: '`node --import tsx src/main.ts` with the bot\'s V8 flags, as `npm start` runs it; same environment',
+    how: "`node --import tsx src/main.ts` with the bot's V8 flags, as `npm start` runs it; same environment",
     startup_ms: bot.startupMs,
     rss_mb_after_start: bot.rssAfterStartMb,
     help_rps: load.rps,

@@ -138,7 +138,17 @@ const SDK_IMPORT_EXCEPTIONS: Record<string, (imp: Import) => boolean> = {
 };
 
 /** Where clients, the Slack client and schedules are built: the bot's composition root (with its client and schedule makers, the side that answers Slack, and the two ways to start it), its work thread, and each CLI's own. */
-const COMPOSITION_ROOTS = ['src/deps.ts', 'src/aws-clients.ts', 'src/slack-clients.ts', 'src/schedules.ts', 'src/answering.ts', 'src/bot.ts', 'src/bot-one-thread.ts', 'src/work-thread.ts', 'src/cli/'];
+const COMPOSITION_ROOTS = [
+  'src/deps.ts',
+  'src/aws-clients.ts',
+  'src/slack-clients.ts',
+  'src/schedules.ts',
+  'src/answering.ts',
+  'src/bot.ts',
+  'src/bot-one-thread.ts',
+  'src/work-thread.ts',
+  'src/cli/',
+];
 
 /** `import(name)` kept computed on purpose: optional packages that the esbuild bundle must not pull in. */
 const COMPUTED_IMPORT_EXCEPTIONS = ['src/store/embedded-probe.ts'];
