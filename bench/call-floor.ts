@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WebClient } from '@slack/web-api';
-import { AWS_HTTP_TIMEOUTS, withoutSdkLogging } from '../src/aws-clients.js';
+import { AWS_HTTP_TIMEOUTS, withoutSdkLogging } from '../src/aws-client-options.js';
 
 export interface CallFloor {
   /** CPU ms of the calling process per call: the median of the rounds. */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { App, type CustomRoute, HTTPReceiver } from '@slack/bolt';
 import type { HandlerDeps, JobQueue } from '../handlers/deps.js';
 import { registerHandlers } from '../handlers/index.js';
-import type { AwsOptions } from './aws-clients.js';
+import type { AwsOptions } from './aws-client-options.js';
 import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
 import type { HealthAnswer } from './health.js';

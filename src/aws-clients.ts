@@ -1,35 +1,13 @@
 /**
- * The bot's AWS SDK clients, each with the bot's time limits and retries, and nothing else: the
- * entry points build them here (main.ts its STS client before the rest of the bot loads, the
- * CLIs theirs), and src/deps.ts the bot's own.
+ * The bot's IAM and DynamoDB clients, each with the bot's time limits and retries, and nothing
+ * else: src/deps.ts (in the work thread) builds the bot's here, the CLIs theirs. The STS client
+ * is src/sts-client.ts, so that main.ts can ask who the bot is without loading these.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { STSClient } from '@aws-sdk/client-sts';
+import { AWS_HTTP_TIMEOUTS, type AwsOptions, withoutSdkLogging } from './aws-client-options.js';
 import type { Config } from './config.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './store/embedded.js';
-
-export interface AwsOptions {
-  /** undefined: let the SDK resolve it (AWS_REGION, profile); otherwise this region. */
-  region: string | undefined;
-}
-
-/**
- * Time limits on every AWS call of the bot (the SDK sets none: a call whose answer never comes
- * would hold an approval or a sweep for good). IAM and DynamoDB answer in well under a second;
- * a call past these ends in a TimeoutError, which standard-mode retries treat as transient, so
- * it is made again (group membership is idempotent; the store's writes are conditional).
- */
-export const AWS_HTTP_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } as const;
-
-/**
- * The bot logs AWS failures itself and gives the SDK no logger; the SDK's logger middleware would
- * still copy every call's input and output through its sensitive-data filter, for nothing.
- */
-export function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
-  client.middlewareStack.remove('loggerMiddleware');
-  return client;
-}
 
 export function openIam(aws: AwsOptions): IAMClient {
   // Standard-mode retries with backoff and jitter absorb IAM throttling, resets and timeouts before an error reaches a request.
@@ -54,9 +32,4 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
   return {
     client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })),
   };
-}
-
-/** STS: who the bot is (the start-up summary; live mode refuses to start without an answer) and doctor's "who am I" before it simulates the bot's own permissions. */
-export function openSts(aws: { region: string | undefined }): STSClient {
-  return new STSClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 3, requestHandler: AWS_HTTP_TIMEOUTS });
 }

@@ -9,12 +9,12 @@ import './sdk-node-warning.js';
 import 'dotenv/config';
 import type { StartOptions } from './answering.js';
 import { type CallerIdentity, lookupCallerIdentity } from './aws/caller-identity.js';
-import { openSts } from './aws-clients.js';
 import type { StartedBot } from './bot.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, MissingTableError } from './errors.js';
 import { createLogger } from './log.js';
 import { liveModeRefusal, renderStartupSummary, type StartupFacts, startupLogFields } from './startup-summary.js';
+import { openSts } from './sts-client.js';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { AwsDoctorProbe } from '../aws/doctor-probe.js';
-import { openDynamo, openIam, openSts } from '../aws-clients.js';
+import { openDynamo, openIam } from '../aws-clients.js';
 import { type Config, loadConfig, wantsColor } from '../config.js';
 import { iamGateway } from '../deps.js';
 import {
@@ -39,6 +39,7 @@ import { boltLogger, createLogger } from '../log.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { EmbeddedStoreInUseError } from '../store/embedded.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
+import { openSts } from '../sts-client.js';
 
 const USAGE = 'usage: npm run doctor [-- --json] [--manifest <file>]\n';
 /** The project's manifest.yml; `--manifest <file>` names another (the one the Slack app was made from). */

@@ -1,5 +1,5 @@
 import type { PostAckJob } from '../../handlers/jobs.js';
-import type { AwsOptions } from '../aws-clients.js';
+import type { AwsOptions } from '../aws-client-options.js';
 import type { Config } from '../config.js';
 import type { HealthAnswer } from '../health.js';
 import type { WorkQueueOptions } from '../work-queue.js';

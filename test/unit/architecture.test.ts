@@ -135,12 +135,14 @@ const IAM_SDK = ['@aws-sdk/client-iam', '@aws-sdk/client-sts'];
 const SDK_IMPORT_EXCEPTIONS: Record<string, (imp: Import) => boolean> = {
   'src/deps.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
   'src/aws-clients.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
+  'src/sts-client.ts': (imp) => imp.names.every((name) => name.endsWith('Client')),
 };
 
 /** Where clients, the Slack client and schedules are built: the bot's composition root (with its client and schedule makers, the side that answers Slack, and the two ways to start it), its work thread, and each CLI's own. */
 const COMPOSITION_ROOTS = [
   'src/deps.ts',
   'src/aws-clients.ts',
+  'src/sts-client.ts',
   'src/slack-clients.ts',
   'src/schedules.ts',
   'src/answering.ts',

@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { openIam, withoutSdkLogging } from '../../src/aws-clients.js';
+import { withoutSdkLogging } from '../../src/aws-client-options.js';
+import { openIam } from '../../src/aws-clients.js';
 
 const loggerSteps = (client: { middlewareStack: { identify(): string[] } }) =>
   client.middlewareStack.identify().filter((m) => m.startsWith('loggerMiddleware'));
