@@ -23,7 +23,7 @@ describe('the bot’s node flags', () => {
   });
 
   it('the playground, the benchmark and the crash and SIGTERM tests launch the bot with them', () => {
-    for (const file of ['playground/main.ts', 'bench/rig.ts', 'bench/bundled.ts', 'test/support/bot-process.ts']) {
+    for (const file of ['playground/main.ts', 'bench/rig.ts', 'test/support/bot-process.ts']) {
       expect(readFileSync(join(ROOT, file), 'utf8'), file).toMatch(/\.\.\.BOT_NODE_FLAGS/);
     }
   });
