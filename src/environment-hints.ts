@@ -4,7 +4,7 @@
  * `npm run audit` and `npm run doctor` all say it in these words, so one cause reads the same
  * whichever command met it. Pure: the caller passes what it caught and where it was looking.
  */
-import { EmbeddedStoreInUseError } from './store/embedded.js';
+import { EmbeddedStoreInUseError } from './errors.js';
 
 /** A cause the operator can fix, and how. */
 export interface EnvironmentHint {

@@ -160,3 +160,8 @@ function listNames(names: string[]): string {
 export class MissingTableError extends Error {
   override name = 'MissingTableError';
 }
+
+/** STORE=embedded and another process holds the LevelDB files in DATA_DIR (the embedded store serves one process). */
+export class EmbeddedStoreInUseError extends Error {
+  override name = 'EmbeddedStoreInUseError';
+}

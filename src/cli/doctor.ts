@@ -34,10 +34,9 @@ import {
 import { formatJson, formatText } from '../doctor/report.js';
 import { checkStrandedGrants } from '../doctor/stranded.js';
 import { heldStoreHint } from '../environment-hints.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EmbeddedStoreInUseError } from '../errors.js';
 import { boltLogger, createLogger } from '../log.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
-import { EmbeddedStoreInUseError } from '../store/embedded.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
 import { openSts } from '../sts-client.js';
 

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { EmbeddedStoreInUseError } from '../errors.js';
 import { probeEmbeddedStore } from './embedded-probe.js';
 
 export interface EmbeddedDynamo {
@@ -12,10 +13,6 @@ export interface EmbeddedDynamo {
  * inside this process, on loopback only. One process at a time: replicas need STORE=dynamodb.
  * `dataDir: null` keeps everything in memory (tests, benchmarks).
  */
-export class EmbeddedStoreInUseError extends Error {
-  override name = 'EmbeddedStoreInUseError';
-}
-
 export async function startEmbeddedDynamo(dataDir: string | null): Promise<EmbeddedDynamo> {
   if (dataDir) {
     // dynalite opens LevelDB lazily and would fail on the first request; look first and say why.

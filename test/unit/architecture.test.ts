@@ -2,7 +2,8 @@
  * The layout's arrows (README "Development", Layout), read from the import specifiers of every
  * .ts file under src/, handlers/, playground/ and bench/ with the TypeScript parser. testkit/ and
  * test/ are rigs and out of scope. Each rule carries a small sample source that breaks it, so a
- * rule cannot pass only because the walker found nothing.
+ * rule cannot pass only because the walker found nothing. The last block walks the static imports
+ * from each thread's entry point, so what a thread loads is checked as a whole, not file by file.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
@@ -23,6 +24,8 @@ interface Import {
   names: string[];
   /** `import(expr)` whose module is not a string literal. */
   computed: boolean;
+  /** `import('…')` at run time: loaded when called, not with the importing module. */
+  dynamic: boolean;
 }
 
 interface ParsedFile {
@@ -43,7 +46,7 @@ function resolveTarget(file: string, specifier: string): string {
 }
 
 function importOf(file: string, specifier: string, typeOnly: boolean, names: string[]): Import {
-  return { specifier, target: resolveTarget(file, specifier), typeOnly, names, computed: false };
+  return { specifier, target: resolveTarget(file, specifier), typeOnly, names, computed: false, dynamic: false };
 }
 
 function boundNames(clause: ts.ImportClause | undefined): string[] {
@@ -82,8 +85,8 @@ function parseFile(path: string, text: string): ParsedFile {
       imports.push(importOf(path, node.moduleSpecifier.text, node.isTypeOnly, exportedNames(node)));
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const arg = node.arguments[0];
-      if (arg && ts.isStringLiteralLike(arg)) imports.push(importOf(path, arg.text, false, ['*']));
-      else imports.push({ specifier: `import(${arg?.getText(ast) ?? ''})`, target: '', typeOnly: false, names: ['*'], computed: true });
+      if (arg && ts.isStringLiteralLike(arg)) imports.push({ ...importOf(path, arg.text, false, ['*']), dynamic: true });
+      else imports.push({ specifier: `import(${arg?.getText(ast) ?? ''})`, target: '', typeOnly: false, names: ['*'], computed: true, dynamic: true });
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       imports.push(importOf(path, node.argument.literal.text, true, []));
     }
@@ -352,4 +355,93 @@ describe('architecture: the README layout list', () => {
     const missing = [...folders, ...srcEntries].filter((name) => !layout.includes(`\`${name}\``));
     expect(missing, `README.md's Layout list does not name: ${missing.join(', ')}`).toEqual([]);
   });
+});
+
+/**
+ * What a module loads with it: every file and package reached through static value imports
+ * (type-only imports and `import('…')` left out), each with the chain of files that leads there.
+ */
+function staticClosure(files: ParsedFile[], entry: string): Map<string, string[]> {
+  const byPath = new Map(files.map((file) => [file.path, file]));
+  const reached = new Map<string, string[]>([[entry, [entry]]]);
+  const queue = [entry];
+  for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+    const chain = reached.get(path) ?? [];
+    for (const imp of byPath.get(path)?.imports ?? []) {
+      if (imp.typeOnly || imp.dynamic || reached.has(imp.target)) continue;
+      reached.set(imp.target, [...chain, imp.target]);
+      if (byPath.has(imp.target)) queue.push(imp.target);
+    }
+  }
+  return reached;
+}
+
+interface ClosureRule {
+  name: string;
+  entries: string[];
+  forbids: (target: string) => boolean;
+  sample: Record<string, string>;
+  /** The entry and the chain to each forbidden module the sample reaches. */
+  caught: string[];
+}
+
+/** What the thread that answers Slack must not load: the store, the bot's IAM and DynamoDB clients and the deps that build them. */
+const ANSWERING_NEVER = (target: string) =>
+  target === 'src/deps.ts' || under(target, 'src/store/') || isPackage(target, '@aws-sdk/client-iam', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb');
+
+const CLOSURE_RULES: ClosureRule[] = [
+  {
+    name: 'the thread that answers Slack (npm start, the threaded bot) loads neither the store, nor the IAM and DynamoDB clients, nor src/deps.ts',
+    entries: ['src/main.ts', 'src/bot.ts'],
+    forbids: ANSWERING_NEVER,
+    sample: {
+      'src/main.ts':
+        "import type { Built } from './deps.js';\nimport { startAnswering } from './answering.js';\nconst later = () => import('./bot-one-thread.js');",
+      'src/answering.ts': "import { registerHandlers } from '../handlers/index.js';\nimport { Client } from '@aws-sdk/client-sts';",
+      'handlers/index.ts': "import { DynamoStore } from '../src/store/dynamo-store.js';",
+      'src/bot-one-thread.ts': "import { buildDeps } from './deps.js';",
+      'src/bot.ts': "export { IAMClient } from '@aws-sdk/client-iam';",
+    },
+    caught: ['src/main.ts: src/main.ts → src/answering.ts → handlers/index.ts → src/store/dynamo-store.ts', 'src/bot.ts: src/bot.ts → @aws-sdk/client-iam'],
+  },
+  {
+    name: 'the work thread does not load Bolt',
+    entries: ['src/work-thread.ts'],
+    forbids: (target) => isPackage(target, '@slack/bolt'),
+    sample: {
+      'src/work-thread.ts': "import { slackClients } from './slack-clients.js';\nimport type { App } from '@slack/bolt';",
+      'src/slack-clients.ts': "import { LogLevel } from '@slack/bolt';",
+    },
+    caught: ['src/work-thread.ts: src/work-thread.ts → src/slack-clients.ts → @slack/bolt'],
+  },
+];
+
+function closureOffences(rule: ClosureRule, files: ParsedFile[]): string[] {
+  return rule.entries.flatMap((entry) =>
+    [...staticClosure(files, entry)].filter(([target]) => rule.forbids(target)).map(([, chain]) => `${entry}: ${chain.join(' → ')}`),
+  );
+}
+
+describe('architecture: what each thread loads', () => {
+  const tree = scanTree();
+
+  it('the walk follows the real entry points into handlers and packages', () => {
+    const answering = staticClosure(tree, 'src/main.ts');
+    expect(answering.has('@slack/bolt')).toBe(false);
+    expect(staticClosure(tree, 'src/bot.ts').has('@slack/bolt')).toBe(true);
+    expect(staticClosure(tree, 'src/bot.ts').has('handlers/index.ts')).toBe(true);
+    expect(staticClosure(tree, 'src/work-thread.ts').has('@aws-sdk/client-iam')).toBe(true);
+  });
+
+  for (const rule of CLOSURE_RULES) {
+    it(rule.name, () => {
+      const found = closureOffences(rule, tree);
+      expect(found, `${rule.name}; entry: chain of static imports:\n${found.join('\n')}`).toEqual([]);
+    });
+
+    it(`${rule.name}: catches its sample`, () => {
+      const sample = Object.entries(rule.sample).map(([path, text]) => parseFile(path, text));
+      expect(closureOffences(rule, sample)).toEqual(rule.caught);
+    });
+  }
 });

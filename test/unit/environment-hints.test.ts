@@ -12,8 +12,7 @@ import { AwsDoctorProbe } from '../../src/aws/doctor-probe.js';
 import { AwsIamGateway } from '../../src/aws/iam.js';
 import { checkGroup, checkPermissions, checkTable } from '../../src/doctor/checks.js';
 import { formatHint, heldStoreHint, hintForError, noCredentialsHint, unreachableEndpointHint } from '../../src/environment-hints.js';
-import { IamUnavailableError } from '../../src/errors.js';
-import { EmbeddedStoreInUseError } from '../../src/store/embedded.js';
+import { EmbeddedStoreInUseError, IamUnavailableError } from '../../src/errors.js';
 import { freePort } from '../../testkit/moto.js';
 
 const named = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name, ...extra });
