@@ -23,6 +23,21 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1): about one connection, never passed on by a proxy. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/**
+ * The upstream's answer headers as the proxy passes them on: without the hop-by-hop ones (moto
+ * answers every call with `Connection: close`; passed on, it would make the bot open a connection
+ * per call, which AWS does not), and with the length of the body as buffered.
+ */
+function endToEndHeaders(headers: IncomingHttpHeaders, length: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  out['content-length'] = String(length);
+  return out;
+}
+
 /**
  * Sends `body` on to `upstream` as `req` came (with `headers`), answers `res` with the upstream's
  * answer (502 if it could not be reached), and hands that answer to `seen`, if given.
@@ -41,7 +56,7 @@ export function forward(
     upstreamRes.on('end', () => {
       const raw = Buffer.concat(parts);
       const status = upstreamRes.statusCode ?? 502;
-      res.writeHead(status, upstreamRes.headers);
+      res.writeHead(status, endToEndHeaders(upstreamRes.headers, raw.length));
       res.end(raw);
       seen?.(status, upstreamRes.headers, raw);
     });
