@@ -123,48 +123,55 @@ export class AwsIamGateway implements IamGateway {
     if (!this.allowedGroups.has(groupName)) throw new GroupNotAllowedError(groupName);
   }
 
+  /**
+   * The request's read of an IAM user: console password, MFA devices and groups, all at once. No
+   * GetUser first: ListMFADevices and ListGroupsForUser answer NoSuchEntity for a user that does
+   * not exist, so either says the user is gone (undefined); when neither answers, whether the user
+   * exists is unknown (IamUnavailableError). A read that failed on a user that exists is a
+   * `notChecked` entry, its field null.
+   */
   async getUser(userName: string): Promise<IamUserInfo | undefined> {
-    try {
-      await this.iam.send(new GetUserCommand({ UserName: userName }));
-    } catch (err) {
-      if (err instanceof NoSuchEntityException) {
-        this.forgetTaggedUser(userName);
-        return undefined;
-      }
-      throw new IamUnavailableError('GetUser', err);
-    }
-    const notChecked: string[] = [];
-    const attempt = async <T>(what: string, read: () => Promise<T>): Promise<T | null> => {
-      try {
-        return await read();
-      } catch (err) {
-        notChecked.push(`${what}: ${errorName(err)}`);
-        return null;
-      }
-    };
-    const [hasConsolePassword, mfaDeviceCount, groups] = await Promise.all([
-      attempt('console password', async () => {
-        try {
-          await this.iam.send(new GetLoginProfileCommand({ UserName: userName }));
-          return true;
-        } catch (err) {
-          if (err instanceof NoSuchEntityException) return false;
-          throw err;
-        }
-      }),
-      attempt('MFA devices', async () => {
-        const out = await this.iam.send(new ListMFADevicesCommand({ UserName: userName }));
-        return out.MFADevices?.length ?? 0;
-      }),
-      attempt('groups', async () => {
-        const names: string[] = [];
-        for await (const page of paginateListGroupsForUser({ client: this.iam }, { UserName: userName })) {
-          for (const g of page.Groups ?? []) if (g.GroupName) names.push(g.GroupName);
-        }
-        return names;
-      }),
+    const [password, mfa, groups] = await Promise.allSettled([
+      this.hasConsolePassword(userName),
+      this.iam.send(new ListMFADevicesCommand({ UserName: userName })).then((out) => out.MFADevices?.length ?? 0),
+      this.groupsOf(userName),
     ]);
-    return { userName, hasConsolePassword, mfaDeviceCount, groups, notChecked };
+    if ([mfa, groups].some((read) => read.status === 'rejected' && read.reason instanceof NoSuchEntityException)) {
+      this.forgetTaggedUser(userName);
+      return undefined;
+    }
+    if (mfa.status === 'rejected' && groups.status === 'rejected') throw new IamUnavailableError('ListMFADevices', mfa.reason);
+    const notChecked: string[] = [];
+    const answered = <T>(what: string, read: PromiseSettledResult<T>): T | null => {
+      if (read.status === 'fulfilled') return read.value;
+      notChecked.push(`${what}: ${errorName(read.reason)}`);
+      return null;
+    };
+    return {
+      userName,
+      hasConsolePassword: answered('console password', password),
+      mfaDeviceCount: answered('MFA devices', mfa),
+      groups: answered('groups', groups),
+      notChecked,
+    };
+  }
+
+  private async hasConsolePassword(userName: string): Promise<boolean> {
+    try {
+      await this.iam.send(new GetLoginProfileCommand({ UserName: userName }));
+      return true;
+    } catch (err) {
+      if (err instanceof NoSuchEntityException) return false;
+      throw err;
+    }
+  }
+
+  private async groupsOf(userName: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const page of paginateListGroupsForUser({ client: this.iam }, { UserName: userName })) {
+      for (const g of page.Groups ?? []) if (g.GroupName) names.push(g.GroupName);
+    }
+    return names;
   }
 
   async recheckUser(userName: string, options: { mfa: boolean }): Promise<IamUserInfo | undefined> {

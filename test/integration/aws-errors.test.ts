@@ -73,17 +73,18 @@ describe('employees never see raw AWS error text', () => {
     h = undefined;
   });
 
-  it('a slash command while GetUser is denied: a short reason and a reference, nothing stored, the AWS detail in the log under that reference', async () => {
+  it('a slash command while the IAM user cannot be read (ListMFADevices and ListGroupsForUser denied): a short reason and a reference, nothing stored, the AWS detail in the log under that reference', async () => {
     const bot = await start();
-    const denied = accessDenied('GetUser');
-    bot.iamProxy.failNext('GetUser', denied);
+    const denied = accessDenied('ListMFADevices');
+    bot.iamProxy.failNext('ListMFADevices', denied);
+    bot.iamProxy.failNext('ListGroupsForUser', accessDenied('ListGroupsForUser'));
 
     const res = await bot.command(employee, 'read-only 7d month-end close for October');
     expect(res.status).toBe(200);
     const reply = await bot.waitForReply(res.key);
     await bot.idle();
 
-    expect(bot.iamProxy.failed('GetUser')).toBe(1);
+    expect(bot.iamProxy.failed('ListMFADevices')).toBe(1);
     expectNoRawAwsText(JSON.stringify(bot.slack.responses(res.key).map((r) => r.body)));
     expect(reply).toMatch(/could not|nothing was/i);
     const reference = referenceIn(reply);
@@ -93,17 +94,18 @@ describe('employees never see raw AWS error text', () => {
     expect(log.linesWith(reference, denied.message), 'a log line with the reference and the AWS detail').not.toHaveLength(0);
   });
 
-  it('the request modal while GetUser is denied: the DM has a short reason and a reference, nothing stored, the detail in the log', async () => {
+  it('the request modal while the IAM user cannot be read (ListMFADevices and ListGroupsForUser denied): the DM has a short reason and a reference, nothing stored, the detail in the log', async () => {
     const bot = await start();
-    const denied = accessDenied('GetUser');
-    bot.iamProxy.failNext('GetUser', denied);
+    const denied = accessDenied('ListMFADevices');
+    bot.iamProxy.failNext('ListMFADevices', denied);
+    bot.iamProxy.failNext('ListGroupsForUser', accessDenied('ListGroupsForUser'));
 
     const res = await bot.submitRequestModal(employee, { level: 'read-only', duration: '7', justification: 'month-end close for October' });
     expect(res.status).toBe(200);
     const dm = await bot.slack.waitFor(() => bot.dms(employee)[0]);
     await bot.idle();
 
-    expect(bot.iamProxy.failed('GetUser')).toBe(1);
+    expect(bot.iamProxy.failed('ListMFADevices')).toBe(1);
     expectNoRawAwsText(JSON.stringify(bot.dms(employee)));
     expect(dm.text).toMatch(/not sent|could not|nothing was/i);
     const reference = referenceIn(dm.text);

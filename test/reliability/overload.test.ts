@@ -77,7 +77,7 @@ describe('overload: a flood of commands and clicks past the queue', () => {
     const s = scenario({
       id: 'overload-flood-commands-and-clicks',
       area: 'Overload',
-      injected: `${FLOOD} /request-billing commands from distinct employees and ${PENDING_BEFORE} Approve clicks while IAM GetUser is held; queue of 2 running + 20 waiting`,
+      injected: `${FLOOD} /request-billing commands from distinct employees and ${PENDING_BEFORE} Approve clicks while IAM GetLoginProfile (the request's read of the IAM user) is held; queue of 2 running + 20 waiting`,
     });
     const h = harness();
     const holders = people('HOLD', PENDING_BEFORE);
@@ -91,7 +91,7 @@ describe('overload: a flood of commands and clicks past the queue', () => {
 
     // The bot reads `deps.work` at each request: swap in a small queue built from the bot's own options.
     h.bot.deps.work = new WorkQueue(SMALL_QUEUE, () => undefined);
-    h.iamProxy.hold('GetUser');
+    h.iamProxy.hold('GetLoginProfile');
 
     const sends: (() => Promise<{ ms: number; status: number; key?: string }>)[] = [];
     const timed = async <T extends { status: number }>(send: () => Promise<T>) => {
@@ -121,14 +121,14 @@ describe('overload: a flood of commands and clicks past the queue', () => {
       async () => busy().length + work.waiting + work.running === FLOOD + PENDING_BEFORE,
       10_000,
     );
-    expect(h.iamProxy.held('GetUser')).toBeGreaterThan(0);
+    expect(h.iamProxy.held('GetLoginProfile')).toBeGreaterThan(0);
     const refused = new Set(busy().map((p) => p.slackId));
     expect(refused.size).toBeGreaterThan(0);
     expect(refused.size).toBeLessThan(FLOOD);
     expect(h.ephemeralsFor(PEOPLE.admin1.id).filter((m) => m.text.startsWith(BUSY_PREFIX))).toEqual([]);
 
     // The flood stops; IAM answers again; the bot works off what it took.
-    h.iamProxy.release('GetUser');
+    h.iamProxy.release('GetLoginProfile');
     await h.idle();
 
     const adminPosts = h.adminMessages();

@@ -2,7 +2,7 @@
  * DryRunIamGateway (DRY_RUN=true): it reads IAM through the real gateway but never changes a
  * group's members, and still refuses groups that are not configured.
  */
-import { AddUserToGroupCommand, GetUserCommand, RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, GetUserCommand, ListMFADevicesCommand, RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DryRunIamGateway } from '../../src/aws/dry-run.js';
 import { GroupNotAllowedError } from '../../src/aws/iam.js';
@@ -44,7 +44,8 @@ describe('DryRunIamGateway', () => {
   it('reads IAM through the real gateway', async () => {
     existingUser(iamMock);
     await expect(dryRun.getUser('jane.doe')).resolves.toMatchObject({ userName: 'jane.doe', mfaDeviceCount: 1 });
-    expect(iamMock.commandCalls(GetUserCommand)).toHaveLength(1);
+    expect(iamMock.commandCalls(ListMFADevicesCommand)).toHaveLength(1);
+    expect(iamMock.commandCalls(GetUserCommand)).toHaveLength(0);
     expect(iamMock.commandCalls(AddUserToGroupCommand)).toHaveLength(0);
   });
 });

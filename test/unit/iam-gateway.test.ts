@@ -81,11 +81,30 @@ describe('AwsIamGateway.recheckUser (right before a grant)', () => {
 });
 
 describe('AwsIamGateway.getUser', () => {
-  it('returns undefined when the user does not exist', async () => {
-    iamMock.on(GetUserCommand).rejects(noSuchEntity());
+  it('returns undefined when the user does not exist (ListMFADevices and ListGroupsForUser answer NoSuchEntity)', async () => {
+    iamMock.on(ListMFADevicesCommand).rejects(noSuchEntity());
+    iamMock.on(ListGroupsForUserCommand).rejects(noSuchEntity());
+    iamMock.on(GetLoginProfileCommand).rejects(noSuchEntity());
     await expect(gateway.getUser('nobody')).resolves.toBeUndefined();
-    expect(iamMock.commandCalls(GetUserCommand)[0]?.args[0].input).toEqual({ UserName: 'nobody' });
-    expect(iamMock.commandCalls(GetLoginProfileCommand)).toHaveLength(0);
+    expect(iamMock.commandCalls(ListMFADevicesCommand)[0]?.args[0].input).toEqual({ UserName: 'nobody' });
+  });
+
+  it('one read that says NoSuchEntity is enough: a user deleted between the reads is undefined', async () => {
+    existingUser(iamMock);
+    iamMock.on(ListGroupsForUserCommand).rejects(noSuchEntity());
+    await expect(gateway.getUser('jane.doe')).resolves.toBeUndefined();
+  });
+
+  it('three calls, all at once, and no GetUser: the MFA and group reads say whether the user exists', async () => {
+    existingUser(iamMock);
+    await gateway.getUser('jane.doe');
+    expect(iamMock.commandCalls(GetUserCommand)).toHaveLength(0);
+    expect(
+      iamMock
+        .calls()
+        .map((c) => c.args[0].constructor.name)
+        .sort(),
+    ).toEqual(['GetLoginProfileCommand', 'ListGroupsForUserCommand', 'ListMFADevicesCommand']);
   });
 
   it('reports password, MFA and groups of an existing user', async () => {
@@ -154,17 +173,30 @@ describe('AwsIamGateway.getUser', () => {
     expect(iamMock.commandCalls(ListGroupsForUserCommand)).toHaveLength(2);
   });
 
-  it('raises IamUnavailableError when GetUser is throttled', async () => {
-    iamMock.on(GetUserCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+  it('raises IamUnavailableError when neither the MFA nor the group read answers (whether the user exists is unknown)', async () => {
+    existingUser(iamMock);
+    iamMock.on(ListMFADevicesCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+    iamMock.on(ListGroupsForUserCommand).rejects(awsError('Throttling', 'Rate exceeded'));
     const err = await gateway.getUser('jane.doe').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IamUnavailableError);
-    expect((err as IamUnavailableError).operation).toBe('GetUser');
+    expect((err as IamUnavailableError).operation).toBe('ListMFADevices');
     expect(errorMessage(err)).toContain('Throttling');
   });
 
-  it('raises IamUnavailableError when GetUser is denied (never reads it as "no such user")', async () => {
-    iamMock.on(GetUserCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:GetUser'));
+  it('raises IamUnavailableError when both reads are denied (never reads it as "no such user")', async () => {
+    existingUser(iamMock);
+    iamMock.on(ListMFADevicesCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:ListMFADevices'));
+    iamMock.on(ListGroupsForUserCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:ListGroupsForUser'));
     await expect(gateway.getUser('jane.doe')).rejects.toBeInstanceOf(IamUnavailableError);
+  });
+
+  it('a denied group read on an existing user is a notChecked entry, not a failure', async () => {
+    existingUser(iamMock);
+    iamMock.on(ListGroupsForUserCommand).rejects(awsError('AccessDenied', 'not authorized to perform: iam:ListGroupsForUser'));
+    const user = await gateway.getUser('jane.doe');
+    expect(user?.groups).toBeNull();
+    expect(user?.mfaDeviceCount).toBe(1);
+    expect(user?.notChecked.join(' ')).toMatch(/groups: AccessDenied/);
   });
 });
 
@@ -480,11 +512,11 @@ describe('AwsIamGateway.findUserByEmailTag (IAM_USER_MAPPING=tag): the index of 
     directory[0] = { name: 'alice', tags: email('carol@corp.com') };
     await expect(gateway.findUserByEmailTag('carol@corp.com')).rejects.toBeInstanceOf(AmbiguousMappingError);
     await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBe('bob.smith');
-    iamMock.on(GetUserCommand).rejects(noSuchEntity('The user with name Alice cannot be found.'));
+    iamMock.on(ListMFADevicesCommand).rejects(noSuchEntity('The user with name Alice cannot be found.'));
     directory = directory.filter((u) => u.name !== 'alice');
     await expect(gateway.getUser('Alice')).resolves.toBeUndefined();
     await expect(gateway.findUserByEmailTag('carol@corp.com')).resolves.toBe('carol');
-    iamMock.on(GetUserCommand).rejects(noSuchEntity('The user with name bob.smith cannot be found.'));
+    iamMock.on(ListMFADevicesCommand).rejects(noSuchEntity('The user with name bob.smith cannot be found.'));
     await expect(gateway.getUser('bob.smith')).resolves.toBeUndefined();
     await expect(gateway.findUserByEmailTag('bob.smith@corp.com')).resolves.toBeUndefined();
     expect(builds()).toBe(1);
