@@ -80,15 +80,15 @@ export class DecisionService {
   }
 
   /** No approval of one's own IAM user from any Slack account, nor by the admin who linked the requester to it. */
-  private async refuseOwnIamUser(click: Click, request: AccessRequest, own?: readonly string[]): Promise<void> {
-    const conflict = await this.deps.identity.approverConflict(click.userId, request, own);
+  private async refuseOwnIamUser(identity: IdentityResolver, click: Click, request: AccessRequest, own?: readonly string[]): Promise<void> {
+    const conflict = await identity.approverConflict(click.userId, request, own);
     if (conflict) throw approverConflictError(conflict, request, 'approve');
   }
 
   /** One person counts once: an approval from a Slack account whose IAM user already approved (through another account) is refused. */
-  private async refuseSecondAccount(mine: readonly string[], request: AccessRequest): Promise<void> {
+  private async refuseSecondAccount(identity: IdentityResolver, mine: readonly string[], request: AccessRequest): Promise<void> {
     for (const earlier of request.approvals) {
-      const theirs = [...(earlier.iamUsers ?? []), ...(await this.deps.identity.iamUsersOf(earlier.by, 'self-check'))];
+      const theirs = [...(earlier.iamUsers ?? []), ...(await identity.iamUsersOf(earlier.by, 'self-check'))];
       const shared = mine.find((m) => theirs.some((t) => sameIamUser(m, t)));
       if (shared) {
         throw new RequestRefusedError(
@@ -100,9 +100,10 @@ export class DecisionService {
 
   async approve(click: Click): Promise<DecisionResult> {
     let request = await this.authorize(click);
+    const identity = this.deps.identity.forOneDecision();
     // Read once: who the clicker is does not change between attempts of this one click.
-    const iamUsers = await this.deps.identity.iamUsersOf(click.userId, 'self-check');
-    await this.refuseOwnIamUser(click, request, iamUsers);
+    const iamUsers = await identity.iamUsersOf(click.userId, 'self-check');
+    await this.refuseOwnIamUser(identity, click, request, iamUsers);
     for (let attempt = 0; ; attempt++) {
       if (request.status !== 'PENDING') return { kind: 'already-decided', request };
       if (request.approverIds.includes(click.userId)) {
@@ -110,8 +111,8 @@ export class DecisionService {
           `You already approved this request; it needs ${request.approvalsRequired - request.approverIds.length} more approval(s) from other admins.`,
         );
       }
-      await this.refuseSecondAccount(iamUsers, request);
-      if (approvalOutcome(request) === 'complete') await this.recheck(request, 'approval');
+      await this.refuseSecondAccount(identity, iamUsers, request);
+      if (approvalOutcome(request) === 'complete') await this.recheck(identity, request, 'approval');
       const now = this.deps.clock.now().toISOString();
       try {
         const after = await this.deps.store.update(request, approve(request, { by: click.userId, at: now, ...(iamUsers.length ? { iamUsers } : {}) }));
@@ -134,7 +135,7 @@ export class DecisionService {
    * deactivated, email domain) and still maps to the same IAM user, which still exists and,
    * under REQUIRE_MFA=block, still has MFA. Live mode never goes on with a check it could not make.
    */
-  private async recheck(request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
+  private async recheck(identity: IdentityResolver, request: AccessRequest, stage: 'approval' | 'retry'): Promise<void> {
     const stays = whatStays(stage);
     const level = configuredLevelOf(this.deps.config.levels, request);
     if (!level) {
@@ -144,7 +145,7 @@ export class DecisionService {
     }
     let who: Awaited<ReturnType<IdentityResolver['resolve']>>;
     try {
-      who = await this.deps.identity.resolve(request.requesterId);
+      who = await identity.resolve(request.requesterId);
     } catch (err) {
       if (err instanceof BillingAccessError && !(err instanceof IamUnavailableError)) {
         throw new RequestRefusedError(['The requester can no longer be granted: ', ...err.parts, ` ${stays}`], { cause: err });
@@ -190,8 +191,9 @@ export class DecisionService {
     if (request.status !== 'FAILED') return { kind: 'already-decided', request };
     // Made first: it refuses while a failed add may still be in IAM, before any other check.
     const retried = retry(request, click.userId, this.deps.clock.now().toISOString());
-    await this.refuseOwnIamUser(click, request);
-    await this.recheck(request, 'retry');
+    const identity = this.deps.identity.forOneDecision();
+    await this.refuseOwnIamUser(identity, click, request);
+    await this.recheck(identity, request, 'retry');
     let approved: AccessRequest;
     try {
       approved = await this.deps.store.update(request, retried);

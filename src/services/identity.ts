@@ -38,6 +38,25 @@ export type IamUsersPurpose = 'self-check' | 'holder';
 export class IdentityResolver {
   constructor(private readonly deps: IdentityDeps) {}
 
+  /**
+   * This resolver for one decision (a click): each Slack user's link is read once, however many
+   * of the decision's rules ask for it (whether the approver is the requester's IAM user, who
+   * linked the requester, the re-check of the requester's mapping). Made per click, never kept.
+   */
+  forOneDecision(): IdentityResolver {
+    const { store } = this.deps;
+    const links = new Map<string, ReturnType<typeof store.getLink>>();
+    const getLink = (userId: string) => {
+      let link = links.get(userId);
+      if (!link) {
+        link = store.getLink(userId);
+        links.set(userId, link);
+      }
+      return link;
+    };
+    return new IdentityResolver({ ...this.deps, store: { getLink, linkHolder: (iamUserName) => store.linkHolder(iamUserName) } });
+  }
+
   /** Checks that the user may request at all and finds their IAM user name. */
   async resolve(userId: string): Promise<ResolvedIdentity> {
     const profile = await this.deps.directory.getUser(userId);

@@ -360,3 +360,18 @@ describe('approving an extension', () => {
     expect((await rig.stored(grant.id)).expiresAt).toBe(at(31 * DAY));
   });
 });
+
+describe('what an approval reads', () => {
+  it('each Slack user’s link once per click, however many rules ask about it (requester: own-IAM-user rule and re-check)', async () => {
+    const rig = buildRig();
+    const { request } = await rig.submit('jane', 'read-only');
+    const asked: string[] = [];
+    const getLink = rig.store.getLink.bind(rig.store);
+    rig.store.getLink = (userId: string) => {
+      asked.push(userId);
+      return getLink(userId);
+    };
+    expect((await rig.approve('alice', request.id)).kind).toBe('completed');
+    expect(asked.sort()).toEqual([ACTORS.alice.id, ACTORS.jane.id].sort());
+  });
+});
