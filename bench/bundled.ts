@@ -3,9 +3,10 @@
  * thread an entry of its own beside main.js) and run by plain `node`, as the Docker image runs
  * it. Built once per run into its temp folder, with the benchmark's comparison bot
  * (bench/bot-variant.ts) as a third entry over the same chunks. dynalite (only for
- * STORE=embedded) stays outside the bundle and resolves from node_modules through NODE_PATH.
+ * STORE=embedded) stays outside the bundle, as in dist/, and resolves from the repository's
+ * node_modules, linked into the bundle's folder (ESM imports do not read NODE_PATH).
  */
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ROOT } from './procs.js';
 
@@ -36,6 +37,8 @@ export async function buildBotBundle(logDir: string): Promise<BotBundle> {
     logLevel: 'silent',
   });
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  // As the image has dist/ beside node_modules/.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const bytes = Object.values(result.metafile?.outputs ?? {}).reduce((total, output) => total + output.bytes, 0) || Number.NaN;
   return { dir, bytes, build_ms: performance.now() - started };
 }

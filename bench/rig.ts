@@ -14,7 +14,7 @@ import { freePort, type MotoHandle, startMoto } from '../testkit/moto.js';
 import { type BotBundle, bundledEntry } from './bundled.js';
 import { DynamoProxy } from './dynamo-proxy.js';
 import { ADMIN_CHANNEL, ADMINS, BILLING_GROUPS, BOT_TOKEN, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, slackUsers, TEAM } from './fixtures.js';
-import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, ROOT, setNice, spawnNode, waitForHttp200 } from './procs.js';
+import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, setNice, spawnNode, waitForHttp200 } from './procs.js';
 
 /** Every IAM action name the SDK knows, so the proxy's counts can be summed whatever the bot calls. */
 const IAM_ACTIONS = Object.keys(iamSdk)
@@ -190,8 +190,6 @@ export async function startBotProcess(
     env: {
       ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
       AWS_ENDPOINT_URL_STS: rig.moto.endpoint,
-      // dynalite (STORE=embedded) is left out of the bundle, as in dist/.
-      ...(bundle ? { NODE_PATH: join(ROOT, 'node_modules') } : {}),
       ...variant.env,
     },
     logFile,

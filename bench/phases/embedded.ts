@@ -1,18 +1,18 @@
 /**
- * The embedded phase: the bot as `npm start` runs it by default, STORE=embedded (dynalite and
+ * The embedded phase: the bot on the store `npm start` uses by default, STORE=embedded (dynalite and
  * LevelDB in the bot's own process, its data in the run folder), with live IAM on the shared rig:
  * its start-up, a short help load, then lifecycles end to end, for its memory and throughput.
  */
 import { join } from 'node:path';
-import { helpBodies } from '../bodies.js';
 import { LEVELS } from '../fixtures.js';
 import { runLifecycles } from '../lifecycle.js';
-import { runLoad, settle } from '../measure.js';
+import { settle } from '../measure.js';
 import { memoryMb, ProcessSampler } from '../procs.js';
 import { fmt } from '../report.js';
 import { startBotProcess } from '../rig.js';
 import { BOT_TABLE } from '../settings.js';
 import type { PhaseContext } from './context.js';
+import { measureShortHelp } from './short-help.js';
 
 export interface EmbeddedResult {
   how: string;
@@ -37,9 +37,7 @@ export async function measureEmbeddedStore(ctx: PhaseContext): Promise<EmbeddedR
   const sampler = new ProcessSampler(e.process.pid);
   sampler.start();
   sampler.setPhase('help');
-  const bodies = helpBodies(ctx.people.burst, ctx.rig.slack, 2_000);
-  const spec = { url: e.url, connections: settings.connections, durationSec: settings.sourceSeconds, bodies, warmup: { durationSec: 1, bodies } };
-  const help = await ctx.meter.measure('embedded_help', (restart) => runLoad(ctx, 'embedded help', spec, restart));
+  const help = await measureShortHelp(ctx, 'embedded_help', 'embedded help', e.url, 1);
   sampler.setPhase('lifecycle');
   const run = await ctx.meter.measure('embedded_lifecycle', () =>
     runLifecycles({
@@ -57,7 +55,7 @@ export async function measureEmbeddedStore(ctx: PhaseContext): Promise<EmbeddedR
   await settle(ctx.rig);
   sampler.stop();
   const result: EmbeddedResult = {
-    how: 'src/main.ts as npm start runs it, STORE=embedded (DATA_DIR in the run folder), IAM_MODE=live',
+    how: 'the bundle (main.js) as the image runs it, STORE=embedded (DATA_DIR in the run folder), IAM_MODE=live',
     startup_ms: e.startupMs,
     rss_mb_after_start: e.rssAfterStartMb,
     help_rps: help.rps,

@@ -4,13 +4,12 @@
  * load: what running from source costs in start-up time and memory beside the bundle every
  * other phase measures.
  */
-import { helpBodies } from '../bodies.js';
-import { runLoad } from '../measure.js';
 import { memoryMb } from '../procs.js';
 import { fmt } from '../report.js';
 import { startBotProcess } from '../rig.js';
 import { openBotTable } from '../setup.js';
 import type { PhaseContext } from './context.js';
+import { measureShortHelp } from './short-help.js';
 
 const SOURCE_TABLE = 'bench-billing-access-source';
 
@@ -30,15 +29,7 @@ export async function measureFromSource(ctx: PhaseContext): Promise<FromSourceRe
   // before left in the run's table (thousands of requests after the load phases) is not its memory.
   await openBotTable(ctx.stoppers, ctx.rig, SOURCE_TABLE);
   const bot = await startBotProcess(ctx.stoppers, ctx.rig, ctx.logDir, SOURCE_TABLE, undefined, { logName: 'bot-source.log' });
-  const bodies = helpBodies(ctx.people.burst, ctx.rig.slack, 2_000);
-  const spec = {
-    url: bot.url,
-    connections: settings.connections,
-    durationSec: settings.sourceSeconds,
-    bodies,
-    warmup: { durationSec: settings.warmupSeconds, bodies },
-  };
-  const load = await ctx.meter.measure('source_help', (restart) => runLoad(ctx, 'from source help', spec, restart));
+  const load = await measureShortHelp(ctx, 'source_help', 'from source help', bot.url, settings.warmupSeconds);
   const result: FromSourceResult = {
     how: "`node --import tsx src/main.ts` with the bot's V8 flags, as `npm start` runs it; same environment",
     startup_ms: bot.startupMs,
