@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { BUSY_PREFIX } from '../handlers/reply.js';
 import { signSlackRequest } from '../testkit/slack-signing.js';
 import { type KindResult, type KindSpec, type Latency, type MixedResult, type MixedSpec, PASS_MARK, type RequestRecord } from './mixed-spec.js';
 
@@ -32,17 +33,18 @@ function percentiles(values: number[]): Latency {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
-/** Sends one signed body; resolves with its status (0: no answer) and latency. */
-function send(url: URL, agent: Agent, secret: string, body: string): Promise<{ status: number; ms: number; sentAt: number }> {
+/** Sends one signed body; resolves with its status (0: no answer), latency, and whether the answer refused it as busy. */
+function send(url: URL, agent: Agent, secret: string, body: string): Promise<{ status: number; ms: number; sentAt: number; busy: boolean }> {
   const signed = signSlackRequest(secret, body);
   const sentAt = epochNow();
   const t0 = performance.now();
   return new Promise((resolve) => {
     let settled = false;
+    let answer = '';
     const done = (status: number) => {
       if (settled) return;
       settled = true;
-      resolve({ status, ms: performance.now() - t0, sentAt });
+      resolve({ status, ms: performance.now() - t0, sentAt, busy: answer.includes(BUSY_PREFIX) });
     };
     const req = request(
       url,
@@ -57,7 +59,10 @@ function send(url: URL, agent: Agent, secret: string, body: string): Promise<{ s
         },
       },
       (res) => {
-        res.resume();
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          answer += chunk;
+        });
         res.on('end', () => done(res.statusCode ?? 0));
         res.on('error', () => done(0));
       },
@@ -91,7 +96,7 @@ class KindRun {
     const i = this.next++;
     if (lagMs !== undefined) this.lags.push(lagMs);
     const r = await send(url, this.agent, secret, bodyAt(this.spec.bodies, i));
-    records.push([this.index, i, Math.round(r.sentAt * 10) / 10, Math.round(r.ms * 100) / 100, r.status]);
+    records.push([this.index, i, Math.round(r.sentAt * 10) / 10, Math.round(r.ms * 100) / 100, r.status, r.busy ? 1 : 0]);
     this.lastAnsweredAt = epochNow();
     if (r.status === 0) this.errors += 1;
     else this.statusCounts[r.status] = (this.statusCounts[r.status] ?? 0) + 1;

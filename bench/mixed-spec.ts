@@ -58,8 +58,11 @@ export interface KindResult {
   passes: number;
 }
 
-/** One request: [kind index, body index (across passes), sent at (ms since the epoch), latency ms, HTTP status or 0]. */
-export type RequestRecord = [number, number, number, number, number];
+/**
+ * One request: [kind index, body index (across passes), sent at (ms since the epoch), latency ms,
+ * HTTP status or 0, 1 when the answer's body refused it as busy (a command's ack says so) else 0].
+ */
+export type RequestRecord = [number, number, number, number, number, number];
 
 export interface MixedResult {
   kinds: Record<string, KindResult>;

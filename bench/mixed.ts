@@ -57,3 +57,6 @@ export function recordsOf(result: MixedResult, kindIndex: number): RequestRecord
 }
 
 export const isOk = (r: RequestRecord) => r[4] >= 200 && r[4] < 300;
+
+/** Acked, and the ack itself refused it as busy (nothing was taken). */
+export const isBusyAck = (r: RequestRecord) => isOk(r) && r[5] === 1;

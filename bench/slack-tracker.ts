@@ -3,7 +3,7 @@
  * stays cheap with thousands of calls): requests posted to the admin channel, grants announced
  * to requesters, refusals, and replies to response_url keys.
  */
-import { BUSY_MESSAGE, BUSY_PREFIX } from '../handlers/reply.js';
+import { BUSY_PREFIX } from '../handlers/reply.js';
 import type { SlackStandIn as FakeSlack } from '../playground/slack-standin.js';
 
 const REQUEST_ID = /`([0-9A-HJKMNP-TV-Z]{26})`/;
@@ -31,12 +31,11 @@ export class SlackTracker {
   /** When the tracker first saw each key's reply (ms since the epoch; the scan runs every 20 ms). */
   readonly replySeenAt = new Map<string, number>();
   ephemerals = 0;
-  /** Ephemerals that refuse a click as busy (BUSY_MESSAGE), and those that say the request was already decided. */
+  /** Ephemerals that refuse a click as busy (BUSY_PREFIX), and those that say the request was already decided. */
   busyEphemerals = 0;
   /** Busy refusals of clicks, by the request they name. */
   readonly busyClicks = new Map<string, number>();
   decidedEphemerals = 0;
-  busyReplies = 0;
 
   constructor(
     private readonly slack: FakeSlack,
@@ -89,7 +88,6 @@ export class SlackTracker {
       const text = String(r.body.text ?? '');
       this.replies.set(r.key, text);
       this.replySeenAt.set(r.key, Date.now());
-      if (text.includes(BUSY_MESSAGE)) this.busyReplies += 1;
     }
   }
 
@@ -109,9 +107,6 @@ export class SlackTracker {
 export function requestIdInReply(text: string): string | undefined {
   return /^:hourglass_flowing_sand: Request `([0-9A-HJKMNP-TV-Z]{26})`/.exec(text)?.[1];
 }
-
-/** Whether a reply refuses the command as busy. */
-export const isBusyReply = (text: string) => text.includes(BUSY_MESSAGE);
 
 /** Whether a reply refuses a request because the same person already has one pending for the level. */
 export const isDuplicateReply = (text: string) => text.startsWith('You already have a pending');

@@ -13,7 +13,7 @@ import { quantiles, runLoad, settle, waitFor } from '../measure.js';
 import { isOk } from '../mixed.js';
 import type { RequestRecord } from '../mixed-spec.js';
 import { fmt } from '../report.js';
-import { isBusyReply, isDuplicateReply, requestIdInReply } from '../slack-tracker.js';
+import { isDuplicateReply, requestIdInReply } from '../slack-tracker.js';
 import type { BotUnderTest } from './bot.js';
 import type { PhaseContext } from './context.js';
 
@@ -154,6 +154,8 @@ export interface CommandSend {
   key: string;
   pair: Pair;
   acked: boolean;
+  /** The ack itself refused it as busy: nothing was taken, no reply follows. */
+  busyAck: boolean;
   sentAt: number;
 }
 
@@ -171,7 +173,7 @@ export async function waitDrained(
   loadEndedAt: number,
 ): Promise<number> {
   const { tracker } = ctx;
-  const pending = commands.filter((c) => c.acked).map((c) => c.key);
+  const pending = commands.filter((c) => c.acked && !c.busyAck).map((c) => c.key);
   let done = 0;
   const drained = await waitFor(() => {
     while (done < pending.length && tracker.replies.has(pending[done] as string)) done += 1;
@@ -185,7 +187,7 @@ export async function waitDrained(
 /** What became of the commands of a load, each checked at its reply and in the table. */
 export interface CommandCheck {
   acked: number;
-  /** Refused at once as busy (BUSY_MESSAGE through response_url). */
+  /** Refused at once as busy (BUSY_MESSAGE in the ack). */
   busy: number;
   /** Not refused as busy: acked and unanswered, or answered otherwise. */
   accepted: number;
@@ -225,8 +227,9 @@ export async function checkCommands(target: LoadTarget, ctx: PhaseContext, sends
   await inBatches(sends, 16, async (send) => {
     if (send.acked) out.acked += 1;
     const reply = tracker.replies.get(send.key);
-    if (reply !== undefined && isBusyReply(reply)) {
+    if (send.busyAck) {
       out.busy += 1;
+      if (reply !== undefined) lose(`${send.key}: refused as busy in the ack, then answered ${reply.slice(0, 120)}`);
       return;
     }
     if (reply === undefined) {

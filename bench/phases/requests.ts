@@ -12,7 +12,6 @@ import type { PhaseContext } from './context.js';
 
 export type RequestsResult = BurstResult & {
   pending_requests_created: number;
-  busy_replies: number;
   all_answered_ms_by_round: number[];
   drained: boolean;
   bot_cpu_ms_per_request: number;
@@ -33,12 +32,11 @@ export async function measureRequestBursts(ctx: PhaseContext, bot: BotUnderTest)
   });
   const created = ctx.burstRequests.filter(({ person, level }) => tracker.posted.has(`${person.userId}:${level}`)).length;
   ctx.log(
-    `  request bursts: ${replies()} replies, ${created} pending requests posted, ${tracker.busyReplies} busy; each round all answered within ${doneMs.map((d) => fmt(d / 1000, 1)).join(' / ')} s${drained ? '' : ' (NOT drained: timed out)'}`,
+    `  request bursts: ${replies()} replies, ${created} pending requests posted; each round all answered within ${doneMs.map((d) => fmt(d / 1000, 1)).join(' / ')} s${drained ? '' : ' (NOT drained: timed out)'}`,
   );
   const result: RequestsResult = {
     ...load,
     pending_requests_created: created,
-    busy_replies: tracker.busyReplies,
     all_answered_ms_by_round: doneMs,
     drained,
     bot_cpu_ms_per_request: botCpuMs / Math.max(1, load.requests),

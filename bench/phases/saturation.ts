@@ -19,7 +19,7 @@
 import { helpTexts } from '../bodies.js';
 import { SIGNING_SECRET } from '../fixtures.js';
 import { quantiles, settle } from '../measure.js';
-import { isOk, recordsOf, runMixed } from '../mixed.js';
+import { isBusyAck, isOk, recordsOf, runMixed } from '../mixed.js';
 import { type MixedResult, type MixedSpec, PASS_MARK } from '../mixed-spec.js';
 import { cpuMs } from '../procs.js';
 import { fmt } from '../report.js';
@@ -175,6 +175,7 @@ async function flood(ctx: PhaseContext, target: LoadTarget, plan: FloodPlan): Pr
     key: (templates[rec[1] % n] as string).replaceAll(PASS_MARK, String(Math.floor(rec[1] / n))),
     pair: plan.pairs[rec[1] % n] as Pair,
     acked: isOk(rec),
+    busyAck: isBusyAck(rec),
     sentAt: rec[2],
   }));
   const clickRecords = recordsOf(r, 1);

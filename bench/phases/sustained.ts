@@ -12,7 +12,7 @@
 import { helpTexts } from '../bodies.js';
 import { SIGNING_SECRET } from '../fixtures.js';
 import { settle } from '../measure.js';
-import { isOk, recordsOf, runMixed } from '../mixed.js';
+import { isBusyAck, isOk, recordsOf, runMixed } from '../mixed.js';
 import type { MixedResult, MixedSpec } from '../mixed-spec.js';
 import { cpuMs } from '../procs.js';
 import { fmt } from '../report.js';
@@ -182,6 +182,7 @@ async function botStep(ctx: PhaseContext, target: LoadTarget, step: PlannedStep,
     key: step.keys[rec[1] % step.keys.length] as string,
     pair: step.pairs[rec[1] % step.pairs.length] as Pair,
     acked: isOk(rec),
+    busyAck: isBusyAck(rec),
     sentAt: rec[2],
   }));
   const clickRecords = recordsOf(r, 1);

@@ -57,11 +57,10 @@ export function requestBillingCommand(deps: HandlerDeps) {
         }
         return;
       default: {
-        await ack();
         const caller = { userId: command.user_id, teamId: command.team_id, channelId: command.channel_id };
-        if (!deps.jobs.submit({ kind: 'command', command: parsed, caller, responseUrl: command.response_url })) {
-          await respond(ephemeral(BUSY_MESSAGE, dryRun));
-        }
+        const taken = deps.jobs.submit({ kind: 'command', command: parsed, caller, responseUrl: command.response_url });
+        // Refused as busy in the ack itself: a flood's refusals cost this thread no call to Slack.
+        await ack(taken ? undefined : ephemeral(BUSY_MESSAGE, dryRun));
       }
     }
   };
