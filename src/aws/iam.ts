@@ -359,15 +359,7 @@ export class AwsIamGateway implements IamGateway {
     };
     const [user, hasConsolePassword, mfaDevices, oldActiveKeys] = await Promise.all([
       safely(async () => (await this.iam.send(new GetUserCommand({ UserName: userName }))).User),
-      safely(async () => {
-        try {
-          await this.iam.send(new GetLoginProfileCommand({ UserName: userName }));
-          return true;
-        } catch (err) {
-          if (err instanceof NoSuchEntityException) return false;
-          throw err;
-        }
-      }),
+      safely(() => this.hasConsolePassword(userName)),
       safely(async () => (await this.iam.send(new ListMFADevicesCommand({ UserName: userName }))).MFADevices?.length ?? 0),
       safely(async () => {
         const old: string[] = [];
