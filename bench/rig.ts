@@ -15,6 +15,7 @@ import { type BotBundle, bundledEntry } from './bundled.js';
 import { DynamoProxy } from './dynamo-proxy.js';
 import { ADMIN_CHANNEL, ADMINS, BILLING_GROUPS, BOT_TOKEN, type Employee, GENERAL_CHANNEL, SIGNING_SECRET, slackUsers, TEAM } from './fixtures.js';
 import { childPids, firstJsonLine, memoryMb, type NodeChild, placement, setNice, spawnNode, waitForHttp200 } from './procs.js';
+import { extraBotEnv } from './settings.js';
 
 /** Every IAM action name the SDK knows, so the proxy's counts can be summed whatever the bot calls. */
 const IAM_ACTIONS = Object.keys(iamSdk)
@@ -191,6 +192,8 @@ export async function startBotProcess(
       ...botEnv({ slackApiUrl: rig.slack.apiUrl, dynamoUrl: rig.dynamoProxy.url, iamUrl: rig.iamProxy.url }, port, table),
       AWS_ENDPOINT_URL_STS: rig.moto.endpoint,
       ...variant.env,
+      // A trial's variables (BENCH_BOT_ENV), last: they win.
+      ...extraBotEnv(process.env),
     },
     logFile,
     nodeArgs: [

@@ -18,6 +18,9 @@
  *                       by default they run the bundle `npm run build` makes, as the Docker image does
  *   BENCH_KEEP=1        keep the logs (bot, bare Bolt, load specs) in the temp folder
  *   BENCH_BOT_NODE_ARGS='--trace-gc'   extra node arguments for the bot (diagnosis; its log gets V8's lines)
+ *   BENCH_BOT_ENV='{"MALLOC_ARENA_MAX":"2"}'   extra variables for every bot process (a trial of a setting)
+ *   BENCH_SUSTAINED_RATES=150   the sustained phase at these total rates only (default 50,150)
+ *                       (with any of these three, or BENCH_QUICK, results.json is not written as a complete run)
  *   BENCH_PIN=0         no CPU pinning (by default the process under test has CPU 0 to itself; see procs.ts)
  *   BENCH_NICE=0        the emulators run at normal priority (by default they yield to the bot and the load generator)
  */

@@ -104,6 +104,8 @@ export interface Settings {
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const quick = env.BENCH_QUICK === '1';
+  // Checked now, so a mistyped trial stops before the run, not at the first bot start (rig.ts applies it).
+  extraBotEnv(env);
   return {
     quick,
     phases: new Set<PhaseName>(env.BENCH_PHASES ? (env.BENCH_PHASES.split(',').map((p) => p.trim()) as PhaseName[]) : ALL_PHASES),
@@ -128,7 +130,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     embeddedLifecycleMax: quick ? 10 : 80,
     drainSeconds: 90,
     lifecycleStepPeople: quick ? 5 : 20,
-    sustainedRates: [50, 150],
+    sustainedRates: sustainedRatesOf(env),
     sustainedSeconds: quick ? 3 : 10,
     saturationSeconds: quick ? 3 : 10,
     saturationPairs: quick ? 200 : 800,
@@ -187,8 +189,41 @@ export function loadPairs(settings: Settings): number {
   return pairs;
 }
 /** A full run: every phase, full counts. Only then is bench/results.json written. */
-export function isComplete(settings: Settings): boolean {
-  return !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));
+/**
+ * Whether this run may stand for the bot as shipped (results.json beside the code, the README
+ * table): every phase, full counts, the contract's sustained rates, and the bot's own flags and
+ * environment (no BENCH_BOT_ENV or BENCH_BOT_NODE_ARGS).
+ */
+export function isComplete(settings: Settings, env: NodeJS.ProcessEnv = process.env): boolean {
+  const shipped = !env.BENCH_SUSTAINED_RATES && !env.BENCH_BOT_ENV && !env.BENCH_BOT_NODE_ARGS;
+  return shipped && !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));
+}
+
+/** BENCH_SUSTAINED_RATES=150 or 50,150: the sustained phase at these total rates only (a trial; default 50 and 150). */
+function sustainedRatesOf(env: NodeJS.ProcessEnv): number[] {
+  if (!env.BENCH_SUSTAINED_RATES) return [50, 150];
+  const rates = env.BENCH_SUSTAINED_RATES.split(',').map((r) => Number(r.trim()));
+  if (rates.some((r) => !Number.isInteger(r) || r <= 0)) {
+    throw new Error(`BENCH_SUSTAINED_RATES must be whole requests per second, comma-separated (e.g. 150 or 50,150); got ${env.BENCH_SUSTAINED_RATES}`);
+  }
+  return rates;
+}
+
+/**
+ * BENCH_BOT_ENV='{"MALLOC_ARENA_MAX":"2"}': variables set on every bot process over the bench's
+ * own (a trial of a setting without changing the code; such a run is not complete).
+ */
+export function extraBotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  if (!env.BENCH_BOT_ENV) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(env.BENCH_BOT_ENV);
+  } catch {
+    parsed = undefined;
+  }
+  const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+  if (!ok) throw new Error(`BENCH_BOT_ENV must be a JSON object of strings, e.g. '{"MALLOC_ARENA_MAX":"2"}'; got ${env.BENCH_BOT_ENV}`);
+  return parsed as Record<string, string>;
 }
 
 /** Where the CPU profiles go, if asked for: the bot's, and the bare Bolt app's. */
