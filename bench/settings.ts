@@ -188,9 +188,8 @@ export function loadPairs(settings: Settings): number {
     pairs += 2 * settings.saturationPairs + Math.max(0, saturationClickTargets(settings) - (sustained ? sustainedLeftover(settings) : 0));
   return pairs;
 }
-/** A full run: every phase, full counts. Only then is bench/results.json written. */
 /**
- * Whether this run may stand for the bot as shipped (results.json beside the code, the README
+ * Whether this run may stand for the bot as shipped (only then is bench/results.json written, for the README
  * table): every phase, full counts, the contract's sustained rates, and the bot's own flags and
  * environment (no BENCH_BOT_ENV or BENCH_BOT_NODE_ARGS).
  */
