@@ -100,7 +100,11 @@ export interface Settings {
    * answers Slack with the acks-first pause; `off`: the shipped bot only).
    */
   workQueueVariant: Record<string, unknown> | undefined;
+  /** The trial options set (BENCH_SUSTAINED_RATES, BENCH_BOT_ENV, BENCH_BOT_NODE_ARGS): with any, the run is not the bot as shipped. */
+  trialOptions: string[];
 }
+
+const TRIAL_OPTIONS = ['BENCH_SUSTAINED_RATES', 'BENCH_BOT_ENV', 'BENCH_BOT_NODE_ARGS'] as const;
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const quick = env.BENCH_QUICK === '1';
@@ -136,6 +140,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
     loadDrainSeconds: 600,
+    trialOptions: TRIAL_OPTIONS.filter((name) => env[name]),
     workQueueVariant: env.BENCH_WORK_QUEUE === 'off' ? undefined : (JSON.parse(env.BENCH_WORK_QUEUE ?? '{"thread":false}') as Record<string, unknown>),
   };
 }
@@ -193,9 +198,8 @@ export function loadPairs(settings: Settings): number {
  * table): every phase, full counts, the contract's sustained rates, and the bot's own flags and
  * environment (no BENCH_BOT_ENV or BENCH_BOT_NODE_ARGS).
  */
-export function isComplete(settings: Settings, env: NodeJS.ProcessEnv = process.env): boolean {
-  const shipped = !env.BENCH_SUSTAINED_RATES && !env.BENCH_BOT_ENV && !env.BENCH_BOT_NODE_ARGS;
-  return shipped && !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));
+export function isComplete(settings: Settings): boolean {
+  return settings.trialOptions.length === 0 && !settings.quick && ALL_PHASES.every((p) => settings.phases.has(p));
 }
 
 /** BENCH_SUSTAINED_RATES=150 or 50,150: the sustained phase at these total rates only (a trial; default 50 and 150). */

@@ -3,14 +3,14 @@ import { extraBotEnv, isComplete, readSettings } from '../../bench/settings.js';
 
 describe('bench settings', () => {
   it('a full run with no trial options is complete', () => {
-    expect(isComplete(readSettings({}), {})).toBe(true);
+    expect(isComplete(readSettings({}))).toBe(true);
   });
 
   it('a trial (other sustained rates, bot variables or node arguments) never stands for the bot as shipped', () => {
     for (const env of [{ BENCH_SUSTAINED_RATES: '150' }, { BENCH_BOT_ENV: '{"MALLOC_ARENA_MAX":"2"}' }, { BENCH_BOT_NODE_ARGS: '--trace-gc' }]) {
-      expect(isComplete(readSettings(env), env)).toBe(false);
+      expect(isComplete(readSettings(env))).toBe(false);
     }
-    expect(isComplete(readSettings({ BENCH_QUICK: '1' }), {})).toBe(false);
+    expect(isComplete(readSettings({ BENCH_QUICK: '1' }))).toBe(false);
   });
 
   it('BENCH_SUSTAINED_RATES picks the sustained rates, and refuses what is not a whole rate', () => {
