@@ -8,7 +8,7 @@
  * old space to about 140 MB before a full collection, and peak RSS passes 250 MB. Capping the old
  * space at 128 MB (over three times the live heap) and semi-spaces of 8 MB (half the default)
  * hold the two threads' process near 200 MB at the benchmark's saturation peak. Smaller
- * semi-spaces take more off (4 MB: about 176 MB) but cost the answering thread acks (more objects
+ * semi-spaces take more off (4 MB: 185 MB over every phase) but cost the answering thread acks (more objects
  * promoted, more time in GC; README, Performance). These flags apply to both threads: a worker
  * takes V8's flags from the process. To give a larger heap, change them here, in package.json's
  * `start` script and in the Dockerfile's CMD.
