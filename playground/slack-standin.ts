@@ -14,7 +14,9 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isObject, validateBlocks, validateView } from './block-kit.js';
+import { SocketModeEndpoint } from './socket-mode-standin.js';
 import { answerHttpFault, type Fault, type FaultOptions, FaultTable, faultError, hold } from './standin-faults.js';
 
 export { validateBlocks, validateView } from './block-kit.js';
@@ -52,6 +54,12 @@ export interface FakeSlackOptions {
   port?: number;
   /** Extra HTTP routes (the playground's page); return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => boolean | Promise<boolean>;
+  /**
+   * Socket Mode: the app-level token (xapp-…) `apps.connections.open` takes. With it, that method
+   * answers with the stand-in's own WebSocket address, where a bot connects and is said hello
+   * (playground/socket-mode-standin.ts); without it the method is unknown, as before.
+   */
+  appToken?: string;
 }
 
 export interface RecordedCall {
@@ -115,6 +123,8 @@ const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
 
 const MAX_TEXT_LENGTH = 40_000;
 const BASE_TS_SECONDS = 1_700_000_000;
+/** Where apps.connections.open sends a Socket Mode bot. */
+const SOCKET_MODE_PATH = '/socket-mode';
 
 // ---------------------------------------------------------------------------
 // Server
@@ -208,6 +218,9 @@ export class SlackStandIn {
   readonly changes = new EventEmitter();
   private readonly routes: FakeSlackOptions['routes'];
   private readonly botToken: string;
+  private readonly appToken: string | undefined;
+  /** Socket Mode's WebSocket endpoint (only with `appToken`). */
+  readonly socketMode = new SocketModeEndpoint();
   private readonly channels: FakeChannel[];
   private readonly users: FakeUser[];
   private readonly usergroups: Record<string, string[]>;
@@ -242,6 +255,7 @@ export class SlackStandIn {
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.apiUrl = `${this.baseUrl}/api/`;
     this.botToken = opts.botToken;
+    this.appToken = opts.appToken;
     this.teamId = opts.teamId ?? 'T0001';
     this.botUserId = opts.botUserId ?? 'UBOT';
     this.channels = opts.channels.map((c) => ({ ...c, members: c.members ? [...c.members] : undefined }));
@@ -266,6 +280,10 @@ export class SlackStandIn {
       fake.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'fatal_error', detail: String(error) });
       });
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      if (fake?.appToken && req.url === SOCKET_MODE_PATH) fake.socketMode.accept(req, socket);
+      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -362,6 +380,7 @@ export class SlackStandIn {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      this.socketMode.closeAll();
     });
   }
 
@@ -448,7 +467,8 @@ export class SlackStandIn {
 
     let reply: Reply;
     const handler = this.methods[method];
-    if (!token) reply = err('not_authed');
+    if (method === 'apps.connections.open' && this.appToken) reply = this.connectionsOpen(token);
+    else if (!token) reply = err('not_authed');
     else if (token !== this.botToken) reply = err('invalid_auth');
     else if (!handler) reply = err('unknown_method');
     else if (forced !== undefined) reply = err(forced);
@@ -524,6 +544,14 @@ export class SlackStandIn {
   // -------------------------------------------------------------------------
   // Methods
   // -------------------------------------------------------------------------
+
+  /** Slack takes only the app-level token here; a bot token is the wrong type. */
+  private connectionsOpen(token: string | undefined): Reply {
+    if (!token) return err('not_authed');
+    if (token === this.botToken) return err('not_allowed_token_type');
+    if (token !== this.appToken) return err('invalid_auth');
+    return { ok: true, url: `${this.baseUrl.replace(/^http:/, 'ws:')}${SOCKET_MODE_PATH}` };
+  }
 
   private authTest(): Reply {
     const bot = this.user(this.botUserId);

@@ -5,13 +5,14 @@
  * acks, rate-limits and hands jobs on (src/bot.ts), so it loads none of that code.
  */
 import type { AddressInfo } from 'node:net';
-import { App, type CustomRoute, HTTPReceiver } from '@slack/bolt';
+import { App, HTTPReceiver } from '@slack/bolt';
 import type { HandlerDeps, JobQueue } from '../handlers/deps.js';
 import { registerHandlers } from '../handlers/index.js';
 import type { AwsOptions } from './aws-client-options.js';
 import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
 import type { HealthAnswer } from './health.js';
+import { closeHealthServer, type HealthResponder, startHealthServer } from './health-server.js';
 import { guardRequests, HTTP_SERVER_OPTIONS, limitConnections, MAX_BODY_BYTES } from './http-limits.js';
 import { boltLogger, type Logger } from './log.js';
 import type { Clock, Notifier } from './services/ports.js';
@@ -31,19 +32,15 @@ export interface StartOptions {
 }
 
 /** GET /healthz, answered by whoever holds the store (undefined: still starting). */
-function healthRoute(answer: () => Promise<HealthAnswer> | undefined): CustomRoute {
-  return {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (_req, res) => {
-      const respond = ({ status, body }: HealthAnswer) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      const pending = answer();
-      if (!pending) return respond({ status: 503, body: { ok: false, error: 'starting' } });
-      void pending.then(respond);
-    },
+function healthResponder(answer: () => Promise<HealthAnswer> | undefined): HealthResponder {
+  return (res) => {
+    const respond = ({ status, body }: HealthAnswer) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const pending = answer();
+    if (!pending) return respond({ status: 503, body: { ok: false, error: 'starting' } });
+    void pending.then(respond);
   };
 }
 
@@ -59,16 +56,23 @@ export async function slackIdentity(config: Config, log: Logger, options: StartO
 
 export type SlackIdentity = Awaited<ReturnType<typeof slackIdentity>>;
 
-/** The side that answers Slack: Bolt over HTTP or Socket Mode, the handlers, and /healthz. */
+/** The side that answers Slack, started: the port actually bound, and how to stop it. */
+export interface Answering {
+  port: number;
+  /** Stops taking Slack's requests (and /healthz); never throws. */
+  stop(): Promise<void>;
+}
+
+/** The side that answers Slack: Bolt over HTTP or Socket Mode, the handlers, and /healthz on HOST and PORT. */
 export async function startAnswering(
   config: Config,
   log: Logger,
   slack: SlackIdentity,
   handlerDeps: HandlerDeps,
   health: () => Promise<HealthAnswer> | undefined,
-): Promise<{ app: App; port: number }> {
+): Promise<Answering> {
   const logger = boltLogger(log);
-  const customRoutes = [healthRoute(health)];
+  const respondHealth = healthResponder(health);
   const appOptions = {
     token: config.slack.botToken,
     clientOptions: slack.clientOptions,
@@ -80,16 +84,29 @@ export async function startAnswering(
     ...(slack.auth.user_id ? { botUserId: slack.auth.user_id } : {}),
   };
   if (config.slack.mode === 'socket') {
-    const app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true, customRoutes, installerOptions: { port: config.http.port } });
+    // No custom routes for Bolt: its server for them would listen on every address, whatever HOST says.
+    const app = new App({ ...appOptions, appToken: config.slack.appToken, socketMode: true });
     registerHandlers(app, handlerDeps);
-    await app.start();
-    return { app, port: config.http.port };
+    const server = await startHealthServer(respondHealth, { port: config.http.port, host: config.http.host });
+    try {
+      await app.start();
+    } catch (err) {
+      await closeHealthServer(server);
+      throw err;
+    }
+    return {
+      port: (server.address() as AddressInfo).port,
+      async stop() {
+        await app.stop().catch(() => undefined);
+        await closeHealthServer(server);
+      },
+    };
   }
   const signingSecret = config.slack.signingSecret as string;
   const receiver = new HTTPReceiver({
     signingSecret,
     endpoints: '/slack/events',
-    customRoutes,
+    customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => respondHealth(res) }],
     logger,
     processBeforeResponse: false,
     bodyLimit: MAX_BODY_BYTES,
@@ -98,7 +115,12 @@ export async function startAnswering(
   const app = new App({ ...appOptions, receiver });
   registerHandlers(app, handlerDeps);
   const server = limitConnections(await receiver.start({ port: config.http.port, host: config.http.host }, HTTP_SERVER_OPTIONS));
-  return { app, port: (server.address() as AddressInfo).port };
+  return {
+    port: (server.address() as AddressInfo).port,
+    async stop() {
+      await app.stop().catch(() => undefined);
+    },
+  };
 }
 
 export function handlerDepsOf(config: Config, log: Logger, jobs: JobQueue, notifier: Notifier): HandlerDeps {

@@ -6,7 +6,7 @@
  * With src/deps.ts, a composition root: deps.ts builds the store and the services,
  * src/schedules.ts what fires.
  */
-import { handlerDepsOf, type StartOptions, slackIdentity, startAnswering } from './answering.js';
+import { type Answering, handlerDepsOf, type StartOptions, slackIdentity, startAnswering } from './answering.js';
 import type { StartedBot } from './bot.js';
 import { type BuiltDeps, buildDeps } from './deps.js';
 import { healthOf } from './health.js';
@@ -36,7 +36,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     teamUrl: () => slack.auth.url,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  let answering: Awaited<ReturnType<typeof startAnswering>>;
+  let answering: Answering;
   try {
     const handlerDeps = handlerDepsOf(config, log, inlineJobs(deps), deps.notifier);
     answering = await startAnswering(config, log, slack, handlerDeps, () => healthOf(deps, config.sweepIntervalSeconds * 1000));
@@ -52,7 +52,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     async stop() {
       // Stop taking work first, then let a running sweep and the queued work finish.
       const sweeping = schedules.stop();
-      await answering.app.stop().catch(() => undefined);
+      await answering.stop();
       await sweeping;
       await deps.work.onIdle();
       await deps.close();

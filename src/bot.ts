@@ -6,7 +6,7 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { handlerDepsOf, type StartOptions, slackIdentity, startAnswering } from './answering.js';
+import { type Answering, handlerDepsOf, type StartOptions, slackIdentity, startAnswering } from './answering.js';
 import { WORK_QUEUE_OPTIONS } from './post-ack/queue-options.js';
 import { WorkThread } from './post-ack/thread.js';
 import { SlackNotifier } from './slack-web/notifier.js';
@@ -64,7 +64,7 @@ export async function startThreadedBot(options: StartOptions, onDeath: (reason: 
     dryRun: config.iamMode === 'dry-run',
     teamUrl: () => slack.auth.url,
   });
-  let answering: Awaited<ReturnType<typeof startAnswering>>;
+  let answering: Answering;
   try {
     answering = await startAnswering(config, log, slack, handlerDepsOf(config, log, work, notifier), () => work.health());
   } catch (err) {
@@ -78,7 +78,7 @@ export async function startThreadedBot(options: StartOptions, onDeath: (reason: 
     inFlight: () => work.inFlight,
     async stop() {
       // Stop taking work first, then let the work thread finish what it holds.
-      await answering.app.stop().catch(() => undefined);
+      await answering.stop();
       await work.stop();
     },
   };

@@ -56,9 +56,9 @@ function slackLines(facts: StartupFacts): string[] {
   return lines;
 }
 
+/** In either mode the bot's HTTP server is bound to HOST and the port it got. */
 function healthLine(facts: StartupFacts): string {
-  const { config, port } = facts;
-  return config.slack.mode === 'http' ? `GET http://${authority(config.http.host, port)}/healthz` : `GET /healthz on port ${port}`;
+  return `GET http://${authority(facts.config.http.host, facts.port)}/healthz`;
 }
 
 function storeLine(config: StartupFacts['config']): string {

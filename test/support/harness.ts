@@ -55,6 +55,8 @@ export interface HarnessOptions {
   scheduleSweeps?: boolean;
   /** Where the bot's JSON log lines go (debug level); silent when unset. */
   logDestination?: NodeJS.WritableStream;
+  /** Socket Mode: the bot gets this SLACK_APP_TOKEN and the Slack stand-in takes it for apps.connections.open. */
+  slackAppToken?: string;
 }
 
 export class Harness {
@@ -116,6 +118,7 @@ export class Harness {
         { id: 'C0GENERAL', name: 'general' },
       ],
       users: Object.values(PEOPLE),
+      ...(options.slackAppToken ? { appToken: options.slackAppToken } : {}),
     });
     const dataDir = options.store === 'embedded' ? await mkdtemp(join(tmpdir(), 'billing-bot-')) : undefined;
     const dynalite = (options.store ?? 'dynalite') === 'dynalite' ? await startEmbeddedDynamo(null) : undefined;
@@ -143,6 +146,7 @@ export class Harness {
       LOG_LEVEL: 'silent',
       // Tests send many commands from one person; the limit has tests of its own (command-rate.test.ts).
       COMMAND_RATE_PER_MINUTE: '0',
+      ...(options.slackAppToken ? { SLACK_APP_TOKEN: options.slackAppToken } : {}),
       ...options.env,
     };
     const config = loadConfig(configEnv);

@@ -85,7 +85,7 @@ describe('renderStartupSummary', () => {
   it('Socket Mode: no public URL; with a signing secret too, says it is unused', () => {
     const both = renderStartupSummary(facts({ SLACK_APP_TOKEN: APP_TOKEN }));
     expect(section(both, 'Slack')).toEqual(['Socket Mode (no public URL needed)', 'SLACK_SIGNING_SECRET is set but unused in Socket Mode']);
-    expect(section(both, 'Health')).toEqual(['GET /healthz on port 3000']);
+    expect(section(both, 'Health')).toEqual(['GET http://0.0.0.0:3000/healthz']);
     expect(both).not.toContain('/slack/events');
     expect(both).not.toContain(SIGNING_SECRET);
     expect(both).not.toContain(APP_TOKEN);
