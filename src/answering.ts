@@ -5,7 +5,7 @@
  * acks, rate-limits and hands jobs on (src/bot.ts), so it loads none of that code.
  */
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import type { HandlerDeps, JobQueue } from '../handlers/deps.js';
 import { registerHandlers } from '../handlers/index.js';
 import type { AwsOptions } from './aws-client-options.js';
@@ -13,7 +13,7 @@ import { CommandRateLimit } from './command-rate.js';
 import type { Config } from './config.js';
 import type { HealthAnswer } from './health.js';
 import { closeHealthServer, type HealthResponder, startHealthServer } from './health-server.js';
-import { guardRequests, HTTP_SERVER_OPTIONS, limitConnections, MAX_BODY_BYTES } from './http-limits.js';
+import { guardedReceiver, HTTP_SERVER_OPTIONS, limitConnections } from './http-limits.js';
 import { boltLogger, type Logger } from './log.js';
 import type { Clock, Notifier } from './services/ports.js';
 import { slackClients } from './slack-clients.js';
@@ -103,15 +103,13 @@ export async function startAnswering(
     };
   }
   const signingSecret = config.slack.signingSecret as string;
-  const receiver = new HTTPReceiver({
+  const receiver = guardedReceiver({
     signingSecret,
     endpoints: '/slack/events',
     customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => respondHealth(res) }],
     logger,
     processBeforeResponse: false,
-    bodyLimit: MAX_BODY_BYTES,
   });
-  guardRequests(receiver, signingSecret);
   const app = new App({ ...appOptions, receiver });
   registerHandlers(app, handlerDeps);
   const server = limitConnections(await receiver.start({ port: config.http.port, host: config.http.host }, HTTP_SERVER_OPTIONS));

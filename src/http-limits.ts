@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import { type HTTPReceiver, isValidSlackRequest } from '@slack/bolt';
+import { HTTPReceiver, type HTTPReceiverOptions, isValidSlackRequest } from '@slack/bolt';
 import { payloadProblem } from './payload-shapes.js';
 
 /** Slack's payloads are a few KB (a block action carrying its whole message, tens of KB): ample room. */
@@ -36,14 +36,17 @@ const MAX_CLOCK_SKEW_S = 5 * 60;
  * anything reads it, and the connection is closed so its bytes are not drained either; a body
  * without a declared length is cut off once it passes the cap. A request timestamped more than
  * five minutes ahead is refused 401 (Bolt refuses only old ones). The body is read here (Bolt
- * reads a body already read, `rawBody`), and its signature is checked with Bolt's own check and
- * the receiver's secret: a body that is not signed goes on to Bolt untouched, which answers
- * 401, so nothing about an unsigned body is told. A signed body is parsed the way Bolt parses it
- * and refused 400, with a short plain reason, when it does not parse, is not an object
- * (`payload=null` would throw in Bolt outside any handler, which ends the process), or lacks a
- * part Bolt's routing reads (src/payload-shapes.ts: Bolt would throw there and answer 500).
+ * reads a body already read, `rawBody`), and its signature is checked, once, with Bolt's own
+ * check and the receiver's secret (the receiver's own copy of the check is off: see
+ * guardedReceiver). A body that is not signed gets a bare 401, so nothing about it is told;
+ * the one exception is Slack's unsigned `ssl_check=1`, which goes on to Bolt cut down to those
+ * bytes alone, as Bolt's own check does, so nothing smuggled beside it is read. A signed body is
+ * parsed the way Bolt parses it and refused 400, with a short plain reason, when it does not
+ * parse, is not an object (`payload=null` would throw in Bolt outside any handler, which ends
+ * the process), or lacks a part Bolt's routing reads (src/payload-shapes.ts: Bolt would throw
+ * there and answer 500).
  */
-export function guardRequests(receiver: HTTPReceiver, signingSecret: string): void {
+function guardRequests(receiver: HTTPReceiver, signingSecret: string): void {
   const next = receiver.requestListener;
   const isSigned = signatureCheck(signingSecret);
   receiver.requestListener = (req: IncomingMessage, res: ServerResponse) => {
@@ -61,8 +64,13 @@ export function guardRequests(receiver: HTTPReceiver, signingSecret: string): vo
     readCapped(req).then(
       (body) => {
         if (body === undefined) return refuse(res, 413);
-        (req as IncomingMessage & { rawBody: Buffer }).rawBody = body;
-        if (!isSigned(req, body)) return next(req, res);
+        const buffered = req as IncomingMessage & { rawBody: Buffer };
+        if (!isSigned(req, body)) {
+          if (!isSslCheck(body, req.headers['content-type'])) return refuse(res, 401);
+          buffered.rawBody = Buffer.from(SSL_CHECK_BODY);
+          return next(req, res);
+        }
+        buffered.rawBody = body;
         const problem = signedBodyProblem(body, req.headers['content-type']);
         if (problem !== undefined) return refuse(res, 400, problem);
         return next(req, res);
@@ -70,6 +78,26 @@ export function guardRequests(receiver: HTTPReceiver, signingSecret: string): vo
       () => refuse(res, 400),
     );
   };
+}
+
+/**
+ * Bolt's HTTPReceiver with the guards above in front of it. The guards check each request's
+ * signature with Bolt's own check, so the receiver's copy of it is turned off: run twice, it cost
+ * every ack six HMACs instead of three (the check compares the two signatures by HMACing both
+ * with a random key).
+ */
+export function guardedReceiver(options: Omit<HTTPReceiverOptions, 'signatureVerification' | 'bodyLimit'> & { signingSecret: string }): HTTPReceiver {
+  const receiver = new HTTPReceiver({ ...options, bodyLimit: MAX_BODY_BYTES, signatureVerification: false });
+  guardRequests(receiver, options.signingSecret);
+  return receiver;
+}
+
+/** What Slack sends, unsigned, to check a slash command's TLS. */
+const SSL_CHECK_BODY = 'ssl_check=1';
+
+/** Whether an unsigned body is Slack's TLS check: a form whose ssl_check field is 1 (what Bolt answers without a signature). */
+function isSslCheck(body: Buffer, contentType: string | undefined): boolean {
+  return contentType === 'application/x-www-form-urlencoded' && parseQuery(body.toString()).ssl_check === '1';
 }
 
 /**

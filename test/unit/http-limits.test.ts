@@ -6,9 +6,9 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardRequests, MAX_BODY_BYTES } from '../../src/http-limits.js';
+import { guardedReceiver } from '../../src/http-limits.js';
 import { buildCommand } from '../../testkit/slack-payloads.js';
 import { signSlackRequest } from '../../testkit/slack-signing.js';
 
@@ -30,14 +30,12 @@ beforeAll(async () => {
     getLevel: () => 'info' as never,
     setName: () => undefined,
   };
-  const receiver = new HTTPReceiver({
+  const receiver = guardedReceiver({
     signingSecret: SECRET,
     endpoints: '/slack/events',
     logger,
-    bodyLimit: MAX_BODY_BYTES,
     unhandledRequestTimeoutMillis: 200,
   });
-  guardRequests(receiver, SECRET);
   const app = new App({
     token: 'xoxb-1111-2222-abcdef',
     receiver,
@@ -87,7 +85,7 @@ const MALFORMED: [string, string][] = [
   ['a command without its response_url', buildCommand({ text: 'help' }).replace(/&response_url=[^&]*/, '')],
 ];
 
-describe('guardRequests', () => {
+describe('guardedReceiver', () => {
   it.each(MALFORMED)('answers %s, unsigned, stale or signed with another secret, with a bare 401 as Bolt answers any forgery', async (_name, body) => {
     for (const headers of [{}, signSlackRequest('another-secret', body), signed(body, Math.floor(Date.now() / 1000) - 6 * 60)]) {
       const res = await send(body, headers as Record<string, string>);
@@ -121,6 +119,25 @@ describe('guardRequests', () => {
     expect(await send(json, signed(json), 'application/json')).toMatchObject({ status: 200, text: 'heard' });
     expect(heard).toHaveLength(2);
     expect((await send('ssl_check=1')).status).toBe(200);
+  });
+
+  it('checks the signature itself: a forged command never reaches a listener, a well-signed one does', async () => {
+    heard.length = 0;
+    const body = buildCommand({ text: 'help' });
+    for (const headers of [{}, signSlackRequest('another-secret', body), signed(body, Math.floor(Date.now() / 1000) - 6 * 60)]) {
+      expect((await send(body, headers as Record<string, string>)).status).toBe(401);
+    }
+    expect(heard).toEqual([]);
+    expect((await send(body, signed(body))).status).toBe(200);
+    expect(heard).toHaveLength(1);
+  });
+
+  it('answers an unsigned ssl_check, and reads nothing smuggled beside it', async () => {
+    heard.length = 0;
+    const smuggled = `ssl_check=1&${buildCommand({ text: 'help' })}`;
+    expect((await send(smuggled)).status).toBe(200);
+    expect((await send('ssl_check=1', {}, 'application/json')).status).toBe(401);
+    expect(heard).toEqual([]);
   });
 
   it('still refuses a timestamp from the future with 401, signed or not', async () => {
