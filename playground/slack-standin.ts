@@ -9,7 +9,9 @@
  *
  * Kept as one file past the usual size: every Web API method here reads and writes the same
  * in-memory workspace (channels, users, messages, views, responses) that the tests and the
- * page read back; the pure Block Kit validation lives apart in block-kit.ts, the faults in standin-faults.ts.
+ * page read back; the pure Block Kit validation lives apart in block-kit.ts, the faults in
+ * standin-faults.ts, and Socket Mode's WebSocket (which holds no workspace state) in
+ * socket-mode-standin.ts.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -40,7 +40,8 @@ const MAX_CLOCK_SKEW_S = 5 * 60;
  * check and the receiver's secret (the receiver's own copy of the check is off: see
  * guardedReceiver). A body that is not signed gets a bare 401, so nothing about it is told;
  * the one exception is Slack's unsigned `ssl_check=1`, which goes on to Bolt cut down to those
- * bytes alone, as Bolt's own check does, so nothing smuggled beside it is read. A signed body is
+ * bytes alone, as Bolt's own check does (Bolt answers an ssl_check before any listener, so the
+ * cut only keeps an unsigned field from ever being parsed past that point). A signed body is
  * parsed the way Bolt parses it and refused 400, with a short plain reason, when it does not
  * parse, is not an object (`payload=null` would throw in Bolt outside any handler, which ends
  * the process), or lacks a part Bolt's routing reads (src/payload-shapes.ts: Bolt would throw

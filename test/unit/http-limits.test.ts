@@ -132,7 +132,7 @@ describe('guardedReceiver', () => {
     expect(heard).toHaveLength(1);
   });
 
-  it('answers an unsigned ssl_check, and reads nothing smuggled beside it', async () => {
+  it('answers an unsigned ssl_check (form only) and dispatches nothing, even with a command beside it', async () => {
     heard.length = 0;
     const smuggled = `ssl_check=1&${buildCommand({ text: 'help' })}`;
     expect((await send(smuggled)).status).toBe(200);
