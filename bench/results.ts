@@ -77,7 +77,7 @@ function notes(settings: Settings) {
     baseline: `bare Bolt app acking the same help bodies for ${load}; request_burst: the same real-request bodies as the bot bursts, in the same rounds (medians); cpu_ms_per_request: its CPU over the help load only, per help request`,
     approve_ack:
       'signed Approve clicks, each on its own pending request made by the request bursts; count-bounded (one click per request), in rounds like command_ack (medians)',
-    sustained: `per total rate (${settings.sustainedRates.join(', ')}/s) for ${settings.sustainedSeconds} s: real requests (each from its own employee and level) and Approve clicks (each on its own pending request), half the rate each, taking turns on one fixed schedule (open loop: sent on time whatever the answers; bench/mixed-load.ts, up to 50 keep-alive connections), after a 1 s help warm-up, while the post-ack work runs; p50/p99 of each kind's acks (2xx), from handing the request to the connection pool to the end of the answer; bare: the bare Bolt app under the same loads in the same run, before the bot, while the bot is idle; details (click → grant, drain, busy, lost, the load generator's own lateness) in extras.sustained`,
+    sustained: `per total rate (${settings.sustainedRates.join(', ')}/s), ${settings.sustainedRounds} round(s) of ${settings.sustainedSeconds} s: real requests (each from its own employee and level) and Approve clicks (each on its own pending request), half the rate each, taking turns on one fixed schedule (open loop: sent on time whatever the answers; bench/mixed-load.ts, up to 50 keep-alive connections), after a 1 s help warm-up, while the post-ack work runs; p50/p99 of each kind's acks (2xx) over all its rounds pooled, from handing the request to the connection pool to the end of the answer; bare: the bare Bolt app under the same loads in the same run, its rounds taking turns with the bot's (bare, bot, bare, bot), each side idle while the other is measured; details (each round's own acks, click → grant, drain, busy, lost, the load generator's own lateness) in extras.sustained`,
     saturation: `the mixed flood: real requests and Approve clicks as fast as the load generator can (closed loop, 25 connections each) for ${settings.saturationSeconds} s; acked: 2xx answers; busy: refused as busy (commands through response_url, clicks as ephemerals); p99_ms: all acks; drain_ms: from the last answer to every acked command answered and every acked click ended; lost: accepted (not busy) commands and clicks not where they should be, over both floods (commands request by request: confirmed and PENDING-posted, or refused as already pending with that request PENDING-posted; clicks: their requests ACTIVE, matched by count since a busy refusal names no request); click_p99_ms and grant_during_flood_ms (median click → grant announced): clicks at ${settings.floodClickRate}/s on 2 connections while commands flood the other 48; both floods in full in extras.saturation`,
     work_queue_variant:
       'the load phases again on a second bot process whose post-ack work queue is set otherwise (bench/bot-variant.ts, BENCH_WORK_QUEUE over WORK_QUEUE_OPTIONS), same people and loads, its own empty table; compared: at 150/s sustained, ack p99 and click → grant for the shipped setting and the variant, and the saturation figures',
@@ -96,9 +96,16 @@ function notes(settings: Settings) {
   };
 }
 
-/** The contract's `sustained` entries: rate, seconds, and the bot's and bare Bolt's ack p50/p99 per kind. */
+/** The contract's `sustained` entries: rate, seconds a round, rounds, and the bot's and bare Bolt's ack p50/p99 per kind over their rounds. */
 function sustainedContract(s: SustainedResult | undefined) {
-  return (s?.steps ?? []).map((step) => ({ rate: step.rate, seconds: step.seconds, command: step.command, click: step.click, bare: step.bare }));
+  return (s?.steps ?? []).map((step) => ({
+    rate: step.rate,
+    seconds: step.seconds,
+    rounds: step.rounds.length,
+    command: step.command,
+    click: step.click,
+    bare: step.bare,
+  }));
 }
 
 /** The contract's `saturation`, and the click figures of the command flood. */

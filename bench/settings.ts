@@ -86,6 +86,11 @@ export interface Settings {
   /** Sustained mixed load: total rates (requests/s, commands and clicks taking turns, half each), each for `sustainedSeconds`. */
   sustainedRates: number[];
   sustainedSeconds: number;
+  /**
+   * Rounds per sustained rate, bare Bolt's and the bot's taking turns (bare, bot, bare, bot):
+   * a slow minute of the machine lands on both sides, not on one.
+   */
+  sustainedRounds: number;
   /** Saturation: each flood lasts this long. */
   saturationSeconds: number;
   /** Distinct (employee, level) requests each saturation flood's commands cycle through. */
@@ -136,6 +141,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     lifecycleStepPeople: quick ? 5 : 20,
     sustainedRates: sustainedRatesOf(env),
     sustainedSeconds: quick ? 3 : 10,
+    sustainedRounds: quick ? 1 : 2,
     saturationSeconds: quick ? 3 : 10,
     saturationPairs: quick ? 200 : 800,
     floodClickRate: 10,
@@ -145,17 +151,17 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   };
 }
 
-/** Per sustained step (in order): how many commands and clicks it sends (half the rate each). */
-export function sustainedCounts(settings: Settings): { rate: number; commands: number; clicks: number }[] {
-  return settings.sustainedRates.map((rate) => {
+/** Per sustained round of the bot (in order: each rate's rounds, then the next rate's): how many commands and clicks it sends (half the rate each). */
+export function sustainedCounts(settings: Settings): { rate: number; round: number; commands: number; clicks: number }[] {
+  return settings.sustainedRates.flatMap((rate) => {
     const half = Math.round((rate / 2) * settings.sustainedSeconds);
-    return { rate, commands: half, clicks: half };
+    return Array.from({ length: settings.sustainedRounds }, (_, round) => ({ rate, round: round + 1, commands: half, clicks: half }));
   });
 }
 
 /**
- * Pending requests made before the sustained steps for their clicks: each step clicks requests
- * made before it, first these, then those the earlier steps' commands made.
+ * Pending requests made before the sustained rounds for their clicks: each round clicks requests
+ * made before it, first these, then those the earlier rounds' commands made.
  */
 export function sustainedPrefill(settings: Settings): number {
   let need = 0;
@@ -174,7 +180,7 @@ export function saturationClickTargets(settings: Settings): number {
   return Math.ceil(settings.floodClickRate * settings.saturationSeconds) + settings.saturationPairs;
 }
 
-/** What the sustained steps leave pending (made by their commands, not clicked), for the saturation phase's clicks. */
+/** What the sustained rounds leave pending (made by their commands, not clicked), for the saturation phase's clicks. */
 export function sustainedLeftover(settings: Settings): number {
   const steps = sustainedCounts(settings);
   return sustainedPrefill(settings) + steps.reduce((a, s) => a + s.commands - s.clicks, 0);

@@ -112,7 +112,7 @@ function loadRows({ sustained, saturation, queueVariant }: PhaseResults): Row[] 
     const worst = Math.max(s.command.p99_ms, s.click.p99_ms);
     const ratio = Math.max(s.command.p99_ms / s.bare.command.p99_ms, s.click.p99_ms / s.bare.click.p99_ms);
     rows.push({
-      figure: `sustained ${s.rate}/s mixed, ${s.seconds} s: ack p99`,
+      figure: `sustained ${s.rate}/s mixed, ${s.rounds.length > 1 ? `${s.rounds.length} × ` : ''}${s.seconds} s: ack p99`,
       value: `command ${ms(s.command.p99_ms)} (bare ${ms(s.bare.command.p99_ms)}), click ${ms(s.click.p99_ms)} (bare ${ms(s.bare.click.p99_ms)}); ×${fmt(ratio, 2)} of bare`,
       ...(budgeted
         ? { budget: `< ${BUDGET.ackP99Ms} ms and ≤ ${BUDGET.sustainedVsBare} × bare`, met: worst < BUDGET.ackP99Ms && ratio <= BUDGET.sustainedVsBare }

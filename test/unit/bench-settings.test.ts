@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extraBotEnv, isComplete, readSettings } from '../../bench/settings.js';
+import { extraBotEnv, isComplete, readSettings, sustainedCounts, sustainedLeftover, sustainedPrefill } from '../../bench/settings.js';
 
 describe('bench settings', () => {
   it('a full run with no trial options is complete', () => {
@@ -19,6 +19,20 @@ describe('bench settings', () => {
     expect(readSettings({ BENCH_SUSTAINED_RATES: '50, 150' }).sustainedRates).toEqual([50, 150]);
     expect(() => readSettings({ BENCH_SUSTAINED_RATES: 'fast' })).toThrow(/BENCH_SUSTAINED_RATES/);
     expect(() => readSettings({ BENCH_SUSTAINED_RATES: '0' })).toThrow(/BENCH_SUSTAINED_RATES/);
+  });
+
+  it('a full run measures each sustained rate in two rounds; each round clicks requests made before it', () => {
+    const full = readSettings({});
+    expect(sustainedCounts(full)).toEqual([
+      { rate: 50, round: 1, commands: 250, clicks: 250 },
+      { rate: 50, round: 2, commands: 250, clicks: 250 },
+      { rate: 150, round: 1, commands: 750, clicks: 750 },
+      { rate: 150, round: 2, commands: 750, clicks: 750 },
+    ]);
+    // The first 150/s round clicks 750: the prefill's 250 left after the 50/s rounds, and the 500 their commands made.
+    expect(sustainedPrefill(full)).toBe(750);
+    expect(sustainedLeftover(full)).toBe(750);
+    expect(sustainedCounts(readSettings({ BENCH_QUICK: '1' })).map((c) => c.round)).toEqual([1, 1]);
   });
 
   it('BENCH_BOT_ENV is a JSON object of strings, checked before the run starts', () => {

@@ -91,6 +91,33 @@ describe('the README performance table (bench/readme-table.ts)', () => {
     expect(row(table, 'peak RSS')).toBe('| peak RSS under load (saturation included) | 164 MB | < 200 MB | met |');
   });
 
+  it('gives a sustained rate measured in rounds its rounds, and each round against the bare Bolt round before it', () => {
+    const ack = (command: number, click: number) => ({ command: { p50_ms: 2, p99_ms: command }, click: { p50_ms: 2, p99_ms: click } });
+    const inRounds = {
+      ...results,
+      sustained: [{ rate: 150, seconds: 10, rounds: 2, ...ack(12, 9), bare: ack(8, 10) }],
+      extras: {
+        ...results.extras,
+        sustained: {
+          steps: [
+            {
+              click_to_grant: { p50_ms: 900, p90_ms: 1500 },
+              drain_ms: 2000,
+              lost: 0,
+              rounds: [
+                { bare: ack(4, 10), bot: ack(10, 9) },
+                { bare: ack(8, 5), bot: ack(12, 6) },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    expect(row(renderPerfTable(inRounds), '`sustained` 150/s')).toBe(
+      "| `sustained` 150/s, commands and clicks together for 2 rounds of 10 s, in turns with bare Bolt's: ack p99 | commands 12.0 ms (bare Bolt 8.0 ms), clicks 9.0 ms (bare Bolt 10.0 ms): 1.50 × bare Bolt (round by round: 2.50 ×, 1.50 ×) | < 100 ms, ≤ 1.5 × | met |",
+    );
+  });
+
   it('leaves out the figures a run does not hold', () => {
     expect(row(table, 'baseline')).toBeUndefined();
     expect(row(table, 'identity lookup')).toBeUndefined();
