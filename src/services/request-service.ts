@@ -2,13 +2,14 @@
  * The employee's side: submit a request (with every pre-check of PRODUCT §1), status,
  * cancel, and the admin's `link`. Returns data; handlers choose how to show it.
  */
-import { monotonicFactory } from 'ulid';
+
 import type { Config } from '../config.js';
 import { type IamUserInfo, iamUserRefusal, sameIamUser } from '../domain/iam-user.js';
 import { type LevelConfig, requireLevel } from '../domain/levels.js';
 import type { AccessRequest, IamSnapshot, MfaStatus } from '../domain/request.js';
 import { cancel, open } from '../domain/transitions.js';
 import { code, LinkConflictError, NotAllowedError, RequestConflictError, RequestNotFoundError, RequestRefusedError, text, ValidationError } from '../errors.js';
+import { monotonicUlids } from '../ids.js';
 import type { AdminPolicy } from './admins.js';
 import type { Announcer } from './announcer.js';
 import type { GrantExecutor } from './grant.js';
@@ -45,7 +46,7 @@ export interface RequestServiceDeps {
 }
 
 export class RequestService {
-  private readonly newId = monotonicFactory();
+  private readonly newId = monotonicUlids();
   constructor(private readonly deps: RequestServiceDeps) {}
 
   async submit(input: SubmitInput): Promise<SubmitResult> {

@@ -8,10 +8,10 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ulid } from 'ulid';
 import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, isFinalStatus, type RequestStatus } from '../domain/request.js';
 import { applyChange, type RequestChange } from '../domain/transitions.js';
 import { RequestConflictError } from '../errors.js';
+import { newUlid } from '../ids.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
 import { type AuditLog, AuditRecords, owedEvent, toAudit, trailOf } from './audit-records.js';
 import { auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
@@ -146,7 +146,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     const lock = lockOf(expected);
     const entering = !lock.holds(expected) && lock.holds(next);
     if (entering) await this.locks.take(lock, next);
-    const writeId = ulid();
+    const writeId = newUlid();
     const names: Record<string, string> = { '#version': 'version', '#status': 'status' };
     const values: Record<string, unknown> = { ':expected': expected.version, ':expectedStatus': expected.status };
     const sets: string[] = [];
@@ -221,7 +221,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...auditNoteKey(request.id, request.version, ulid(Date.parse(note.at))),
+            ...auditNoteKey(request.id, request.version, newUlid(Date.parse(note.at))),
             entity: 'audit',
             requestId: request.id,
             at: note.at,
@@ -415,7 +415,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...looseAuditKey(event.requestId, event.at, ulid(Date.parse(event.at))), entity: 'audit', ...event, auditMonth: monthOf(event.at) },
+        Item: { ...looseAuditKey(event.requestId, event.at, newUlid(Date.parse(event.at))), entity: 'audit', ...event, auditMonth: monthOf(event.at) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );

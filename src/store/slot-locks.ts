@@ -4,9 +4,9 @@
  */
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ulid } from 'ulid';
 import type { AccessRequest } from '../domain/request.js';
 import { RequestConflictError } from '../errors.js';
+import { newUlid } from '../ids.js';
 import { breakGlassLockKey, pendingLockKey } from './keys.js';
 
 /** How long a lock without its request is respected before it is taken over. */
@@ -48,7 +48,7 @@ export class SlotLocks {
   async take(lock: RequestLock, request: AccessRequest): Promise<void> {
     const { key } = lock;
     // Names this call's lock item: a retried put whose first attempt landed (its answer lost) finds it.
-    const lockId = ulid();
+    const lockId = newUlid();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const out = await this.doc.send(
