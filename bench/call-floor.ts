@@ -7,9 +7,10 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { WebClient } from '@slack/web-api';
 import { AWS_HTTP_TIMEOUTS, withoutSdkLogging } from '../src/aws-client-options.js';
+import { DocumentTable } from '../src/store/document-client.js';
 
 export interface CallFloor {
   /** CPU ms of the calling process per call: the median of the rounds. */
@@ -23,8 +24,8 @@ const CALLS = 1_000;
 const ROUNDS = 5;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const aws = { endpoint, region: 'us-east-1', credentials, maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS };
-const dynamo = DynamoDBDocumentClient.from(withoutSdkLogging(new DynamoDBClient(aws)), { marshallOptions: { removeUndefinedValues: true } });
-const iam = withoutSdkLogging(new IAMClient(aws));
+const dynamo = new DocumentTable(withoutSdkLogging(new DynamoDBClient({ ...aws, cacheMiddleware: true })));
+const iam = withoutSdkLogging(new IAMClient({ ...aws, cacheMiddleware: true }));
 const slack = new WebClient('xoxb-bench', { slackApiUrl: `${endpoint}/api/`, retryConfig: { retries: 3 }, timeout: 10_000 });
 
 const kinds: Record<keyof CallFloor['cpu_ms_per_call'], () => Promise<unknown>> = {

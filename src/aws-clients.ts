@@ -18,7 +18,11 @@ export function openIam(aws: AwsOptions): IAMClient {
   );
 }
 
-/** The DynamoDB client: embedded (loopback dynalite with dummy credentials) or the SDK's own chain. */
+/**
+ * The DynamoDB client: embedded (loopback dynalite with dummy credentials) or the SDK's own chain.
+ * It resolves its middleware stack once per command type (cacheMiddleware), which lib-dynamodb's
+ * client refuses: items go through src/store/document-client.ts's DocumentTable.
+ */
 export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws: AwsOptions): Promise<{ client: DynamoDBClient; embedded?: EmbeddedDynamo }> {
   if (config.store === 'embedded') {
     const embedded = await startEmbeddedDynamo(config.dataDir);
@@ -26,10 +30,13 @@ export async function openDynamo(config: Pick<Config, 'store' | 'dataDir'>, aws:
       endpoint: embedded.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' },
+      cacheMiddleware: true,
     });
     return { client: withoutSdkLogging(client), embedded };
   }
   return {
-    client: withoutSdkLogging(new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS })),
+    client: withoutSdkLogging(
+      new DynamoDBClient({ ...(aws.region ? { region: aws.region } : {}), maxAttempts: 5, requestHandler: AWS_HTTP_TIMEOUTS, cacheMiddleware: true }),
+    ),
   };
 }

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
 import { Cron } from 'croner';
 import type { JobDeps } from '../handlers/deps.js';
@@ -44,6 +43,7 @@ import { Sweeper } from './services/sweeper.js';
 import { SlackWebDirectory } from './slack-web/directory.js';
 import { SlackNotifier } from './slack-web/notifier.js';
 import { respondViaUrl } from './slack-web/respond.js';
+import { DocumentTable } from './store/document-client.js';
 import { DynamoRequestStore } from './store/dynamo-store.js';
 import { describeTable, ensureTable } from './store/table.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
@@ -188,9 +188,7 @@ export async function buildDeps(options: {
     await embedded?.close();
     throw err;
   }
-  // Why: optional fields of a request are undefined in TypeScript and must simply be absent in the item.
-  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const store = new DynamoRequestStore(doc, config.tableName, log);
+  const store = new DynamoRequestStore(new DocumentTable(dynamo), config.tableName, log);
 
   const iamClient = openIam(options.aws);
   const awsIam = iamGateway(config, iamClient);

@@ -14,12 +14,12 @@ import '../sdk-node-warning.js';
 import 'dotenv/config';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { openDynamo } from '../aws-clients.js';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import type { AuditEvent } from '../domain/request.js';
 import { formatHint, heldStoreHint, hintForError } from '../environment-hints.js';
 import { ConfigError } from '../errors.js';
+import { DocumentTable } from '../store/document-client.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
 import { describeTable, type TableState } from '../store/table.js';
@@ -179,7 +179,7 @@ async function main(): Promise<number> {
     }
     // stdout is the export: which store it came from goes to stderr, before the data.
     process.stderr.write(`audit: reading ${label}\n`);
-    const store = new DynamoRequestStore(DynamoDBDocumentClient.from(client), config.tableName);
+    const store = new DynamoRequestStore(new DocumentTable(client), config.tableName);
     const out = stdoutWriter();
     const line = options.format === 'csv' ? csvLine : jsonLine;
     if (options.format === 'csv' && !(await out.write(CSV_HEADER))) return 0;

@@ -12,7 +12,6 @@ import '../sdk-node-warning.js';
 import 'dotenv/config';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { AwsDoctorProbe } from '../aws/doctor-probe.js';
 import { openDynamo, openIam } from '../aws-clients.js';
@@ -36,6 +35,7 @@ import { checkStrandedGrants } from '../doctor/stranded.js';
 import { heldStoreHint } from '../environment-hints.js';
 import { ConfigError, EmbeddedStoreInUseError } from '../errors.js';
 import { boltLogger, createLogger } from '../log.js';
+import { DocumentTable } from '../store/document-client.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { probeEmbeddedStore } from '../store/embedded-probe.js';
 import { openSts } from '../sts-client.js';
@@ -101,7 +101,7 @@ async function storeChecks(config: Config): Promise<{ results: CheckResult[]; ta
   try {
     const table = await checkTable(opened.client, { tableName: config.tableName, store: config.store, createdAtStart: config.store === 'embedded' });
     if (table.result.status !== 'ok' || table.indexNames.length === 0) return { results: [table.result], table };
-    const store = new DynamoRequestStore(DynamoDBDocumentClient.from(opened.client), config.tableName);
+    const store = new DynamoRequestStore(new DocumentTable(opened.client), config.tableName);
     const stranded = checkStrandedGrants(await store.listByStatus('ACTIVE'), config.levels);
     return { results: [table.result, stranded], table };
   } finally {

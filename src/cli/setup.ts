@@ -10,12 +10,12 @@
  */
 import '../sdk-node-warning.js';
 import 'dotenv/config';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureGroup } from '../aws/groups.js';
 import { openDynamo, openIam } from '../aws-clients.js';
 import { loadStoreConfig, type StoreConfig } from '../config.js';
 import { type AwsService, formatHint, hintForError } from '../environment-hints.js';
 import { ConfigError } from '../errors.js';
+import { DocumentTable } from '../store/document-client.js';
 import { DynamoRequestStore } from '../store/dynamo-store.js';
 import { backfillLinkClaims } from '../store/link-store.js';
 import { ensureTable } from '../store/table.js';
@@ -57,7 +57,7 @@ async function setupTable(config: StoreConfig): Promise<void> {
     const label = await storeLabel(config, client, endpoint());
     process.stdout.write(`${outcome === 'created' ? 'created' : 'exists:'} ${label}\n`);
     if (outcome !== 'created') {
-      const doc = DynamoDBDocumentClient.from(client);
+      const doc = new DocumentTable(client);
       const links = await backfillLinkClaims(new DynamoRequestStore(doc, config.tableName), doc, config.tableName);
       if (links.claimed) process.stdout.write(`claimed ${links.claimed} identity link(s) written before links were one-to-one\n`);
       for (const d of links.duplicates) {

@@ -6,10 +6,11 @@
  * carries.
  */
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest, AuditEvent, OwedAuditEvent, RequestStatus } from '../domain/request.js';
 import { errorMessage, errorName } from '../errors.js';
 import type { AuditInput } from '../services/ports.js';
+import type { DocumentSender } from './document-client.js';
 import { auditKey, monthOf } from './keys.js';
 
 /** How many written records are remembered, so one is not written again. */
@@ -22,7 +23,7 @@ export class AuditRecords {
   private readonly recorded = new Set<string>();
 
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentSender,
     private readonly tableName: string,
     private readonly onWrite: (consumed: ConsumedCapacity | undefined) => void,
     private readonly log?: AuditLog,

@@ -1,19 +1,12 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  type PutCommandOutput,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type PutCommandOutput, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AccessRequest, type AuditEvent, assertTransition, IllegalTransitionError, isFinalStatus, type RequestStatus } from '../domain/request.js';
 import { applyChange, type RequestChange } from '../domain/transitions.js';
 import { RequestConflictError } from '../errors.js';
 import { newUlid } from '../ids.js';
 import type { AuditInput, IdentityLink, PeriodClaim, RequestStore, SummaryStore } from '../services/ports.js';
 import { type AuditLog, AuditRecords, owedEvent, toAudit, trailOf } from './audit-records.js';
+import type { DocumentSender } from './document-client.js';
 import { auditNoteKey, INDEX, looseAuditKey, monthOf, requestKey } from './keys.js';
 import { DynamoLinkStore } from './link-store.js';
 import { DynamoPeriodStore } from './period-store.js';
@@ -57,7 +50,7 @@ export class DynamoRequestStore implements RequestStore, SummaryStore {
   private readonly audit: AuditRecords;
 
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentSender,
     private readonly tableName: string,
     log?: AuditLog,
   ) {

@@ -3,16 +3,17 @@
  * claim item on its IAM user (compared case-insensitively, as IAM does) that is written first.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { sameIamUser } from '../domain/iam-user.js';
 import { LinkConflictError } from '../errors.js';
 import type { IdentityLink, RequestStore } from '../services/ports.js';
+import type { DocumentSender } from './document-client.js';
 import { linkedIamKey, linkKey } from './keys.js';
 import { ORPHANED_LOCK_MS } from './slot-locks.js';
 
 export class DynamoLinkStore implements Pick<RequestStore, 'getLink' | 'linkHolder' | 'putLink'> {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentSender,
     private readonly tableName: string,
   ) {}
 
@@ -101,11 +102,7 @@ export interface LinkBackfill {
  * claims them, once, and names the IAM users two Slack users are linked to (an admin re-links
  * one of them). A one-off scan of the link items: a migration, never a request path.
  */
-export async function backfillLinkClaims(
-  store: Pick<RequestStore, 'linkHolder' | 'putLink'>,
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-): Promise<LinkBackfill> {
+export async function backfillLinkClaims(store: Pick<RequestStore, 'linkHolder' | 'putLink'>, doc: DocumentSender, tableName: string): Promise<LinkBackfill> {
   const links: IdentityLink[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {

@@ -4,8 +4,9 @@
  * renews while it posts, taken over once it lapsed) and its posting.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PeriodClaim, SummaryStore } from '../services/ports.js';
+import type { DocumentSender } from './document-client.js';
 import { installKey, periodKey } from './keys.js';
 
 /** How long a claim written before leases existed (no leaseUntil) is left to its claimant. */
@@ -17,7 +18,7 @@ function legacyStaleBefore(now: string): string {
 
 export class DynamoPeriodStore implements Pick<SummaryStore, 'firstStartedAt' | 'getPeriod' | 'claimPeriod' | 'markPeriodPosted'> {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentSender,
     private readonly tableName: string,
   ) {}
 

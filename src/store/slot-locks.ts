@@ -3,10 +3,11 @@
  * before the request that occupies it is written, and taken over once stale.
  */
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest } from '../domain/request.js';
 import { RequestConflictError } from '../errors.js';
 import { newUlid } from '../ids.js';
+import type { DocumentSender } from './document-client.js';
 import { breakGlassLockKey, pendingLockKey } from './keys.js';
 
 /** How long a lock without its request is respected before it is taken over. */
@@ -37,7 +38,7 @@ export function lockOf(request: AccessRequest): RequestLock {
 
 export class SlotLocks {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentSender,
     private readonly tableName: string,
     /** Reads the request a lock names, to tell a live holder from a stale one. */
     private readonly readRequest: (id: string) => Promise<AccessRequest | undefined>,

@@ -6,12 +6,13 @@
  */
 
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { activate, cancel, deny, fail, retry } from '../../src/domain/transitions.js';
 import { RequestConflictError } from '../../src/errors.js';
+import { type DocumentSender, DocumentTable } from '../../src/store/document-client.js';
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { pendingLockKey, REQUEST_SK, requestKey } from '../../src/store/keys.js';
@@ -20,7 +21,7 @@ import { ensureTable } from '../../src/store/table.js';
 import { workerAwsEndpoint } from '../support/aws-endpoint.js';
 import { aRequest, DAY_MS, HOUR_MS, requested, type StoreTraits, shift, storeContract } from '../support/store-contract.js';
 
-/** A DynamoDB-compatible endpoint the contract runs against. */
+/** A DynamoDB-compatible endpoint the contract runs against, its client set up as src/aws-clients.ts's openDynamo sets the bot's. */
 interface Backend {
   client: DynamoDBClient;
   close(): Promise<void>;
@@ -31,7 +32,7 @@ const DUMMY_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 const dynaliteInMemory: BackendFactory = async () => {
   const embedded = await startEmbeddedDynamo(null);
-  const client = new DynamoDBClient({ endpoint: embedded.endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint: embedded.endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS, cacheMiddleware: true });
   return {
     client,
     close: async () => {
@@ -42,7 +43,7 @@ const dynaliteInMemory: BackendFactory = async () => {
 };
 
 const motoServer: BackendFactory = async () => {
-  const client = new DynamoDBClient({ endpoint: workerAwsEndpoint(), region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint: workerAwsEndpoint(), region: 'us-east-1', credentials: DUMMY_CREDENTIALS, cacheMiddleware: true });
   return { client, close: async () => client.destroy() };
 };
 
@@ -56,7 +57,7 @@ const settle = (promise: Promise<unknown>): Promise<unknown> =>
  * A document client whose writes of request items wait until `release()`: it holds open the gap
  * between claiming the pending slot and storing the request. `reached` resolves when one is held.
  */
-function holdingRequestPuts(doc: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; reached: Promise<void>; release: () => void } {
+function holdingRequestPuts(doc: DocumentSender): { client: DocumentSender; reached: Promise<void>; release: () => void } {
   let release = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;
@@ -85,13 +86,13 @@ describe.each([
   { backend: 'moto_server', open: motoServer, traits: { atomicConditionalWrites: false } },
 ])('DynamoRequestStore on $backend', ({ open, traits }: { open: BackendFactory; traits: StoreTraits }) => {
   let backend: Backend;
-  let doc: DynamoDBDocumentClient;
+  let doc: DocumentSender;
   const tables: string[] = [];
 
   beforeAll(async () => {
     backend = await open();
-    // Optional attributes left undefined must not fail marshalling (as in src/deps.ts).
-    doc = DynamoDBDocumentClient.from(backend.client, { marshallOptions: { removeUndefinedValues: true } });
+    // The bot's way to the table (src/deps.ts).
+    doc = new DocumentTable(backend.client);
   });
   afterAll(async () => {
     await backend?.close();

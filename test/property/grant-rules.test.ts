@@ -13,10 +13,10 @@
  * that replay it, and the shortest story fast-check found.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DocumentTable } from '../../src/store/document-client.js';
 import { DynamoRequestStore } from '../../src/store/dynamo-store.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
@@ -56,7 +56,12 @@ describe(`the grant rules hold under any sequence of actions (${onDynalite ? 'dy
   beforeAll(async () => {
     if (!onDynalite) return;
     dynalite = await startEmbeddedDynamo(null);
-    client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'model', secretAccessKey: 'model' } });
+    client = new DynamoDBClient({
+      endpoint: dynalite.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'model', secretAccessKey: 'model' },
+      cacheMiddleware: true,
+    });
   });
   afterAll(async () => {
     client?.destroy();
@@ -68,7 +73,7 @@ describe(`the grant rules hold under any sequence of actions (${onDynalite ? 'dy
     if (!client) return new MemoryRequestStore();
     const table = `model-${ulid()}`;
     await ensureTable(client, table);
-    return new DynamoRequestStore(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), table);
+    return new DynamoRequestStore(new DocumentTable(client), table);
   }
 
   /** What the stories reached, so a run that never gets anywhere interesting fails instead of passing idly. */
