@@ -65,7 +65,7 @@ export interface SustainedStep {
   command: Ack;
   click: Ack;
   bare: KindAcks;
-  /** Each round's acks, in the order run: bare Bolt's (null when measured in another run), then the bot's. */
+  /** Each round's acks: bare Bolt's round taken just before it (for the work-queue variant, the shipped bot's; null when none), and the bot's. */
   rounds: { bare: KindAcks | null; bot: KindAcks }[];
   sent: { command: number; click: number };
   acked: { command: number; click: number };
@@ -140,7 +140,6 @@ function stepSpec(ctx: PhaseContext, url: string, rate: number, commands: string
   };
 }
 
-/** Runs the steps on `target`; `bare`: the bare Bolt figures already measured, else they are measured here first. */
 /**
  * Runs every rate's rounds on `target`; `bare`: bare Bolt's figures already measured (in the run
  * of the bot as shipped), else its rounds are measured here, each just before the bot's.
@@ -230,7 +229,13 @@ async function botRound(ctx: PhaseContext, target: LoadTarget, round: PlannedRou
   bot.sampler.setPhase(`sustained ${round.rate}/s (${target.name})`);
   await settle(ctx.rig);
   const clicked = target.pool.splice(0, round.clicks);
-  if (clicked.length < round.clicks) throw new Error(`sustained ${round.rate}/s: ${round.clicks} pending requests needed, ${clicked.length} left`);
+  if (clicked.length === 0) throw new Error(`sustained ${round.rate}/s: ${round.clicks} pending requests needed, none left`);
+  // An earlier round's command left unanswered (counted there) made one request fewer: the load
+  // generator cycles the bodies, so that many requests get a second click, answered "already decided".
+  if (clicked.length < round.clicks)
+    ctx.log(
+      `  ${round.clicks - clicked.length} of round ${round.round}'s ${round.clicks} clicks go to a request a second time (the earlier rounds confirmed fewer requests)`,
+    );
   const clickBodies = clicked.map((p) => clickBody(ctx, target, p, `s${round.rate}-click`));
   const outcome = clickOutcomeSinceNow(ctx);
   let cpuBefore = 0;
