@@ -52,6 +52,18 @@ type Wire = Record<string, AttributeValue>;
 const toWire = (item: Item): Wire => marshall(item, { removeUndefinedValues: true });
 const fromWire = (item: Wire | undefined): Item | undefined => (item ? unmarshall(item) : undefined);
 const maybeToWire = (item: Item | undefined): Wire | undefined => (item ? toWire(item) : undefined);
+const withAttributes = <O extends { Attributes?: Wire }>(out: O) => ({ ...out, Attributes: fromWire(out.Attributes) });
+const asPage = <O extends { Items?: Wire[]; LastEvaluatedKey?: Wire }>(out: O) => ({
+  ...out,
+  Items: out.Items?.map((i) => unmarshall(i)),
+  LastEvaluatedKey: fromWire(out.LastEvaluatedKey),
+});
+
+/** The pre-expression parameters would go out unmarshalled: refused, with nothing sent. */
+function expressionsOnly(legacy: Record<string, unknown>): void {
+  const used = Object.keys(legacy).filter((name) => legacy[name] !== undefined);
+  if (used.length) throw new Error(`DocumentTable sends expressions only (not ${used.join(' or ')})`);
+}
 
 /** The document commands the store uses, over a low-level DynamoDB client. */
 export class DocumentTable implements DocumentSender {
@@ -70,47 +82,34 @@ export class DocumentTable implements DocumentSender {
       return { ...out, Item: fromWire(out.Item) };
     }
     if (command instanceof PutCommand) {
-      const { Item: item, ExpressionAttributeValues, ...rest } = command.input;
-      const out = await this.client.send(
-        new PutItemCommand({ ...rest, Item: maybeToWire(item), ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues) }),
-      );
-      return { ...out, Attributes: fromWire(out.Attributes) };
+      const { Item: item, ExpressionAttributeValues, Expected, ...rest } = command.input;
+      expressionsOnly({ Expected });
+      const values = maybeToWire(ExpressionAttributeValues);
+      return withAttributes(await this.client.send(new PutItemCommand({ ...rest, Item: maybeToWire(item), ExpressionAttributeValues: values })));
     }
     if (command instanceof UpdateCommand) {
       const { Key, ExpressionAttributeValues, AttributeUpdates, Expected, ...rest } = command.input;
-      if (AttributeUpdates || Expected) throw new Error('DocumentTable sends expressions only (no AttributeUpdates or Expected)');
-      const out = await this.client.send(
-        new UpdateItemCommand({ ...rest, Key: maybeToWire(Key), ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues) }),
-      );
-      return { ...out, Attributes: fromWire(out.Attributes) };
+      expressionsOnly({ AttributeUpdates, Expected });
+      const values = maybeToWire(ExpressionAttributeValues);
+      return withAttributes(await this.client.send(new UpdateItemCommand({ ...rest, Key: maybeToWire(Key), ExpressionAttributeValues: values })));
     }
     if (command instanceof DeleteCommand) {
       const { Key, ExpressionAttributeValues, Expected, ...rest } = command.input;
-      if (Expected) throw new Error('DocumentTable sends expressions only (no Expected)');
-      const out = await this.client.send(
-        new DeleteItemCommand({ ...rest, Key: maybeToWire(Key), ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues) }),
-      );
-      return { ...out, Attributes: fromWire(out.Attributes) };
+      expressionsOnly({ Expected });
+      const values = maybeToWire(ExpressionAttributeValues);
+      return withAttributes(await this.client.send(new DeleteItemCommand({ ...rest, Key: maybeToWire(Key), ExpressionAttributeValues: values })));
     }
     if (command instanceof QueryCommand) {
       const { ExpressionAttributeValues, ExclusiveStartKey, KeyConditions, QueryFilter, ...rest } = command.input;
-      if (KeyConditions || QueryFilter) throw new Error('DocumentTable sends expressions only (no KeyConditions or QueryFilter)');
-      const out = await this.client.send(
-        new QueryItemsCommand({
-          ...rest,
-          ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues),
-          ExclusiveStartKey: maybeToWire(ExclusiveStartKey),
-        }),
-      );
-      return { ...out, Items: out.Items?.map((i) => unmarshall(i)), LastEvaluatedKey: fromWire(out.LastEvaluatedKey) };
+      expressionsOnly({ KeyConditions, QueryFilter });
+      const page = { ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues), ExclusiveStartKey: maybeToWire(ExclusiveStartKey) };
+      return asPage(await this.client.send(new QueryItemsCommand({ ...rest, ...page })));
     }
     if (command instanceof ScanCommand) {
       const { ExpressionAttributeValues, ExclusiveStartKey, ScanFilter, ...rest } = command.input;
-      if (ScanFilter) throw new Error('DocumentTable sends expressions only (no ScanFilter)');
-      const out = await this.client.send(
-        new ScanItemsCommand({ ...rest, ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues), ExclusiveStartKey: maybeToWire(ExclusiveStartKey) }),
-      );
-      return { ...out, Items: out.Items?.map((i) => unmarshall(i)), LastEvaluatedKey: fromWire(out.LastEvaluatedKey) };
+      expressionsOnly({ ScanFilter });
+      const page = { ExpressionAttributeValues: maybeToWire(ExpressionAttributeValues), ExclusiveStartKey: maybeToWire(ExclusiveStartKey) };
+      return asPage(await this.client.send(new ScanItemsCommand({ ...rest, ...page })));
     }
     throw new Error(`DocumentTable does not send ${(command as object).constructor.name}`);
   }

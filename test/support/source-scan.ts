@@ -195,26 +195,26 @@ export interface AwsOperation {
 export function awsOperations(files: SourceFile[]): AwsOperation[] {
   const ops: AwsOperation[] = [];
   for (const file of files) {
-    const imported = new Map<string, string>();
+    // Each local name with the module it comes from and its name there (`QueryCommand as QueryItemsCommand` is a Query).
+    const imported = new Map<string, { module: string; name: string }>();
     for (const statement of file.ast.statements) {
       if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
       const bindings = statement.importClause?.namedBindings;
       if (!bindings || !ts.isNamedImports(bindings)) continue;
-      for (const el of bindings.elements) imported.set(el.name.text, statement.moduleSpecifier.text);
+      for (const el of bindings.elements) {
+        imported.set(el.name.text, { module: statement.moduleSpecifier.text, name: (el.propertyName ?? el.name).text });
+      }
     }
     visit(file.ast, (node) => {
-      let name: string | undefined;
+      let local: string | undefined;
+      if (ts.isNewExpression(node) && ts.isIdentifier(node.expression)) local = node.expression.text;
+      else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression)) local = node.expression.text;
+      const source = local === undefined ? undefined : imported.get(local);
+      if (!source?.module.startsWith('@aws-sdk/')) return;
       let operation: string | undefined;
-      if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && /^\w+Command$/.test(node.expression.text)) {
-        name = node.expression.text;
-        operation = name.slice(0, -'Command'.length);
-      } else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && /^paginate[A-Z]\w*$/.test(node.expression.text)) {
-        name = node.expression.text;
-        operation = name.slice('paginate'.length);
-      }
-      if (!name || !operation) return;
-      const module = imported.get(name);
-      if (module?.startsWith('@aws-sdk/')) ops.push({ module, operation, file: file.path, line: lineOf(file, node) });
+      if (ts.isNewExpression(node) && /^\w+Command$/.test(source.name)) operation = source.name.slice(0, -'Command'.length);
+      else if (ts.isCallExpression(node) && /^paginate[A-Z]\w*$/.test(source.name)) operation = source.name.slice('paginate'.length);
+      if (operation) ops.push({ module: source.module, operation, file: file.path, line: lineOf(file, node) });
     });
   }
   return ops;
