@@ -2,12 +2,16 @@
  * DocumentTable (src/store/document-client.ts), the store's way to DynamoDB, on dynalite with a
  * client set up as openDynamo sets the bot's (middleware resolved once per command type): plain
  * objects in and out of every command the store sends, each call its own answer, DynamoDB's
- * errors unchanged; and no code of the bot builds lib-dynamodb's client, which refuses such a
- * client when it is built.
+ * errors unchanged; openDynamo's clients cache their stack (else DocumentTable saves nothing);
+ * and no code of the bot builds lib-dynamodb's client, which refuses such a client when it is built.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type ScanCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDynamo } from '../../src/aws-clients.js';
 import { DocumentTable } from '../../src/store/document-client.js';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../src/store/embedded.js';
 import { ensureTable } from '../../src/store/table.js';
@@ -143,6 +147,21 @@ describe('DocumentTable on dynalite, its client resolving middleware once per co
 });
 
 describe("the bot's code", () => {
+  it('opens DynamoDB clients that resolve their middleware once per command type, embedded or not', async () => {
+    const remote = await openDynamo({ store: 'dynamodb', dataDir: '' }, { region: 'us-east-1' });
+    expect(remote.client.config.cacheMiddleware).toBe(true);
+    remote.client.destroy();
+    const dataDir = await mkdtemp(join(tmpdir(), 'document-client-'));
+    const embedded = await openDynamo({ store: 'embedded', dataDir }, { region: undefined });
+    try {
+      expect(embedded.client.config.cacheMiddleware).toBe(true);
+    } finally {
+      embedded.client.destroy();
+      await embedded.embedded?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("never builds lib-dynamodb's client: it refuses the bot's DynamoDB clients, which cache their middleware, so items go through DocumentTable", () => {
     const offenders = sourceFiles('src', 'handlers')
       .filter((f) => f.ast.getFullText().includes('DynamoDBDocumentClient'))
