@@ -93,6 +93,8 @@ async function main(): Promise<void> {
     log.warn({ event: 'mode', iamMode: 'dry-run' }, 'IAM_MODE=dry-run: IAM is read but never changed; every Slack message is marked [dry-run]');
   if (config.store === 'embedded')
     log.warn({ event: 'mode', store: 'embedded', dataDir: config.dataDir }, 'STORE=embedded: one process only; use STORE=dynamodb for replicas');
+  // Out now, not with the next batch of lines: whatever watches the log for the start sees it at once.
+  log.flush();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

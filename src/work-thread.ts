@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { jobLabel, runJob } from '../handlers/jobs.js';
 import { type BuiltDeps, buildDeps } from './deps.js';
 import { healthOf } from './health.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLog } from './log.js';
 import type { FromWorkThread, ToWorkThread, WorkThreadData } from './post-ack/messages.js';
 import { WORK_QUEUE_OPTIONS } from './post-ack/queue-options.js';
 import { lowerThisThreadPriority } from './post-ack/thread-priority.js';
@@ -73,9 +73,12 @@ try {
     await schedules.stop();
     await deps.work.onIdle();
     await deps.close();
+    // Lines wait to be written in batches; the thread ends once it has said it stopped.
+    flushLog(log);
   };
   port.on('message', (message: ToWorkThread) => take(deps, message, stop));
   tell({ type: 'ready', nextSummaryAt: deps.summaries.nextFiring(new Date())?.toISOString() ?? null });
 } catch (err) {
+  flushLog(log);
   tell({ type: 'failed', name: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) });
 }

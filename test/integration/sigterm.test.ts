@@ -115,6 +115,8 @@ describe('SIGTERM with a grant in flight', () => {
     await eventually('the bot to exit on its own', async () => !started.alive, 20_000, logs);
     expect(exitCodeOf(started), logs()).toBe(0);
     expect(started.logTail).toContain('"event":"stopped"');
+    // The work thread's last line, logged as it finished the grant: its batched lines are written before it ends.
+    expect(started.logTail).toContain('"event":"grant.completed"');
 
     // Nothing in flight was lost: the grant is ACTIVE, in IAM, audited, and the requester was told.
     const active = await rig.store.get(request.id);

@@ -1,6 +1,11 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { boltLogger, createLogger, scrub } from '../../src/log.js';
+import { boltLogger, createLogger, flushLog, logDestination, scrub } from '../../src/log.js';
 
 const BOT_TOKEN = 'xoxb-1111-2222-SeCrEtBoTtOkEn';
 const APP_TOKEN = 'xapp-1-A0111-3333-SeCrEtApPtOkEn';
@@ -129,5 +134,48 @@ describe('boltLogger', () => {
     expectNoSecrets(output());
     expect(output()).toContain('An API error occurred');
     expect(output()).toContain('"source":"slack"');
+  });
+});
+
+describe('the log destination', () => {
+  it('writes lines that come a millisecond apart together, not one write each, and flushLog writes out what it holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-batch-'));
+    try {
+      const file = join(dir, 'bot.log');
+      const destination = logDestination(file);
+      await once(destination, 'ready');
+      const written: number[] = [];
+      // A periodic flush with nothing held writes 0 bytes: only writes that carried lines count.
+      destination.on('write', (n: number) => n > 0 && written.push(n));
+      const log = createLogger('info', destination as unknown as NodeJS.WritableStream);
+      // Each line after the last one's write had time to finish: written one at a time, these were 20 writes.
+      for (let i = 0; i < 20; i++) {
+        log.info({ event: 'line', i });
+        await sleep(1);
+      }
+      expect(written.length).toBeLessThanOrEqual(1);
+      flushLog(log);
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual([...Array(20).keys()]);
+      destination.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flushLog leaves a logger that holds nothing, or writes elsewhere, as it is', () => {
+    const chunks: string[] = [];
+    const log = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _encoding, callback) {
+          chunks.push(String(chunk));
+          callback();
+        },
+      }),
+    );
+    log.info({ event: 'x' });
+    expect(() => flushLog(log)).not.toThrow();
+    expect(chunks).toHaveLength(1);
   });
 });
