@@ -47,7 +47,7 @@ const PIPE_BUF = 4096;
 const LOG_BATCH_BYTES = 3 * 1024;
 
 /** The longest a line waits for others before it is written anyway. */
-export const LOG_FLUSH_MS = 250;
+const LOG_FLUSH_MS = 250;
 
 /** The options of the stdout destination (and of a file, for tests): batched, asynchronous, whole lines per write. */
 export function logDestination(dest: number | string = 1) {
