@@ -162,6 +162,13 @@ function loadLines(r: unknown): Line[] {
   return out;
 }
 
+/** The warm-up lifecycles' own CPU, when the run had them (runs before them did not). */
+function warmupNote(r: unknown): string {
+  const n = at(r, 'extras.lifecycle.warmup.lifecycles');
+  const cpu = at(r, 'extras.lifecycle.warmup.cpu_ms_per_lifecycle');
+  return n === undefined || cpu === undefined ? '' : ` (the ${fmt(n, 0)} lifecycles run first after start, not counted: ${ms(cpu, 0)} each)`;
+}
+
 function lifecycleLines(r: unknown): Line[] {
   const perS = at(r, 'lifecycle.per_s');
   if (perS === undefined) return [];
@@ -172,7 +179,12 @@ function lifecycleLines(r: unknown): Line[] {
       figure: 'lifecycle: request → approve → member of the group',
       value: `${fmt(perS, 1)}/s (${fmt(at(r, 'extras.lifecycle.completed') ?? Number.NaN, 0)} end to end, verified in IAM and the table)`,
     },
-    { figure: 'bot CPU per lifecycle', value: ms(cpu, 0), budget: `≤ ${BUDGET.lifecycleCpuMs} ms`, met: cpu !== undefined && cpu <= BUDGET.lifecycleCpuMs },
+    {
+      figure: 'bot CPU per lifecycle',
+      value: `${ms(cpu, 0)}${warmupNote(r)}`,
+      budget: `≤ ${BUDGET.lifecycleCpuMs} ms`,
+      met: cpu !== undefined && cpu <= BUDGET.lifecycleCpuMs,
+    },
     {
       figure: 'DynamoDB per lifecycle (table)',
       value: `${fmt(at(r, 'lifecycle.wcu_per_lifecycle') ?? Number.NaN, 1)} WCU, ${fmt(at(r, 'lifecycle.rcu_per_lifecycle') ?? Number.NaN, 1)} RCU`,

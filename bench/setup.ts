@@ -28,9 +28,10 @@ export async function setUp(basics: RunBasics): Promise<{ ctx: PhaseContext; per
     burst: employees('emp', settings.burstPeople),
     lifecycle: employees('life', settings.lifecyclePeople),
     steps: settings.phases.has('lifecycle') ? employees('step', settings.lifecycleStepPeople) : [],
+    warmup: settings.phases.has('lifecycle') ? employees('warm', settings.lifecycleWarmupPeople) : [],
     load: employees('load', Math.ceil(loadPairs(settings) / LEVELS.length)),
   };
-  const everyone = [...people.burst, ...people.lifecycle, ...people.steps, ...people.load];
+  const everyone = [...people.burst, ...people.lifecycle, ...people.steps, ...people.warmup, ...people.load];
   const rig = await startRig(stoppers, everyone);
   const tracker = new SlackTracker(rig.slack, ADMIN_CHANNEL);
   tracker.start();

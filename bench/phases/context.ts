@@ -34,10 +34,10 @@ export interface PhaseContext {
   tracker: SlackTracker;
   /**
    * burst: the request and approve bursts; lifecycle: lifecycles end to end; steps: the
-   * lifecycle's per-step breakdown; load: the sustained and saturation phases (both levels each,
+   * lifecycle's per-step breakdown; warmup: the lifecycles run before any is counted; load: the sustained and saturation phases (both levels each,
    * the same people on each bot they load, their memberships taken out in between).
    */
-  people: { burst: Employee[]; lifecycle: Employee[]; steps: Employee[]; load: Employee[] };
+  people: { burst: Employee[]; lifecycle: Employee[]; steps: Employee[]; warmup: Employee[]; load: Employee[] };
   /** The real requests the baseline and the bot's bursts send, in this order. */
   burstRequests: BurstRequest[];
   /** Where outcomes live, read directly (not through the bot): IAM on moto, and the bot's table. */

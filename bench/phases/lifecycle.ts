@@ -6,6 +6,8 @@
  * are divided by the lifecycles completed. IAM calls are counted by the proxy in front of moto,
  * by action, over the whole window (background calls such as the cached GetAccountSummary
  * included, amortised). Then the same costs per step, on lifecycles of their own (measureSteps).
+ * Lifecycles of their own run first and are not counted (warmUp): the figures are a running
+ * bot's, with the first lifecycles' cost reported beside them.
  */
 import { GetGroupCommand } from '@aws-sdk/client-iam';
 import { postToBot } from '../../testkit/slack-signing.js';
@@ -78,6 +80,8 @@ export interface LifecycleResult {
     failure_samples: string[];
     window_ms: number;
     concurrency: number;
+    /** The lifecycles run first on the started bot, not counted above: what the first ones after start cost. */
+    warmup: { lifecycles: number; cpu_ms_per_lifecycle: number };
     median_ms: number | null;
     p90_ms: number | null;
     capacity_per_lifecycle_asked_by_bot: { wcu: number; rcu: number };
@@ -113,7 +117,7 @@ export function readCounters(ctx: PhaseContext, bot: BotUnderTest): Counters {
 
 export async function measureLifecycles(ctx: PhaseContext, bot: BotUnderTest): Promise<LifecycleResult> {
   bot.sampler.setPhase('lifecycle');
-  await settle(ctx.rig);
+  const warmup = await warmUp(ctx, bot);
   const before = readCounters(ctx, bot);
   const run = await ctx.meter.measure('lifecycle', () =>
     runLifecycles({
@@ -128,7 +132,7 @@ export async function measureLifecycles(ctx: PhaseContext, bot: BotUnderTest): P
     }),
   );
   await settle(ctx.rig);
-  const result = await lifecycleResult(ctx, bot, run, before);
+  const result = await lifecycleResult(ctx, bot, run, before, warmup);
   // After the figures above are read: the breakdown's own lifecycles are not in them.
   result.contract.per_step = await measureSteps(ctx, bot);
   result.contract.call_floor = await measureCallFloor(ctx, result);
@@ -206,7 +210,39 @@ async function inParallel<T, R>(items: T[], concurrency: number, each: (item: T,
   return out;
 }
 
-async function lifecycleResult(ctx: PhaseContext, bot: BotUnderTest, run: LifecycleRun, before: Counters): Promise<LifecycleResult> {
+/**
+ * The first lifecycles after start, not counted: they pay once for what a bot that runs for days
+ * pays once (compiling the work path, the clients' first calls). Ends on a quiet bot.
+ */
+async function warmUp(ctx: PhaseContext, bot: BotUnderTest): Promise<LifecycleResult['extras']['warmup']> {
+  await settle(ctx.rig);
+  const before = cpuMs(bot.pid);
+  const run = await runLifecycles({
+    botUrl: bot.url,
+    slack: ctx.rig.slack,
+    tracker: ctx.tracker,
+    people: ctx.people.warmup,
+    levels: LEVELS.map((l) => l.level),
+    max: ctx.people.warmup.length * LEVELS.length,
+    seconds: ctx.settings.lifecycleSeconds,
+    concurrency: ctx.settings.lifecycleConcurrency,
+    keyPrefix: 'warm',
+  });
+  await settle(ctx.rig);
+  if (run.failures.length) throw new Error(`warm-up lifecycles failed: ${run.failures.slice(0, 3).join('; ')}`);
+  const n = run.completed.length;
+  const cpu = n ? (cpuMs(bot.pid) - before) / n : Number.NaN;
+  ctx.log(`  lifecycle warm-up: ${n} lifecycles first, not counted: ${fmt(cpu, 1)} ms of CPU each`);
+  return { lifecycles: n, cpu_ms_per_lifecycle: cpu };
+}
+
+async function lifecycleResult(
+  ctx: PhaseContext,
+  bot: BotUnderTest,
+  run: LifecycleRun,
+  before: Counters,
+  warmup: LifecycleResult['extras']['warmup'],
+): Promise<LifecycleResult> {
   const { rig } = ctx;
   const n = run.completed.length;
   const per = (v: number) => (n ? v / n : Number.NaN);
@@ -239,6 +275,7 @@ async function lifecycleResult(ctx: PhaseContext, bot: BotUnderTest, run: Lifecy
       failure_samples: run.failures.slice(0, 5),
       window_ms: run.windowMs,
       concurrency: ctx.settings.lifecycleConcurrency,
+      warmup,
       median_ms: times[Math.floor(times.length / 2)] ?? null,
       p90_ms: times[Math.floor(times.length * 0.9)] ?? null,
       capacity_per_lifecycle_asked_by_bot: { wcu: per(dynamo.asked.write), rcu: per(dynamo.asked.read) },
